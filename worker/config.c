@@ -1,0 +1,150 @@
+/*  config -- ledgerd's command line.
+
+    Every option is `--name value` or `--name=value`. Numbers are checked
+    whole and against their range, so a typo is an error at start-up rather
+    than a surprising limit later. */
+
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+void
+config_usage (FILE *stream)
+{
+    fprintf (stream,
+        "usage: ledgerd [--db PATH] [--bind ENDPOINT]... [--sync full|normal]\n"
+        "               [--busy-timeout-ms N] [--max-ops N] [--max-msg-bytes N] [--max-queue N]\n"
+        "               [--dedup-ttl-s N] [--log-level error|warn|info|debug] [--version] [--help]\n"
+        "\n"
+        "  --db PATH              SQLite database file (default ledger.db)\n"
+        "  --bind ENDPOINT        ZeroMQ endpoint to serve, repeatable (default tcp://127.0.0.1:5555)\n"
+        "  --sync full|normal     full: fsync every commit (default); normal: WAL may lose the\n"
+        "                         last commits on power loss, never on a process crash\n"
+        "  --busy-timeout-ms N    wait this long for a lock held by another process (default 5000)\n"
+        "  --max-ops N            most ops in one batch (default 10000)\n"
+        "  --max-msg-bytes N      largest request in bytes (default 16777216)\n"
+        "  --max-queue N          batches waiting for the writer before `overloaded` (default 10000)\n"
+        "  --dedup-ttl-s N        keep idempotency keys at least N seconds; 0 = forever (default 86400)\n"
+        "  --log-level LEVEL      error, warn, info or debug (default info)\n");
+}
+
+/*  Parse all of text as a decimal integer in [min, max]. */
+static int
+s_number (const char *text, long long min, long long max, long long *value_p)
+{
+    if (!*text)
+        return -1;
+    errno = 0;
+    char *end;
+    long long value = strtoll (text, &end, 10);
+    if (errno || *end || value < min || value > max)
+        return -1;
+    *value_p = value;
+    return 0;
+}
+
+config_rc_t
+config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, size_t errlen)
+{
+    memset (self, 0, sizeof (*self));
+    self->db_path = "ledger.db";
+    self->sync_full = true;
+    self->busy_timeout_ms = 5000;
+    self->max_ops = 10000;
+    self->max_msg_bytes = 16 * 1024 * 1024;
+    self->max_queue = 10000;
+    self->dedup_ttl_s = 86400;
+    self->log_level = LOG_LEVEL_INFO;
+
+    for (int arg = 1; arg < argc; arg++) {
+        const char *name = argv [arg];
+        if (strcmp (name, "--help") == 0 || strcmp (name, "-h") == 0) {
+            config_usage (out);
+            return CONFIG_DONE;
+        }
+        if (strcmp (name, "--version") == 0) {
+            fprintf (out, "ledgerd %s\n", LEDGER_VERSION);
+            return CONFIG_DONE;
+        }
+        if (strncmp (name, "--", 2) != 0) {
+            snprintf (errbuf, errlen, "unexpected argument '%s'", name);
+            return CONFIG_BAD;
+        }
+        /*  --name=value or --name value */
+        char flag [64];
+        const char *value = NULL;
+        const char *equals = strchr (name, '=');
+        size_t flag_len = equals? (size_t) (equals - name): strlen (name);
+        if (flag_len >= sizeof (flag)) {
+            snprintf (errbuf, errlen, "unknown option '%.40s...'", name);
+            return CONFIG_BAD;
+        }
+        memcpy (flag, name, flag_len);
+        flag [flag_len] = 0;
+        if (equals)
+            value = equals + 1;
+        else
+        if (arg + 1 < argc)
+            value = argv [++arg];
+
+        static const char *known [] = { "--db", "--bind", "--sync", "--busy-timeout-ms", "--max-ops",
+                                        "--max-msg-bytes", "--max-queue", "--dedup-ttl-s", "--log-level" };
+        bool is_known = false;
+        for (size_t n = 0; n < sizeof (known) / sizeof (known [0]); n++)
+            is_known |= strcmp (flag, known [n]) == 0;
+        if (!is_known) {
+            snprintf (errbuf, errlen, "unknown option '%s'", flag);
+            return CONFIG_BAD;
+        }
+        if (!value) {
+            snprintf (errbuf, errlen, "option '%s' needs a value", flag);
+            return CONFIG_BAD;
+        }
+        long long number = 0;
+        bool bad = false;
+        if (strcmp (flag, "--db") == 0)
+            bad = !*(self->db_path = value);
+        else
+        if (strcmp (flag, "--bind") == 0) {
+            if (self->bind_count == CONFIG_MAX_BINDS) {
+                snprintf (errbuf, errlen, "at most %d --bind endpoints", CONFIG_MAX_BINDS);
+                return CONFIG_BAD;
+            }
+            bad = !*value;
+            self->binds [self->bind_count++] = value;
+        }
+        else
+        if (strcmp (flag, "--sync") == 0) {
+            bad = strcmp (value, "full") != 0 && strcmp (value, "normal") != 0;
+            self->sync_full = strcmp (value, "full") == 0;
+        }
+        else
+        if (strcmp (flag, "--log-level") == 0)
+            bad = log_level_parse (value, &self->log_level) != 0;
+        else
+        if (strcmp (flag, "--busy-timeout-ms") == 0 && !(bad = s_number (value, 0, INT_MAX, &number)))
+            self->busy_timeout_ms = (int) number;
+        else
+        if (strcmp (flag, "--max-ops") == 0 && !(bad = s_number (value, 1, 1000000, &number)))
+            self->max_ops = (uint32_t) number;
+        else
+        if (strcmp (flag, "--max-msg-bytes") == 0 && !(bad = s_number (value, 64, 1LL << 30, &number)))
+            self->max_msg_bytes = number;
+        else
+        if (strcmp (flag, "--max-queue") == 0 && !(bad = s_number (value, 1, 1000000, &number)))
+            self->max_queue = (uint32_t) number;
+        else
+        if (strcmp (flag, "--dedup-ttl-s") == 0 && !(bad = s_number (value, 0, 100LL * 365 * 86400, &number)))
+            self->dedup_ttl_s = number;
+        if (bad) {
+            snprintf (errbuf, errlen, "bad value '%s' for %s", value, flag);
+            return CONFIG_BAD;
+        }
+    }
+    if (self->bind_count == 0)
+        self->binds [self->bind_count++] = "tcp://127.0.0.1:5555";
+    return CONFIG_RUN;
+}

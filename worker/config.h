@@ -1,0 +1,41 @@
+/*  config -- ledgerd's command line. */
+
+#ifndef WORKER_CONFIG_H
+#define WORKER_CONFIG_H
+
+#include "log.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_BINDS 16
+
+typedef struct {
+    const char *db_path;
+    const char *binds [CONFIG_MAX_BINDS];
+    int bind_count;
+    bool sync_full;
+    int busy_timeout_ms;
+    uint32_t max_ops;
+    int64_t max_msg_bytes;
+    uint32_t max_queue;
+    int64_t dedup_ttl_s;
+    log_level_t log_level;
+} config_t;
+
+typedef enum {
+    CONFIG_RUN,                 /* start the worker */
+    CONFIG_DONE,                /* --help or --version printed: exit 0 */
+    CONFIG_BAD                  /* errbuf says what is wrong: exit 2 */
+} config_rc_t;
+
+/* Fill self with the defaults, then apply argv (strings stay borrowed).
+   --help and --version print to out. */
+config_rc_t config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, size_t errlen);
+
+/* Print the usage text to stream. */
+void config_usage (FILE *stream);
+
+#endif

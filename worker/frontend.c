@@ -1,0 +1,248 @@
+/*  frontend -- the thread that owns the ROUTER socket. */
+
+#include "frontend.h"
+#include "job.h"
+#include "log.h"
+#include "proto_reply.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Messages taken from the ROUTER per poll, so replies are not starved. */
+#define RECV_BURST 256
+
+struct _frontend_t {
+    void *router;
+    void *pipe;
+    const config_t *config;
+    stats_t *stats;
+    uint32_t in_flight;         /* jobs handed to the writer, not yet back */
+};
+
+static int
+s_set_int (void *socket, int option, int value)
+{
+    return zmq_setsockopt (socket, option, &value, sizeof (value));
+}
+
+frontend_t *
+frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, size_t errlen)
+{
+    frontend_t *self = calloc (1, sizeof (frontend_t));
+    if (!self) {
+        snprintf (errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    self->config = config;
+    self->stats = stats;
+    self->router = zmq_socket (ctx, ZMQ_ROUTER);
+    self->pipe = zmq_socket (ctx, ZMQ_PAIR);
+    int64_t max_msg = config->max_msg_bytes;
+    if (!self->router || !self->pipe
+    ||  s_set_int (self->router, ZMQ_ROUTER_MANDATORY, 1)
+    ||  s_set_int (self->router, ZMQ_LINGER, 0)
+    ||  zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg))
+    ||  s_set_int (self->pipe, ZMQ_LINGER, 0)
+    ||  s_set_int (self->pipe, ZMQ_SNDHWM, 0)
+    ||  s_set_int (self->pipe, ZMQ_RCVHWM, 0)
+    ||  zmq_bind (self->pipe, FRONTEND_PIPE_ENDPOINT)) {
+        snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
+        goto failed;
+    }
+    for (int n = 0; n < config->bind_count; n++)
+        if (zmq_bind (self->router, config->binds [n])) {
+            snprintf (errbuf, errlen, "cannot bind %s: %s", config->binds [n], zmq_strerror (errno));
+            goto failed;
+        }
+    return self;
+
+failed:
+    frontend_destroy (&self);
+    return NULL;
+}
+
+void
+frontend_destroy (frontend_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    frontend_t *self = *self_p;
+    if (self->router) {
+        /*  Replies already queued get a second to reach their peers. */
+        s_set_int (self->router, ZMQ_LINGER, 1000);
+        zmq_close (self->router);
+    }
+    if (self->pipe)
+        zmq_close (self->pipe);
+    free (self);
+    *self_p = NULL;
+}
+
+void *
+frontend_pipe (frontend_t *self)
+{
+    return self->pipe;
+}
+
+/*  Send the reply behind the request's routing envelope, without blocking. */
+static void
+s_send_reply (frontend_t *self, job_t *job)
+{
+    size_t envelope = job->frame_count - 1;
+    for (size_t n = 0; n < envelope; n++)
+        if (zmq_msg_send (&job->frames [n], self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
+            goto dropped;
+    if (zmq_send (self->router, job->reply.data, job->reply.size, ZMQ_DONTWAIT) == -1)
+        goto dropped;
+    return;
+
+dropped:
+    atomic_fetch_add (&self->stats->replies_dropped, 1);
+    log_debug ("reply dropped: %s", zmq_strerror (errno));
+}
+
+/*  Answer a request the writer never sees. */
+static void
+s_reply_error (frontend_t *self, job_t *job, const proto_error_t *err)
+{
+    proto_reply_error (&job->reply, job->request, err);
+    stats_count_batch (self->stats, err->klass);
+    s_send_reply (self, job);
+}
+
+/*  Take one whole message from the ROUTER into a new job. Keeps at most
+    JOB_MAX_FRAMES frames; the rest are counted and dropped. Returns NULL
+    when no message is waiting. */
+static job_t *
+s_receive (frontend_t *self)
+{
+    zmq_msg_t part;
+    zmq_msg_init (&part);
+    if (zmq_msg_recv (&part, self->router, ZMQ_DONTWAIT) == -1) {
+        zmq_msg_close (&part);
+        return NULL;
+    }
+    job_t *job = job_new ();
+    while (true) {
+        bool more = zmq_msg_more (&part);
+        if (job) {
+            job->frames_seen++;
+            job->bytes_seen += zmq_msg_size (&part);
+        }
+        if (job && job->frame_count < JOB_MAX_FRAMES) {
+            zmq_msg_t *frame = &job->frames [job->frame_count++];
+            zmq_msg_init (frame);
+            zmq_msg_move (frame, &part);
+        }
+        zmq_msg_close (&part);
+        if (!more)
+            break;
+        /*  The rest of a multipart message is already here. */
+        zmq_msg_init (&part);
+        zmq_msg_recv (&part, self->router, 0);
+    }
+    if (!job)
+        log_error ("out of memory: request dropped");
+    return job;
+}
+
+static void
+s_handle_request (frontend_t *self, job_t *job)
+{
+    proto_error_t err = { .klass = PROTO_CLASS_NONE };
+    if (job->frame_count < 2) {
+        job_destroy (&job);     /* a ROUTER always adds the identity frame */
+        return;
+    }
+    if (job->frames_seen > JOB_MAX_FRAMES) {
+        proto_error_set (&err, PROTO_CLASS_PROTOCOL, -1, NULL, "TOO_MANY_FRAMES",
+                         "%zu frames in one message; at most %d (envelope and body)",
+                         job->frames_seen, JOB_MAX_FRAMES);
+        goto reject;
+    }
+    if (job->bytes_seen > (size_t) self->config->max_msg_bytes) {
+        proto_error_set (&err, PROTO_CLASS_TOO_LARGE, -1, NULL, "MESSAGE_TOO_LARGE",
+                         "%zu bytes in one message; this worker takes at most %lld",
+                         job->bytes_seen, (long long) self->config->max_msg_bytes);
+        goto reject;
+    }
+    zmq_msg_t *body = &job->frames [job->frame_count - 1];
+    job->request = proto_request_new (zmq_msg_data (body), zmq_msg_size (body), self->config->max_ops);
+    if (!job->request) {
+        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+        goto reject;
+    }
+    if (proto_error_is_set (&job->request->error)) {
+        err = job->request->error;
+        goto reject;
+    }
+    if (self->in_flight > self->config->max_queue) {
+        proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                         "%u batches are waiting for the writer; retry later", self->in_flight - 1);
+        goto reject;
+    }
+    if (zmq_send (self->pipe, &job, sizeof (job), ZMQ_DONTWAIT) == -1) {
+        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "PIPE", "cannot reach the writer: %s",
+                         zmq_strerror (errno));
+        goto reject;
+    }
+    self->in_flight++;
+    return;
+
+reject:
+    s_reply_error (self, job, &err);
+    job_destroy (&job);
+}
+
+static void
+s_take_replies (frontend_t *self)
+{
+    job_t *job;
+    while (zmq_recv (self->pipe, &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
+        self->in_flight--;
+        s_send_reply (self, job);
+        job_destroy (&job);
+    }
+}
+
+int
+frontend_run (frontend_t *self, int wake_fd, volatile sig_atomic_t *stop)
+{
+    zmq_pollitem_t items [3] = {
+        { self->pipe, 0, ZMQ_POLLIN, 0 },
+        { self->router, 0, ZMQ_POLLIN, 0 },
+        { NULL, wake_fd, ZMQ_POLLIN, 0 },
+    };
+    bool draining = false;
+    while (!draining || self->in_flight > 0) {
+        if (*stop && !draining) {
+            draining = true;
+            log_info ("stopping: no new requests; finishing %u batches in flight", self->in_flight);
+            continue;
+        }
+        items [1].events = draining? 0: ZMQ_POLLIN;
+        if (zmq_poll (items, 3, -1) == -1) {
+            if (errno == EINTR)
+                continue;
+            log_error ("poll failed: %s", zmq_strerror (errno));
+            return -1;
+        }
+        if (items [2].revents & ZMQ_POLLIN) {
+            char drain [16];
+            ssize_t drained = read (wake_fd, drain, sizeof (drain));
+            (void) drained;
+        }
+        if (items [0].revents & ZMQ_POLLIN)
+            s_take_replies (self);
+        if (items [1].revents & ZMQ_POLLIN)
+            for (int n = 0; n < RECV_BURST && !*stop; n++) {
+                job_t *job = s_receive (self);
+                if (!job)
+                    break;
+                s_handle_request (self, job);
+            }
+    }
+    return 0;
+}

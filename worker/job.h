@@ -1,0 +1,34 @@
+/*  job -- one request on its way through the worker.
+
+    The front end fills a job from a ROUTER message (envelope frames and the
+    body), decodes it, and hands the pointer to the writer, which appends
+    the reply. The body frame stays alive with the job because the decoded
+    request points into it. */
+
+#ifndef WORKER_JOB_H
+#define WORKER_JOB_H
+
+#include "proto_request.h"
+
+#include <msgpack.h>
+#include <zmq.h>
+
+/* Frames a request may have, envelope and body together. */
+#define JOB_MAX_FRAMES 16
+
+typedef struct {
+    zmq_msg_t frames [JOB_MAX_FRAMES];  /* routing envelope, then the body */
+    size_t frame_count;                 /* frames held (at most JOB_MAX_FRAMES) */
+    size_t frames_seen;                 /* frames received, held or not */
+    size_t bytes_seen;                  /* bytes of all frames received */
+    proto_request_t *request;
+    msgpack_sbuffer reply;
+} job_t;
+
+/* A new empty job, or NULL if memory ran out. */
+job_t *job_new (void);
+
+/* Close the frames, free the request and reply; set *self_p to NULL. */
+void job_destroy (job_t **self_p);
+
+#endif

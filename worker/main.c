@@ -1,0 +1,117 @@
+/*  ledgerd -- the batch worker that owns the ledger database.
+
+    main wires the parts: it parses the command line, opens the store (so a
+    bad database fails before anything listens), binds the front end, starts
+    the writer, and turns SIGINT/SIGTERM into a drain: stop reading, reply
+    to everything already taken, close the database, exit 0. A second
+    signal exits at once; every batch is a transaction, so the database
+    stays consistent. */
+
+#include "config.h"
+#include "frontend.h"
+#include "log.h"
+#include "stats.h"
+#include "store.h"
+#include "writer.h"
+
+#include <czmq.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t s_stop;
+static int s_wake_pipe [2] = { -1, -1 };
+
+static void
+s_on_signal (int signum)
+{
+    if (s_stop)
+        _exit (128 + signum);
+    s_stop = 1;
+    /*  Wakes zmq_poll in the front end even if the signal landed just
+        before it started waiting. */
+    ssize_t written = write (s_wake_pipe [1], "x", 1);
+    (void) written;
+}
+
+static int
+s_install_signals (void)
+{
+    if (pipe (s_wake_pipe))
+        return -1;
+    for (int n = 0; n < 2; n++) {
+        fcntl (s_wake_pipe [n], F_SETFL, fcntl (s_wake_pipe [n], F_GETFL) | O_NONBLOCK);
+        fcntl (s_wake_pipe [n], F_SETFD, FD_CLOEXEC);
+    }
+    struct sigaction action = { .sa_handler = s_on_signal };
+    sigemptyset (&action.sa_mask);
+    if (sigaction (SIGINT, &action, NULL) || sigaction (SIGTERM, &action, NULL))
+        return -1;
+    signal (SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+int
+main (int argc, char *argv [])
+{
+    config_t config;
+    char errbuf [512];
+    config_rc_t parsed = config_parse (&config, argc, argv, stdout, errbuf, sizeof (errbuf));
+    if (parsed == CONFIG_DONE)
+        return 0;
+    if (parsed == CONFIG_BAD) {
+        fprintf (stderr, "ledgerd: %s\n", errbuf);
+        config_usage (stderr);
+        return 2;
+    }
+    log_set_level (config.log_level);
+
+    /*  czmq's own handler would turn SIGINT into zsys_interrupted; we want
+        the drain above instead, so it is switched off before czmq starts. */
+    zsys_handler_set (NULL);
+    if (s_install_signals ()) {
+        log_error ("cannot install signal handlers");
+        return 1;
+    }
+    stats_t stats;
+    stats_init (&stats);
+    store_options_t options = {
+        .sync_full = config.sync_full,
+        .busy_timeout_ms = config.busy_timeout_ms,
+        .dedup_ttl_s = config.dedup_ttl_s,
+    };
+    store_t *store = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf));
+    if (!store) {
+        log_error ("%s", errbuf);
+        return 1;
+    }
+    int schema = store_schema_version (store);
+
+    void *ctx = zsys_init ();
+    frontend_t *frontend = ctx? frontend_new (ctx, &config, &stats, errbuf, sizeof (errbuf)): NULL;
+    if (!frontend) {
+        log_error ("%s", ctx? errbuf: "cannot start ZeroMQ");
+        store_destroy (&store);
+        zsys_shutdown ();
+        return 1;
+    }
+    writer_t *writer = writer_new (ctx, FRONTEND_PIPE_ENDPOINT, &store);
+    if (!writer) {
+        store_destroy (&store);
+        frontend_destroy (&frontend);
+        zsys_shutdown ();
+        return 1;
+    }
+    for (int n = 0; n < config.bind_count; n++)
+        log_info ("listening on %s", config.binds [n]);
+    log_info ("ledgerd %s: database %s, schema version %d, sync %s", LEDGER_VERSION, config.db_path,
+              schema, config.sync_full? "full": "normal");
+
+    int rc = frontend_run (frontend, s_wake_pipe [0], &s_stop);
+    writer_destroy (&writer, frontend_pipe (frontend));
+    frontend_destroy (&frontend);
+    zsys_shutdown ();
+    log_info ("stopped: database closed");
+    return rc == 0? 0: 1;
+}

@@ -1,0 +1,30 @@
+/*  stats -- counters shared by the front end and the writer for sys.stats. */
+
+#ifndef WORKER_STATS_H
+#define WORKER_STATS_H
+
+#include "proto_error.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+typedef struct {
+    int64_t started_us;                             /* wall clock at start */
+    atomic_uint_fast64_t batches_ok;
+    atomic_uint_fast64_t batches_failed [PROTO_CLASS_COUNT];
+    atomic_uint_fast64_t ops;                       /* ops run by the writer */
+    atomic_uint_fast64_t rows_changed;
+    atomic_uint_fast64_t replays;                   /* replies from the idempotency log */
+    atomic_uint_fast64_t replies_dropped;           /* peer gone or not reading */
+} stats_t;
+
+/* Zero all counters and note the start time. */
+void stats_init (stats_t *self);
+
+/* Count one finished batch: klass is PROTO_CLASS_NONE when it succeeded. */
+void stats_count_batch (stats_t *self, proto_class_t klass);
+
+/* Microseconds since the Unix epoch, wall clock. */
+int64_t stats_now_us (void);
+
+#endif

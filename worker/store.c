@@ -1,0 +1,336 @@
+/*  store -- the ledger in SQLite: open, statements, and running batches.
+
+    A batch is one transaction: BEGIN IMMEDIATE when it writes or carries a
+    key (so it waits for the lock up front instead of failing on upgrade),
+    plain BEGIN when it only reads. In independent mode each op runs in a
+    savepoint so a failing op is undone alone. The idempotency record is
+    written in the same transaction as the batch it describes. */
+
+#include "store_internal.h"
+#include "proto_reply.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *s_stmt_sql [STMT_COUNT] = {
+#define X(sym, sql) [STMT_##sym] = sql,
+    STORE_STMT_LIST (X)
+#undef X
+};
+
+sqlite3_stmt *
+store_stmt (store_t *self, store_stmt_id_t id)
+{
+    sqlite3_stmt *stmt = self->stmt [id];
+    sqlite3_reset (stmt);
+    sqlite3_clear_bindings (stmt);
+    return stmt;
+}
+
+/*  Run a statement that returns no rows. Returns the SQLite result code. */
+static int
+s_exec (store_t *self, store_stmt_id_t id)
+{
+    sqlite3_stmt *stmt = store_stmt (self, id);
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    return rc == SQLITE_DONE? SQLITE_OK: rc;
+}
+
+store_t *
+store_new (const char *path, const store_options_t *options, stats_t *stats, char *errbuf, size_t errlen)
+{
+    store_t *self = calloc (1, sizeof (store_t));
+    if (!self) {
+        snprintf (errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    self->options = *options;
+    self->stats = stats;
+    msgpack_sbuffer_init (&self->results);
+    msgpack_sbuffer_init (&self->rows);
+
+    int rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                              | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf (errbuf, errlen, "cannot open database %s: %s", path,
+                  self->db? sqlite3_errmsg (self->db): sqlite3_errstr (rc));
+        goto failed;
+    }
+    sqlite3_extended_result_codes (self->db, 1);
+    sqlite3_busy_timeout (self->db, options->busy_timeout_ms);
+
+    char *message = NULL;
+    char pragmas [200];
+    snprintf (pragmas, sizeof (pragmas),
+              "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;",
+              options->sync_full? "FULL": "NORMAL");
+    rc = sqlite3_exec (self->db, pragmas, NULL, NULL, &message);
+    if (rc != SQLITE_OK) {
+        snprintf (errbuf, errlen, "cannot set up database %s: %s", path, message? message: sqlite3_errstr (rc));
+        sqlite3_free (message);
+        goto failed;
+    }
+    if (store_schema_migrate (self->db, errbuf, errlen))
+        goto failed;
+    for (int id = 0; id < STMT_COUNT; id++) {
+        rc = sqlite3_prepare_v3 (self->db, s_stmt_sql [id], -1, SQLITE_PREPARE_PERSISTENT,
+                                 &self->stmt [id], NULL);
+        if (rc != SQLITE_OK) {
+            snprintf (errbuf, errlen, "cannot prepare statement %d: %s", id, sqlite3_errmsg (self->db));
+            goto failed;
+        }
+    }
+    store_prune (self);
+    return self;
+
+failed:
+    store_destroy (&self);
+    return NULL;
+}
+
+void
+store_destroy (store_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    store_t *self = *self_p;
+    for (int id = 0; id < STMT_COUNT; id++)
+        sqlite3_finalize (self->stmt [id]);
+    sqlite3_close (self->db);
+    msgpack_sbuffer_destroy (&self->results);
+    msgpack_sbuffer_destroy (&self->rows);
+    free (self->batch.ids);
+    free (self->batch.failed);
+    free (self);
+    *self_p = NULL;
+}
+
+int
+store_schema_version (store_t *self)
+{
+    sqlite3_stmt *stmt = NULL;
+    int version = -1;
+    if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        version = sqlite3_column_int (stmt, 0);
+    sqlite3_finalize (stmt);
+    return version;
+}
+
+void
+store_prune (store_t *self)
+{
+    int64_t now = stats_now_us ();
+    if (self->options.dedup_ttl_s <= 0 || now - self->last_prune_us < 60 * 1000000LL)
+        return;
+    self->last_prune_us = now;
+    sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_PRUNE);
+    sqlite3_bind_int64 (stmt, 1, now - self->options.dedup_ttl_s * 1000000);
+    /*  Pruning is housekeeping: if the lock is busy it runs next time. */
+    if (s_exec (self, STMT_BEGIN_WRITE) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_DONE)
+        s_exec (self, STMT_COMMIT);
+    sqlite3_reset (stmt);
+    if (sqlite3_get_autocommit (self->db) == 0)
+        s_exec (self, STMT_ROLLBACK);
+}
+
+/*  Make room for the per-op state of a batch of count ops. */
+static int
+s_batch_reset (store_t *self, const proto_request_t *request)
+{
+    store_batch_t *batch = &self->batch;
+    if (request->op_count > batch->capacity) {
+        int64_t *ids = realloc (batch->ids, request->op_count * sizeof (int64_t));
+        if (ids)
+            batch->ids = ids;
+        bool *failed = realloc (batch->failed, request->op_count * sizeof (bool));
+        if (failed)
+            batch->failed = failed;
+        if (!ids || !failed)
+            return -1;
+        batch->capacity = request->op_count;
+    }
+    memset (batch->ids, 0, request->op_count * sizeof (int64_t));
+    memset (batch->failed, 0, request->op_count * sizeof (bool));
+    batch->request = request;
+    batch->now_us = stats_now_us ();
+    return 0;
+}
+
+/*  Errors a single op may own in independent mode. Storage trouble is never
+    per-op: it fails the whole batch, so a retry cannot apply anything twice. */
+static bool
+s_per_op_class (proto_class_t klass)
+{
+    return klass == PROTO_CLASS_INVALID || klass == PROTO_CLASS_NOT_FOUND || klass == PROTO_CLASS_CONSTRAINT;
+}
+
+/*  A ref to an op that failed (independent mode) cannot be resolved. */
+static int
+s_check_failed_refs (store_t *self, uint32_t n, proto_error_t *err)
+{
+    const proto_op_t *op = &self->batch.request->ops [n];
+    for (int f = 0; f < PROTO_FIELD_COUNT; f++) {
+        const proto_value_t *value = &op->value [f];
+        uint32_t count = value->kind == PROTO_VAL_LIST? value->len: 1;
+        const proto_value_t *items = value->kind == PROTO_VAL_LIST? value->list: value;
+        for (uint32_t i = 0; i < count; i++)
+            if (items [i].kind == PROTO_VAL_REF && self->batch.failed [items [i].i]) {
+                proto_error_set (err, PROTO_CLASS_INVALID, (int) n, proto_field_info (f)->name, "REF_FAILED",
+                                 "op %d, which this ref points to, failed", (int) items [i].i);
+                return -1;
+            }
+    }
+    return 0;
+}
+
+/*  Look up a key. Returns 1 and packs the replayed reply when the same batch
+    already committed under it, -1 with err set on reuse or failure, 0 when
+    the key is new. */
+static int
+s_key_lookup (store_t *self, const proto_request_t *request, msgpack_sbuffer *out, proto_error_t *err)
+{
+    sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_GET);
+    sqlite3_bind_blob (stmt, 1, request->key, (int) request->key_len, SQLITE_STATIC);
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW) {
+        store_error_from_sqlite (self, rc, -1, NULL, err);
+        return -1;
+    }
+    if ((uint64_t) sqlite3_column_int64 (stmt, 0) != request->fingerprint) {
+        proto_error_set (err, PROTO_CLASS_INVALID, -1, "key", "KEY_REUSED",
+                         "this key was used for a different batch");
+        return -1;
+    }
+    int64_t failed = sqlite3_column_type (stmt, 2) == SQLITE_NULL? -1: sqlite3_column_int64 (stmt, 2);
+    proto_reply_ok (out, request, sqlite3_column_blob (stmt, 1), (size_t) sqlite3_column_bytes (stmt, 1),
+                    failed, true);
+    sqlite3_reset (stmt);
+    return 1;
+}
+
+static int
+s_key_store (store_t *self, const proto_request_t *request, int64_t failed, proto_error_t *err)
+{
+    sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_PUT);
+    sqlite3_bind_blob (stmt, 1, request->key, (int) request->key_len, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, (int64_t) request->fingerprint);
+    sqlite3_bind_blob (stmt, 3, self->results.data, (int) self->results.size, SQLITE_STATIC);
+    if (failed >= 0)
+        sqlite3_bind_int64 (stmt, 4, failed);
+    sqlite3_bind_int64 (stmt, 5, self->batch.now_us);
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        store_error_from_sqlite (self, rc, -1, NULL, err);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Run the ops in order, packing results. Returns 0, or -1 with err set
+    when the whole batch must roll back. */
+static int
+s_run_ops (store_t *self, const proto_request_t *request, int64_t *failed_p, proto_error_t *err)
+{
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &self->results, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, request->op_count);
+    bool independent = request->mode == PROTO_MODE_INDEPENDENT;
+    int64_t failed = 0;
+    for (uint32_t n = 0; n < request->op_count; n++) {
+        const proto_op_t *op = &request->ops [n];
+        size_t mark = self->results.size;
+        proto_error_t op_err = { .klass = PROTO_CLASS_NONE };
+        int rc;
+        if (independent && (rc = s_exec (self, STMT_SAVEPOINT)) != SQLITE_OK) {
+            store_error_from_sqlite (self, rc, (int) n, NULL, err);
+            return -1;
+        }
+        if (op->error)
+            op_err = *op->error;
+        else
+        if (s_check_failed_refs (self, n, &op_err) == 0)
+            store_op_run (self, n, &pk, &op_err);
+        atomic_fetch_add (&self->stats->ops, 1);
+
+        if (!proto_error_is_set (&op_err)) {
+            if (independent && (rc = s_exec (self, STMT_RELEASE)) != SQLITE_OK) {
+                store_error_from_sqlite (self, rc, (int) n, NULL, err);
+                return -1;
+            }
+            continue;
+        }
+        if (!independent || !s_per_op_class (op_err.klass)) {
+            *err = op_err;
+            return -1;
+        }
+        if ((rc = s_exec (self, STMT_ROLLBACK_TO)) != SQLITE_OK
+        ||  (rc = s_exec (self, STMT_RELEASE)) != SQLITE_OK) {
+            store_error_from_sqlite (self, rc, (int) n, NULL, err);
+            return -1;
+        }
+        self->results.size = mark;
+        self->batch.failed [n] = true;
+        failed++;
+        msgpack_pack_map (&pk, 1);
+        proto_pack_cstr (&pk, "error");
+        proto_pack_error (&pk, &op_err);
+    }
+    *failed_p = independent? failed: -1;
+    return 0;
+}
+
+proto_class_t
+store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *out)
+{
+    proto_error_t err = { .klass = PROTO_CLASS_NONE };
+    int64_t failed = -1;
+    int replayed = 0;
+    uint64_t changes_before = (uint64_t) sqlite3_total_changes64 (self->db);
+    msgpack_sbuffer_clear (&self->results);
+
+    int rc = s_exec (self, request->writes? STMT_BEGIN_WRITE: STMT_BEGIN_READ);
+    if (rc != SQLITE_OK) {
+        store_error_from_sqlite (self, rc, -1, NULL, &err);
+        goto failed;
+    }
+    if (s_batch_reset (self, request)) {
+        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+        goto failed;
+    }
+    if (request->key && (replayed = s_key_lookup (self, request, out, &err)) != 0) {
+        s_exec (self, STMT_ROLLBACK);
+        if (replayed < 0)
+            goto failed;
+        atomic_fetch_add (&self->stats->replays, 1);
+        stats_count_batch (self->stats, PROTO_CLASS_NONE);
+        return PROTO_CLASS_NONE;
+    }
+    if (s_run_ops (self, request, &failed, &err))
+        goto failed;
+    if (request->key && s_key_store (self, request, failed, &err))
+        goto failed;
+    if ((rc = s_exec (self, STMT_COMMIT)) != SQLITE_OK) {
+        store_error_from_sqlite (self, rc, -1, NULL, &err);
+        goto failed;
+    }
+    uint64_t changed = (uint64_t) sqlite3_total_changes64 (self->db) - changes_before;
+    if (request->key)
+        changed--;              /* the idempotency record is not the caller's row */
+    atomic_fetch_add (&self->stats->rows_changed, changed);
+    proto_reply_ok (out, request, self->results.data, self->results.size, failed, false);
+    stats_count_batch (self->stats, PROTO_CLASS_NONE);
+    return PROTO_CLASS_NONE;
+
+failed:
+    if (sqlite3_get_autocommit (self->db) == 0)
+        s_exec (self, STMT_ROLLBACK);
+    proto_reply_error (out, request, &err);
+    stats_count_batch (self->stats, err.klass);
+    return err.klass;
+}

@@ -1,0 +1,51 @@
+/*  store -- the ledger in SQLite: schema, statements, and running batches.
+
+    One store owns one connection and is used by one thread at a time (the
+    writer). store_run runs a decoded request as one transaction and packs
+    the reply; every SQLite failure is turned into a proto_error_t at this
+    boundary and nowhere else. */
+
+#ifndef WORKER_STORE_H
+#define WORKER_STORE_H
+
+#include "proto_request.h"
+#include "stats.h"
+
+#include <msgpack.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct _store_t store_t;
+
+typedef struct {
+    bool sync_full;             /* PRAGMA synchronous=FULL, else NORMAL */
+    int busy_timeout_ms;
+    int64_t dedup_ttl_s;        /* 0 keeps idempotency keys forever */
+} store_options_t;
+
+/* The schema version this build creates and understands. */
+int store_schema_latest (void);
+
+/* Open (creating if needed) the database at path, set it up (WAL, foreign
+   keys) and migrate its schema forward. Counters go to stats (borrowed).
+   Returns NULL and writes why into errbuf when the file cannot be opened or
+   its schema is newer than this build. */
+store_t *store_new (const char *path, const store_options_t *options, stats_t *stats,
+                    char *errbuf, size_t errlen);
+
+/* Close the database (finalizing every statement) and set *self_p to NULL. */
+void store_destroy (store_t **self_p);
+
+/* The schema version of the open database. */
+int store_schema_version (store_t *self);
+
+/* Run request (decoded, with no envelope error) as one transaction and
+   append its reply to out. Returns the class of the failure, or
+   PROTO_CLASS_NONE when the reply is ok. */
+proto_class_t store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *out);
+
+/* Drop idempotency records older than the TTL, if due (at most once a
+   minute). Call between batches. */
+void store_prune (store_t *self);
+
+#endif

@@ -1,0 +1,86 @@
+/*  store_errors -- SQLite result codes to ledgerd error classes, in one place.
+
+    The class says whether a retry can help: a lock held by someone else
+    (busy) or a storage hiccup (io) can pass; a broken constraint or a
+    corrupt file cannot. The code is SQLite's own extended name, so an
+    operator can look it up. */
+
+#include "store_internal.h"
+
+#include <stdio.h>
+
+#define RC(name) { name, #name }
+static const struct { int rc; const char *name; } s_names [] = {
+    RC (SQLITE_CONSTRAINT_CHECK), RC (SQLITE_CONSTRAINT_COMMITHOOK), RC (SQLITE_CONSTRAINT_FOREIGNKEY),
+    RC (SQLITE_CONSTRAINT_FUNCTION), RC (SQLITE_CONSTRAINT_NOTNULL), RC (SQLITE_CONSTRAINT_PRIMARYKEY),
+    RC (SQLITE_CONSTRAINT_TRIGGER), RC (SQLITE_CONSTRAINT_UNIQUE), RC (SQLITE_CONSTRAINT_VTAB),
+    RC (SQLITE_CONSTRAINT_ROWID), RC (SQLITE_CONSTRAINT_PINNED), RC (SQLITE_CONSTRAINT_DATATYPE),
+    RC (SQLITE_BUSY_RECOVERY), RC (SQLITE_BUSY_SNAPSHOT), RC (SQLITE_BUSY_TIMEOUT),
+    RC (SQLITE_LOCKED_SHAREDCACHE), RC (SQLITE_LOCKED_VTAB),
+    RC (SQLITE_IOERR_READ), RC (SQLITE_IOERR_SHORT_READ), RC (SQLITE_IOERR_WRITE), RC (SQLITE_IOERR_FSYNC),
+    RC (SQLITE_IOERR_DIR_FSYNC), RC (SQLITE_IOERR_TRUNCATE), RC (SQLITE_IOERR_FSTAT), RC (SQLITE_IOERR_UNLOCK),
+    RC (SQLITE_IOERR_RDLOCK), RC (SQLITE_IOERR_DELETE), RC (SQLITE_IOERR_NOMEM), RC (SQLITE_IOERR_ACCESS),
+    RC (SQLITE_IOERR_CHECKRESERVEDLOCK), RC (SQLITE_IOERR_LOCK), RC (SQLITE_IOERR_CLOSE),
+    RC (SQLITE_IOERR_SHMOPEN), RC (SQLITE_IOERR_SHMSIZE), RC (SQLITE_IOERR_SHMLOCK), RC (SQLITE_IOERR_SHMMAP),
+    RC (SQLITE_IOERR_SEEK), RC (SQLITE_IOERR_DELETE_NOENT), RC (SQLITE_IOERR_MMAP),
+    RC (SQLITE_IOERR_GETTEMPPATH), RC (SQLITE_IOERR_CONVPATH), RC (SQLITE_IOERR_VNODE), RC (SQLITE_IOERR_AUTH),
+    RC (SQLITE_IOERR_BEGIN_ATOMIC), RC (SQLITE_IOERR_COMMIT_ATOMIC), RC (SQLITE_IOERR_ROLLBACK_ATOMIC),
+    RC (SQLITE_IOERR_DATA), RC (SQLITE_IOERR_CORRUPTFS),
+    RC (SQLITE_CANTOPEN_NOTEMPDIR), RC (SQLITE_CANTOPEN_ISDIR), RC (SQLITE_CANTOPEN_FULLPATH),
+    RC (SQLITE_CANTOPEN_CONVPATH), RC (SQLITE_CANTOPEN_SYMLINK),
+    RC (SQLITE_CORRUPT_VTAB), RC (SQLITE_CORRUPT_SEQUENCE), RC (SQLITE_CORRUPT_INDEX),
+    RC (SQLITE_READONLY_RECOVERY), RC (SQLITE_READONLY_CANTLOCK), RC (SQLITE_READONLY_ROLLBACK),
+    RC (SQLITE_READONLY_DBMOVED), RC (SQLITE_READONLY_CANTINIT), RC (SQLITE_READONLY_DIRECTORY),
+    RC (SQLITE_ERROR), RC (SQLITE_INTERNAL), RC (SQLITE_PERM), RC (SQLITE_ABORT), RC (SQLITE_BUSY),
+    RC (SQLITE_LOCKED), RC (SQLITE_NOMEM), RC (SQLITE_READONLY), RC (SQLITE_INTERRUPT), RC (SQLITE_IOERR),
+    RC (SQLITE_CORRUPT), RC (SQLITE_NOTFOUND), RC (SQLITE_FULL), RC (SQLITE_CANTOPEN), RC (SQLITE_PROTOCOL),
+    RC (SQLITE_EMPTY), RC (SQLITE_SCHEMA), RC (SQLITE_TOOBIG), RC (SQLITE_CONSTRAINT), RC (SQLITE_MISMATCH),
+    RC (SQLITE_MISUSE), RC (SQLITE_NOLFS), RC (SQLITE_AUTH), RC (SQLITE_FORMAT), RC (SQLITE_RANGE),
+    RC (SQLITE_NOTADB),
+};
+#undef RC
+
+const char *
+store_rc_name (int rc)
+{
+    for (size_t n = 0; n < sizeof (s_names) / sizeof (s_names [0]); n++)
+        if (s_names [n].rc == rc)
+            return s_names [n].name;
+    for (size_t n = 0; n < sizeof (s_names) / sizeof (s_names [0]); n++)
+        if (s_names [n].rc == (rc & 0xff))
+            return s_names [n].name;
+    return "SQLITE_ERROR";
+}
+
+static proto_class_t
+s_class (int rc)
+{
+    switch (rc & 0xff) {
+        case SQLITE_CONSTRAINT:
+            return PROTO_CLASS_CONSTRAINT;
+        case SQLITE_BUSY:
+        case SQLITE_LOCKED:
+            return PROTO_CLASS_BUSY;
+        case SQLITE_IOERR:
+        case SQLITE_FULL:
+        case SQLITE_CANTOPEN:
+        case SQLITE_PROTOCOL:
+        case SQLITE_NOMEM:
+        case SQLITE_NOLFS:
+            return PROTO_CLASS_IO;
+        default:                /* CORRUPT and NOTADB among them: a retry cannot help */
+            return PROTO_CLASS_INTERNAL;
+    }
+}
+
+void
+store_error_from_sqlite (store_t *self, int rc, int op, const char *field, proto_error_t *err)
+{
+    proto_class_t klass = s_class (rc);
+    const char *message = sqlite3_errmsg (self->db);
+    if (klass == PROTO_CLASS_BUSY)
+        proto_error_set (err, klass, op, field, store_rc_name (rc),
+                         "the database stayed locked for %d ms (%s)", self->options.busy_timeout_ms, message);
+    else
+        proto_error_set (err, klass, op, field, store_rc_name (rc), "%s", message);
+}

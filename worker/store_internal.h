@@ -1,0 +1,104 @@
+/*  store_internal -- what the store's files share; not for other modules. */
+
+#ifndef WORKER_STORE_INTERNAL_H
+#define WORKER_STORE_INTERNAL_H
+
+#include "store.h"
+
+#include <sqlite3.h>
+
+/*  Every statement the store runs, prepared once at open.
+    X (SYMBOL, SQL) */
+#define TXN_COLUMNS "id, amount, occurred_us, occurred_off, description, category_id, created_us, updated_us"
+#define TXN_QUERY_WHERE \
+    " WHERE occurred_us >= ?1 AND occurred_us < ?2 AND (occurred_us, id) > (?3, ?4)" \
+    " AND amount >= ?5 AND amount <= ?6"
+#define TXN_QUERY_ORDER " ORDER BY occurred_us, id LIMIT ?7"
+
+#define STORE_STMT_LIST(X) \
+    X (BEGIN_READ,      "BEGIN") \
+    X (BEGIN_WRITE,     "BEGIN IMMEDIATE") \
+    X (COMMIT,          "COMMIT") \
+    X (ROLLBACK,        "ROLLBACK") \
+    X (SAVEPOINT,       "SAVEPOINT op") \
+    X (RELEASE,         "RELEASE op") \
+    X (ROLLBACK_TO,     "ROLLBACK TO op") \
+    X (KEY_GET,         "SELECT fingerprint, results, failed FROM idempotency WHERE key = ?1") \
+    X (KEY_PUT,         "INSERT INTO idempotency (key, fingerprint, results, failed, created_us)" \
+                        " VALUES (?1, ?2, ?3, ?4, ?5)") \
+    X (KEY_PRUNE,       "DELETE FROM idempotency WHERE created_us < ?1") \
+    X (CAT_INSERT,      "INSERT INTO category (name, parent_id) VALUES (?1, ?2)") \
+    X (CAT_UPDATE,      "UPDATE category SET name = CASE WHEN ?2 THEN ?3 ELSE name END," \
+                        " parent_id = CASE WHEN ?4 THEN ?5 ELSE parent_id END WHERE id = ?1") \
+    X (CAT_DELETE,      "DELETE FROM category WHERE id = ?1") \
+    X (CAT_BY_ID,       "SELECT id, name, parent_id FROM category WHERE id = ?1") \
+    X (CAT_BY_NAME,     "SELECT id, name, parent_id FROM category WHERE name = ?1") \
+    X (CAT_LIST,        "SELECT id, name, parent_id FROM category ORDER BY id") \
+    X (CAT_IS_ANCESTOR, "WITH RECURSIVE up (id) AS (SELECT ?1 UNION" \
+                        " SELECT c.parent_id FROM category c JOIN up ON c.id = up.id" \
+                        " WHERE c.parent_id IS NOT NULL)" \
+                        " SELECT 1 FROM up WHERE id = ?2") \
+    X (TXN_INSERT,      "INSERT INTO txn (amount, occurred_us, occurred_off, description, category_id," \
+                        " created_us, updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)") \
+    X (TXN_UPDATE,      "UPDATE txn SET amount = CASE WHEN ?2 THEN ?3 ELSE amount END," \
+                        " occurred_us = CASE WHEN ?4 THEN ?5 ELSE occurred_us END," \
+                        " occurred_off = CASE WHEN ?4 THEN ?6 ELSE occurred_off END," \
+                        " description = CASE WHEN ?7 THEN ?8 ELSE description END," \
+                        " category_id = CASE WHEN ?9 THEN ?10 ELSE category_id END," \
+                        " updated_us = ?11 WHERE id = ?1") \
+    X (TXN_DELETE,      "DELETE FROM txn WHERE id = ?1") \
+    X (TXN_BY_ID,       "SELECT " TXN_COLUMNS " FROM txn WHERE id = ?1") \
+    X (TXN_QUERY,       "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE TXN_QUERY_ORDER) \
+    X (TXN_QUERY_CATS,  "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE \
+                        " AND category_id IN (SELECT value FROM json_each (?8))" TXN_QUERY_ORDER) \
+    X (TXN_QUERY_TREE,  "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE \
+                        " AND category_id IN (WITH RECURSIVE sub (id) AS" \
+                        " (SELECT value FROM json_each (?8)" \
+                        " UNION SELECT c.id FROM category c JOIN sub ON c.parent_id = sub.id)" \
+                        " SELECT id FROM sub)" TXN_QUERY_ORDER)
+
+typedef enum {
+#define X(sym, sql) STMT_##sym,
+    STORE_STMT_LIST (X)
+#undef X
+    STMT_COUNT
+} store_stmt_id_t;
+
+/*  One batch being run: the ids its ops made, which ops failed. */
+typedef struct {
+    const proto_request_t *request;
+    int64_t *ids;               /* ids [n]: id created by op n, or 0 */
+    bool *failed;               /* failed [n]: op n failed (independent mode) */
+    uint32_t capacity;
+    int64_t now_us;
+} store_batch_t;
+
+struct _store_t {
+    sqlite3 *db;
+    sqlite3_stmt *stmt [STMT_COUNT];
+    store_options_t options;
+    stats_t *stats;
+    store_batch_t batch;
+    msgpack_sbuffer results;    /* the results array of the running batch */
+    msgpack_sbuffer rows;       /* scratch for row lists of unknown length */
+    int64_t last_prune_us;
+};
+
+/* Ready a prepared statement: reset it and clear its bindings. */
+sqlite3_stmt *store_stmt (store_t *self, store_stmt_id_t id);
+
+/* Turn the SQLite result rc (and the connection's message) into err, for
+   op index op (-1 for none) and field (NULL for none). */
+void store_error_from_sqlite (store_t *self, int rc, int op, const char *field, proto_error_t *err);
+
+/* The stable name of an SQLite (extended) result code, "SQLITE_CONSTRAINT_UNIQUE". */
+const char *store_rc_name (int rc);
+
+/* Run op n of the batch and pack its result into pk. Returns 0, or -1 with
+   err set. */
+int store_op_run (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err);
+
+/* Bring the schema to the latest version. Returns 0, or -1 with errbuf set. */
+int store_schema_migrate (sqlite3 *db, char *errbuf, size_t errlen);
+
+#endif

@@ -1,0 +1,532 @@
+/*  store_ops -- one handler per op, dispatched from the op table.
+
+    By the time a handler runs, proto_request has checked every field's
+    presence, type and format; handlers only resolve references (refs, ids,
+    names) against the batch and the database, run their statement, and pack
+    their result. */
+
+#include "store_internal.h"
+#include "proto_reply.h"
+#include "proto_time.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef int (op_handler_fn) (store_t *self, uint32_t n, const proto_op_t *op,
+                             msgpack_packer *pk, proto_error_t *err);
+
+#define VALUE(op, sym) (&(op)->value [PROTO_FIELD_##sym])
+#define HAS(op, sym) (((op)->present & PF (sym)) != 0)
+
+static void
+s_not_found (proto_error_t *err, uint32_t n, const char *field, const char *what, int64_t id)
+{
+    proto_error_set (err, PROTO_CLASS_NOT_FOUND, (int) n, field, "NOT_FOUND", "no %s with id %lld",
+                     what, (long long) id);
+}
+
+/*  Step a statement that changes rows; on failure map the error. */
+static int
+s_step_done (store_t *self, sqlite3_stmt *stmt, uint32_t n, const char *field, proto_error_t *err)
+{
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_DONE) {
+        store_error_from_sqlite (self, rc, (int) n, field, err);
+        return -1;
+    }
+    return 0;
+}
+
+/*  Does a row with this id exist? 1 yes, 0 no, -1 error (err set). */
+static int
+s_exists (store_t *self, store_stmt_id_t id_stmt, int64_t id, uint32_t n, proto_error_t *err)
+{
+    sqlite3_stmt *stmt = store_stmt (self, id_stmt);
+    sqlite3_bind_int64 (stmt, 1, id);
+    int rc = sqlite3_step (stmt);
+    sqlite3_reset (stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    store_error_from_sqlite (self, rc, (int) n, NULL, err);
+    return -1;
+}
+
+/*  An id field: an integer as given, or the id an earlier op made. */
+static int64_t
+s_id (store_t *self, const proto_value_t *value)
+{
+    return value->kind == PROTO_VAL_REF? self->batch.ids [value->i]: value->i;
+}
+
+/*  Resolve a category reference (id, ref or name) to an existing id.
+    Returns 0 and sets *id_p (0 for nil), or -1 with err set. */
+static int
+s_category (store_t *self, uint32_t n, const proto_value_t *value, const char *field,
+            int64_t *id_p, proto_error_t *err)
+{
+    *id_p = 0;
+    if (value->kind == PROTO_VAL_NIL || value->kind == PROTO_VAL_ABSENT)
+        return 0;
+    if (value->kind == PROTO_VAL_REF) {
+        *id_p = self->batch.ids [value->i];
+        return 0;
+    }
+    sqlite3_stmt *stmt;
+    if (value->kind == PROTO_VAL_STR) {
+        stmt = store_stmt (self, STMT_CAT_BY_NAME);
+        sqlite3_bind_text (stmt, 1, value->str, (int) value->len, SQLITE_STATIC);
+    }
+    else {
+        stmt = store_stmt (self, STMT_CAT_BY_ID);
+        sqlite3_bind_int64 (stmt, 1, value->i);
+    }
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW)
+        *id_p = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc != SQLITE_DONE)
+        store_error_from_sqlite (self, rc, (int) n, field, err);
+    else
+    if (value->kind == PROTO_VAL_STR)
+        proto_error_set (err, PROTO_CLASS_NOT_FOUND, (int) n, field, "NOT_FOUND",
+                         "no category named \"%.*s\"", (int) value->len, value->str);
+    else
+        s_not_found (err, n, field, "category", value->i);
+    return -1;
+}
+
+static void
+s_bind_id_or_null (sqlite3_stmt *stmt, int index, int64_t id)
+{
+    if (id)
+        sqlite3_bind_int64 (stmt, index, id);
+    else
+        sqlite3_bind_null (stmt, index);
+}
+
+static void
+s_pack_key_int (msgpack_packer *pk, const char *key, int64_t value)
+{
+    msgpack_pack_map (pk, 1);
+    proto_pack_cstr (pk, key);
+    msgpack_pack_int64 (pk, value);
+}
+
+static void
+s_pack_column_int_or_nil (msgpack_packer *pk, sqlite3_stmt *stmt, int column)
+{
+    if (sqlite3_column_type (stmt, column) == SQLITE_NULL)
+        msgpack_pack_nil (pk);
+    else
+        msgpack_pack_int64 (pk, sqlite3_column_int64 (stmt, column));
+}
+
+static void
+s_pack_column_text_or_nil (msgpack_packer *pk, sqlite3_stmt *stmt, int column)
+{
+    if (sqlite3_column_type (stmt, column) == SQLITE_NULL)
+        msgpack_pack_nil (pk);
+    else
+        proto_pack_strn (pk, (const char *) sqlite3_column_text (stmt, column),
+                         (size_t) sqlite3_column_bytes (stmt, column));
+}
+
+static void
+s_pack_time (msgpack_packer *pk, int64_t us, int offset_min)
+{
+    char text [PROTO_TIME_MAX];
+    size_t size = proto_time_format (us, offset_min, text);
+    proto_pack_strn (pk, text, size);
+}
+
+/*  A category row from columns id, name, parent_id. */
+static void
+s_pack_category_row (msgpack_packer *pk, sqlite3_stmt *stmt)
+{
+    msgpack_pack_map (pk, 3);
+    proto_pack_cstr (pk, "id");
+    msgpack_pack_int64 (pk, sqlite3_column_int64 (stmt, 0));
+    proto_pack_cstr (pk, "name");
+    s_pack_column_text_or_nil (pk, stmt, 1);
+    proto_pack_cstr (pk, "parent_id");
+    s_pack_column_int_or_nil (pk, stmt, 2);
+}
+
+/*  A transaction row from TXN_COLUMNS. */
+static void
+s_pack_txn_row (msgpack_packer *pk, sqlite3_stmt *stmt)
+{
+    msgpack_pack_map (pk, 7);
+    proto_pack_cstr (pk, "id");
+    msgpack_pack_int64 (pk, sqlite3_column_int64 (stmt, 0));
+    proto_pack_cstr (pk, "amount");
+    msgpack_pack_int64 (pk, sqlite3_column_int64 (stmt, 1));
+    proto_pack_cstr (pk, "occurred_at");
+    s_pack_time (pk, sqlite3_column_int64 (stmt, 2), sqlite3_column_int (stmt, 3));
+    proto_pack_cstr (pk, "description");
+    s_pack_column_text_or_nil (pk, stmt, 4);
+    proto_pack_cstr (pk, "category_id");
+    s_pack_column_int_or_nil (pk, stmt, 5);
+    proto_pack_cstr (pk, "created_at");
+    s_pack_time (pk, sqlite3_column_int64 (stmt, 6), 0);
+    proto_pack_cstr (pk, "updated_at");
+    s_pack_time (pk, sqlite3_column_int64 (stmt, 7), 0);
+}
+
+/*  Step a statement that returns at most one row and pack {"row": row}. */
+static int
+s_get_row (store_t *self, sqlite3_stmt *stmt, uint32_t n, const char *field, const char *what,
+           int64_t id, void (*pack_row) (msgpack_packer *, sqlite3_stmt *),
+           msgpack_packer *pk, proto_error_t *err)
+{
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW) {
+        msgpack_pack_map (pk, 1);
+        proto_pack_cstr (pk, "row");
+        pack_row (pk, stmt);
+    }
+    sqlite3_reset (stmt);
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        s_not_found (err, n, field, what, id);
+    else
+        store_error_from_sqlite (self, rc, (int) n, NULL, err);
+    return -1;
+}
+
+/*  Pack up to limit rows of stmt as an array, through the scratch buffer
+    since msgpack needs the count first. Returns the rows packed, or -1. */
+static int64_t
+s_pack_rows (store_t *self, sqlite3_stmt *stmt, int64_t limit, void (*pack_row) (msgpack_packer *, sqlite3_stmt *),
+             msgpack_packer *pk, uint32_t n, bool *more_p, int64_t last [2], proto_error_t *err)
+{
+    msgpack_sbuffer_clear (&self->rows);
+    msgpack_packer rows_pk;
+    msgpack_packer_init (&rows_pk, &self->rows, msgpack_sbuffer_write);
+    int64_t count = 0;
+    int rc;
+    *more_p = false;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        if (count == limit) {
+            *more_p = true;
+            break;
+        }
+        pack_row (&rows_pk, stmt);
+        if (last) {
+            last [0] = sqlite3_column_int64 (stmt, 2);
+            last [1] = sqlite3_column_int64 (stmt, 0);
+        }
+        count++;
+    }
+    sqlite3_reset (stmt);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        store_error_from_sqlite (self, rc, (int) n, NULL, err);
+        return -1;
+    }
+    msgpack_pack_array (pk, (size_t) count);
+    msgpack_sbuffer_write (pk->data, self->rows.data, self->rows.size);
+    return count;
+}
+
+static int
+s_category_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    int64_t parent;
+    if (s_category (self, n, VALUE (op, PARENT), "parent", &parent, err))
+        return -1;
+    sqlite3_stmt *stmt = store_stmt (self, STMT_CAT_INSERT);
+    sqlite3_bind_text (stmt, 1, VALUE (op, NAME)->str, (int) VALUE (op, NAME)->len, SQLITE_STATIC);
+    s_bind_id_or_null (stmt, 2, parent);
+    if (s_step_done (self, stmt, n, "name", err))
+        return -1;
+    self->batch.ids [n] = sqlite3_last_insert_rowid (self->db);
+    s_pack_key_int (pk, "id", self->batch.ids [n]);
+    return 0;
+}
+
+static int
+s_category_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    int64_t id = s_id (self, VALUE (op, ID));
+    int exists = s_exists (self, STMT_CAT_BY_ID, id, n, err);
+    if (exists <= 0) {
+        if (exists == 0)
+            s_not_found (err, n, "id", "category", id);
+        return -1;
+    }
+    int64_t parent = 0;
+    if (HAS (op, PARENT)) {
+        if (s_category (self, n, VALUE (op, PARENT), "parent", &parent, err))
+            return -1;
+        if (parent) {
+            /*  The new parent must not be the category or below it. */
+            sqlite3_stmt *stmt = store_stmt (self, STMT_CAT_IS_ANCESTOR);
+            sqlite3_bind_int64 (stmt, 1, parent);
+            sqlite3_bind_int64 (stmt, 2, id);
+            int rc = sqlite3_step (stmt);
+            sqlite3_reset (stmt);
+            if (rc == SQLITE_ROW) {
+                proto_error_set (err, PROTO_CLASS_INVALID, (int) n, "parent", "CATEGORY_CYCLE",
+                                 "category %lld cannot be its own ancestor", (long long) id);
+                return -1;
+            }
+            if (rc != SQLITE_DONE) {
+                store_error_from_sqlite (self, rc, (int) n, "parent", err);
+                return -1;
+            }
+        }
+    }
+    sqlite3_stmt *stmt = store_stmt (self, STMT_CAT_UPDATE);
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, HAS (op, NAME));
+    if (HAS (op, NAME))
+        sqlite3_bind_text (stmt, 3, VALUE (op, NAME)->str, (int) VALUE (op, NAME)->len, SQLITE_STATIC);
+    sqlite3_bind_int (stmt, 4, HAS (op, PARENT));
+    s_bind_id_or_null (stmt, 5, parent);
+    if (s_step_done (self, stmt, n, HAS (op, NAME)? "name": NULL, err))
+        return -1;
+    s_pack_key_int (pk, "changed", sqlite3_changes (self->db));
+    return 0;
+}
+
+/*  Delete by id; shared by category.delete and txn.delete. */
+static int
+s_delete (store_t *self, uint32_t n, const proto_op_t *op, store_stmt_id_t id_stmt, const char *what,
+          msgpack_packer *pk, proto_error_t *err)
+{
+    int64_t id = s_id (self, VALUE (op, ID));
+    sqlite3_stmt *stmt = store_stmt (self, id_stmt);
+    sqlite3_bind_int64 (stmt, 1, id);
+    if (s_step_done (self, stmt, n, NULL, err))
+        return -1;
+    if (sqlite3_changes (self->db) == 0) {
+        s_not_found (err, n, "id", what, id);
+        return -1;
+    }
+    s_pack_key_int (pk, "changed", 1);
+    return 0;
+}
+
+static int
+s_category_delete (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    return s_delete (self, n, op, STMT_CAT_DELETE, "category", pk, err);
+}
+
+static int
+s_category_get (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    int64_t id = 0;
+    if (HAS (op, NAME)) {
+        proto_value_t name = *VALUE (op, NAME);
+        if (s_category (self, n, &name, "name", &id, err))
+            return -1;
+    }
+    else
+        id = s_id (self, VALUE (op, ID));
+    sqlite3_stmt *stmt = store_stmt (self, STMT_CAT_BY_ID);
+    sqlite3_bind_int64 (stmt, 1, id);
+    return s_get_row (self, stmt, n, "id", "category", id, s_pack_category_row, pk, err);
+}
+
+static int
+s_category_list (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    bool more;
+    msgpack_pack_map (pk, 1);
+    proto_pack_cstr (pk, "rows");
+    return s_pack_rows (self, store_stmt (self, STMT_CAT_LIST), INT64_MAX, s_pack_category_row,
+                        pk, n, &more, NULL, err) < 0? -1: 0;
+}
+
+static int
+s_txn_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    int64_t category;
+    if (s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
+        return -1;
+    const proto_value_t *description = VALUE (op, DESCRIPTION);
+    sqlite3_stmt *stmt = store_stmt (self, STMT_TXN_INSERT);
+    sqlite3_bind_int64 (stmt, 1, VALUE (op, AMOUNT)->i);
+    sqlite3_bind_int64 (stmt, 2, VALUE (op, OCCURRED_AT)->i);
+    sqlite3_bind_int (stmt, 3, VALUE (op, OCCURRED_AT)->offset_min);
+    if (description->kind == PROTO_VAL_STR)
+        sqlite3_bind_text (stmt, 4, description->str, (int) description->len, SQLITE_STATIC);
+    s_bind_id_or_null (stmt, 5, category);
+    sqlite3_bind_int64 (stmt, 6, self->batch.now_us);
+    if (s_step_done (self, stmt, n, NULL, err))
+        return -1;
+    self->batch.ids [n] = sqlite3_last_insert_rowid (self->db);
+    s_pack_key_int (pk, "id", self->batch.ids [n]);
+    return 0;
+}
+
+static int
+s_txn_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    int64_t category = 0;
+    if (HAS (op, CATEGORY) && s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
+        return -1;
+    int64_t id = s_id (self, VALUE (op, ID));
+    const proto_value_t *description = VALUE (op, DESCRIPTION);
+    sqlite3_stmt *stmt = store_stmt (self, STMT_TXN_UPDATE);
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_int (stmt, 2, HAS (op, AMOUNT));
+    sqlite3_bind_int64 (stmt, 3, VALUE (op, AMOUNT)->i);
+    sqlite3_bind_int (stmt, 4, HAS (op, OCCURRED_AT));
+    sqlite3_bind_int64 (stmt, 5, VALUE (op, OCCURRED_AT)->i);
+    sqlite3_bind_int (stmt, 6, VALUE (op, OCCURRED_AT)->offset_min);
+    sqlite3_bind_int (stmt, 7, HAS (op, DESCRIPTION));
+    if (description->kind == PROTO_VAL_STR)
+        sqlite3_bind_text (stmt, 8, description->str, (int) description->len, SQLITE_STATIC);
+    sqlite3_bind_int (stmt, 9, HAS (op, CATEGORY));
+    s_bind_id_or_null (stmt, 10, category);
+    sqlite3_bind_int64 (stmt, 11, self->batch.now_us);
+    if (s_step_done (self, stmt, n, NULL, err))
+        return -1;
+    if (sqlite3_changes (self->db) == 0) {
+        s_not_found (err, n, "id", "transaction", id);
+        return -1;
+    }
+    s_pack_key_int (pk, "changed", 1);
+    return 0;
+}
+
+static int
+s_txn_delete (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    return s_delete (self, n, op, STMT_TXN_DELETE, "transaction", pk, err);
+}
+
+static int
+s_txn_get (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    int64_t id = s_id (self, VALUE (op, ID));
+    sqlite3_stmt *stmt = store_stmt (self, STMT_TXN_BY_ID);
+    sqlite3_bind_int64 (stmt, 1, id);
+    return s_get_row (self, stmt, n, "id", "transaction", id, s_pack_txn_row, pk, err);
+}
+
+static int
+s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    sqlite3_stmt *stmt;
+    const proto_value_t *categories = VALUE (op, CATEGORIES);
+    char ids_json [PROTO_MAX_LIST * 21 + 2];
+    if (categories->kind == PROTO_VAL_LIST) {
+        /*  Resolved ids go to SQLite as a JSON array for json_each: one
+            prepared statement serves any number of categories. */
+        size_t size = 0;
+        ids_json [size++] = '[';
+        for (uint32_t i = 0; i < categories->len; i++) {
+            int64_t id;
+            if (s_category (self, n, &categories->list [i], "categories", &id, err))
+                return -1;
+            size += (size_t) snprintf (ids_json + size, sizeof (ids_json) - size, "%s%lld",
+                                       i? ",": "", (long long) id);
+        }
+        ids_json [size++] = ']';
+        bool tree = HAS (op, INCLUDE_SUB) && VALUE (op, INCLUDE_SUB)->b;
+        stmt = store_stmt (self, tree? STMT_TXN_QUERY_TREE: STMT_TXN_QUERY_CATS);
+        sqlite3_bind_text (stmt, 8, ids_json, (int) size, SQLITE_TRANSIENT);
+    }
+    else
+        stmt = store_stmt (self, STMT_TXN_QUERY);
+
+    const proto_value_t *after = VALUE (op, AFTER);
+    int64_t limit = HAS (op, LIMIT)? VALUE (op, LIMIT)->i: PROTO_DEFAULT_LIMIT;
+    sqlite3_bind_int64 (stmt, 1, HAS (op, FROM)? VALUE (op, FROM)->i: INT64_MIN);
+    sqlite3_bind_int64 (stmt, 2, HAS (op, TO)? VALUE (op, TO)->i: INT64_MAX);
+    sqlite3_bind_int64 (stmt, 3, after->kind == PROTO_VAL_CURSOR? after->i: INT64_MIN);
+    sqlite3_bind_int64 (stmt, 4, after->kind == PROTO_VAL_CURSOR? after->cursor_id: 0);
+    sqlite3_bind_int64 (stmt, 5, HAS (op, MIN_AMOUNT)? VALUE (op, MIN_AMOUNT)->i: INT64_MIN);
+    sqlite3_bind_int64 (stmt, 6, HAS (op, MAX_AMOUNT)? VALUE (op, MAX_AMOUNT)->i: INT64_MAX);
+    sqlite3_bind_int64 (stmt, 7, limit + 1);
+
+    bool more;
+    int64_t last [2] = { 0, 0 };
+    msgpack_pack_map (pk, 2);
+    proto_pack_cstr (pk, "rows");
+    if (s_pack_rows (self, stmt, limit, s_pack_txn_row, pk, n, &more, last, err) < 0)
+        return -1;
+    proto_pack_cstr (pk, "next");
+    if (more) {
+        char cursor [PROTO_CURSOR_MAX];
+        proto_pack_strn (pk, cursor, proto_cursor_format (last [0], last [1], cursor));
+    }
+    else
+        msgpack_pack_nil (pk);
+    return 0;
+}
+
+static int
+s_sys_ping (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    msgpack_pack_map (pk, 2);
+    proto_pack_cstr (pk, "pong");
+    msgpack_pack_true (pk);
+    proto_pack_cstr (pk, "version");
+    proto_pack_cstr (pk, LEDGER_VERSION);
+    return 0;
+}
+
+static void
+s_pack_counter (msgpack_packer *pk, const char *name, atomic_uint_fast64_t *counter)
+{
+    proto_pack_cstr (pk, name);
+    msgpack_pack_uint64 (pk, atomic_load (counter));
+}
+
+static int
+s_sys_stats (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    stats_t *stats = self->stats;
+    msgpack_pack_map (pk, 1);
+    proto_pack_cstr (pk, "stats");
+    msgpack_pack_map (pk, 7);
+    proto_pack_cstr (pk, "uptime_s");
+    msgpack_pack_int64 (pk, (stats_now_us () - stats->started_us) / 1000000);
+    s_pack_counter (pk, "batches_ok", &stats->batches_ok);
+    proto_pack_cstr (pk, "batches_failed");
+    msgpack_pack_map (pk, PROTO_CLASS_COUNT - 1);
+    for (int klass = PROTO_CLASS_NONE + 1; klass < PROTO_CLASS_COUNT; klass++)
+        s_pack_counter (pk, proto_class_name ((proto_class_t) klass), &stats->batches_failed [klass]);
+    s_pack_counter (pk, "ops", &stats->ops);
+    s_pack_counter (pk, "rows_changed", &stats->rows_changed);
+    s_pack_counter (pk, "replays", &stats->replays);
+    s_pack_counter (pk, "replies_dropped", &stats->replies_dropped);
+    return 0;
+}
+
+static op_handler_fn *s_handlers [PROTO_OP_COUNT] = {
+    [PROTO_OP_CATEGORY_CREATE] = s_category_create,
+    [PROTO_OP_CATEGORY_UPDATE] = s_category_update,
+    [PROTO_OP_CATEGORY_DELETE] = s_category_delete,
+    [PROTO_OP_CATEGORY_GET]    = s_category_get,
+    [PROTO_OP_CATEGORY_LIST]   = s_category_list,
+    [PROTO_OP_TXN_CREATE]      = s_txn_create,
+    [PROTO_OP_TXN_UPDATE]      = s_txn_update,
+    [PROTO_OP_TXN_DELETE]      = s_txn_delete,
+    [PROTO_OP_TXN_GET]         = s_txn_get,
+    [PROTO_OP_TXN_QUERY]       = s_txn_query,
+    [PROTO_OP_SYS_PING]        = s_sys_ping,
+    [PROTO_OP_SYS_STATS]       = s_sys_stats,
+};
+
+int
+store_op_run (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err)
+{
+    const proto_op_t *op = &self->batch.request->ops [n];
+    op_handler_fn *handler = s_handlers [op->code];
+    if (!handler) {
+        proto_error_set (err, PROTO_CLASS_INTERNAL, (int) n, "op", "NO_HANDLER", "op has no handler");
+        return -1;
+    }
+    return handler (self, n, op, pk, err);
+}

@@ -1,0 +1,98 @@
+/*  store_schema -- the schema, versioned with PRAGMA user_version.
+
+    s_migrations [k] takes a database from version k to k + 1. A database
+    that says it is newer than this build is refused rather than guessed at.
+    Each step runs in its own write transaction with the version bump, so a
+    crash mid-migration leaves the previous version intact. */
+
+#include "store_internal.h"
+
+#include <stdio.h>
+
+static const char *s_migrations [] = {
+    /*  1: categories, transactions, idempotency keys.
+        Amounts are integer minor units; an instant is microseconds UTC with
+        the offset it was written in, so it reads back as written. */
+    "CREATE TABLE category ("
+    "  id INTEGER PRIMARY KEY,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length (CAST (name AS BLOB)) BETWEEN 1 AND 100),"
+    "  parent_id INTEGER REFERENCES category (id)"
+    ");"
+    "CREATE INDEX category_parent ON category (parent_id);"
+    "CREATE TABLE txn ("
+    "  id INTEGER PRIMARY KEY,"
+    "  amount INTEGER NOT NULL,"
+    "  occurred_us INTEGER NOT NULL,"
+    "  occurred_off INTEGER NOT NULL CHECK (occurred_off BETWEEN -1439 AND 1439),"
+    "  description TEXT CHECK (length (CAST (description AS BLOB)) <= 1000),"
+    "  category_id INTEGER REFERENCES category (id),"
+    "  created_us INTEGER NOT NULL,"
+    "  updated_us INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX txn_occurred ON txn (occurred_us, id);"
+    "CREATE INDEX txn_category ON txn (category_id);"
+    "CREATE TABLE idempotency ("
+    "  key BLOB PRIMARY KEY,"
+    "  fingerprint INTEGER NOT NULL,"
+    "  results BLOB NOT NULL,"
+    "  failed INTEGER,"
+    "  created_us INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX idempotency_created ON idempotency (created_us);",
+};
+
+#define MIGRATION_COUNT ((int) (sizeof (s_migrations) / sizeof (s_migrations [0])))
+
+int
+store_schema_latest (void)
+{
+    return MIGRATION_COUNT;
+}
+
+static int
+s_user_version (sqlite3 *db, int *version_p)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        *version_p = sqlite3_column_int (stmt, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize (stmt);
+    return rc;
+}
+
+int
+store_schema_migrate (sqlite3 *db, char *errbuf, size_t errlen)
+{
+    int version = 0;
+    if (s_user_version (db, &version) != SQLITE_OK) {
+        snprintf (errbuf, errlen, "cannot read the schema version: %s", sqlite3_errmsg (db));
+        return -1;
+    }
+    if (version > MIGRATION_COUNT) {
+        snprintf (errbuf, errlen, "the database has schema version %d, newer than this build's %d:"
+                  " use a newer ledgerd", version, MIGRATION_COUNT);
+        return -1;
+    }
+    for (; version < MIGRATION_COUNT; version++) {
+        char bump [64];
+        snprintf (bump, sizeof (bump), "PRAGMA user_version = %d", version + 1);
+        char *message = NULL;
+        int rc = sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, &message);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec (db, s_migrations [version], NULL, NULL, &message);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec (db, bump, NULL, NULL, &message);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_exec (db, "COMMIT", NULL, NULL, &message);
+        if (rc != SQLITE_OK) {
+            snprintf (errbuf, errlen, "cannot migrate the schema to version %d: %s",
+                      version + 1, message? message: sqlite3_errstr (rc));
+            sqlite3_free (message);
+            sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+            return -1;
+        }
+    }
+    return 0;
+}
