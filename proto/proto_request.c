@@ -249,6 +249,7 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
                     ||  !s_decode_category (dec, &element, depth + 1, &value->list [n], err, op, name, false))
                         return false;
                 }
+                return true;    /* every element was consumed above */
             }
             return s_skip (dec, item, depth);
         case PROTO_FT_NAME:

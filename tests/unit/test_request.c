@@ -1,0 +1,344 @@
+/*  Unit tests for proto_request: decoding, validation and precedence. */
+
+#include "proto_json.h"
+#include "proto_request.h"
+#include "testing.h"
+
+#include <stdlib.h>
+
+static char *s_body;
+static size_t s_size;
+
+/*  Decode a request given as JSON (turned into msgpack first). */
+static proto_request_t *
+s_decode (const char *json_text, uint32_t max_ops)
+{
+    json_error_t jerr;
+    json_t *json = json_loads (json_text, 0, &jerr);
+    if (!json) {
+        fprintf (stderr, "bad test JSON: %s: %s\n", json_text, jerr.text);
+        abort ();
+    }
+    free (s_body);
+    char errbuf [100];
+    if (proto_json_to_msgpack (json, &s_body, &s_size, errbuf, sizeof (errbuf))) {
+        fprintf (stderr, "cannot pack: %s\n", errbuf);
+        abort ();
+    }
+    json_decref (json);
+    return proto_request_new (s_body, s_size, max_ops);
+}
+
+static proto_request_t *
+s_decode_bytes (const char *bytes, size_t size)
+{
+    return proto_request_new (bytes, size, 100);
+}
+
+/*  Check the request failed with class, code, op and field ("" = none). */
+static void
+s_check_error (const char *json_text, proto_class_t klass, const char *code, int op, const char *field)
+{
+    proto_request_t *request = s_decode (json_text, 100);
+    CHECK_STR (proto_class_name (request->error.klass), proto_class_name (klass));
+    CHECK_STR (request->error.code? request->error.code: "(none)", code);
+    CHECK_INT (request->error.op, op);
+    CHECK_STR (request->error.field, field);
+    if (request->error.klass != klass || !request->error.code || strcmp (request->error.code, code))
+        fprintf (stderr, "    for %s: %s\n", json_text, request->error.message);
+    proto_request_destroy (&request);
+}
+
+static void
+test_valid_batch (void)
+{
+    proto_request_t *request = s_decode (
+        "{\"v\":1,\"id\":7,\"key\":\"k1\",\"ops\":["
+        "{\"op\":\"category.create\",\"name\":\"Food\"},"
+        "{\"op\":\"txn.create\",\"amount\":\"-12.34\",\"occurred_at\":\"2025-01-02T10:00:00+01:00\","
+        " \"category\":{\"ref\":0},\"description\":\"lunch\"},"
+        "{\"op\":\"txn.query\",\"from\":\"2025-01-01\",\"categories\":[\"Food\",3,{\"ref\":0}],\"limit\":5}]}", 100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK_INT (request->op_count, 3);
+    CHECK_INT (request->invalid_count, 0);
+    CHECK (request->writes);
+    CHECK_INT (request->key_len, 2);
+    CHECK_INT (request->id_len, 1);                 /* positive fixint 7 */
+    CHECK_INT ((uint8_t) request->id_raw [0], 7);
+    proto_op_t *op = &request->ops [1];
+    CHECK_INT (op->code, PROTO_OP_TXN_CREATE);
+    CHECK_INT (op->value [PROTO_FIELD_AMOUNT].kind, PROTO_VAL_INT);
+    CHECK_INT (op->value [PROTO_FIELD_AMOUNT].i, -1234);
+    CHECK_INT (op->value [PROTO_FIELD_OCCURRED_AT].kind, PROTO_VAL_TIME);
+    CHECK_INT (op->value [PROTO_FIELD_OCCURRED_AT].i, 1735808400000000LL);
+    CHECK_INT (op->value [PROTO_FIELD_OCCURRED_AT].offset_min, 60);
+    CHECK_INT (op->value [PROTO_FIELD_CATEGORY].kind, PROTO_VAL_REF);
+    CHECK_INT (op->value [PROTO_FIELD_CATEGORY].i, 0);
+    op = &request->ops [2];
+    CHECK_INT (op->value [PROTO_FIELD_FROM].i, 1735689600000000LL);
+    CHECK_INT (op->value [PROTO_FIELD_CATEGORIES].kind, PROTO_VAL_LIST);
+    CHECK_INT (op->value [PROTO_FIELD_CATEGORIES].len, 3);
+    CHECK_INT (op->value [PROTO_FIELD_CATEGORIES].list [0].kind, PROTO_VAL_STR);
+    CHECK_INT (op->value [PROTO_FIELD_CATEGORIES].list [1].kind, PROTO_VAL_INT);
+    CHECK_INT (op->value [PROTO_FIELD_CATEGORIES].list [2].kind, PROTO_VAL_REF);
+    CHECK_INT (op->value [PROTO_FIELD_LIMIT].i, 5);
+    proto_request_destroy (&request);
+    CHECK (request == NULL);
+    proto_request_destroy (&request);               /* safe twice */
+}
+
+static void
+test_read_only_batch_does_not_write (void)
+{
+    proto_request_t *request = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"txn.get\",\"id\":1}]}", 100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK (!request->writes);
+    proto_request_destroy (&request);
+    request = s_decode ("{\"v\":1,\"key\":\"x\",\"ops\":[{\"op\":\"sys.ping\"}]}", 100);
+    CHECK (request->writes);                        /* a key is written */
+    proto_request_destroy (&request);
+}
+
+static void
+test_structural_garbage (void)
+{
+    static const struct { const char *bytes; size_t size; const char *code; } cases [] = {
+        { "", 0, "MALFORMED" },
+        { "\xdd\xff\xff\xff\xff", 5, "MALFORMED" },               /* array32 of 4G elements */
+        { "\xdf\xff\xff\xff\xff", 5, "MALFORMED" },               /* map32 */
+        { "\xdb\xff\xff\xff\xff", 5, "MALFORMED" },               /* str32 */
+        { "\xc6\xff\xff\xff\xff", 5, "MALFORMED" },               /* bin32 */
+        { "\xc9\xff\xff\xff\xff\x01", 6, "MALFORMED" },           /* ext32 */
+        { "\x81\xa1v\xdd\x00\x00\x10\x00", 8, "MALFORMED" },      /* v: array of 4096, 0 bytes follow */
+        { "\x82\xa1v\x01", 4, "MALFORMED" },                      /* truncated map */
+        { "\xc1", 1, "MALFORMED" },                               /* never used byte */
+        { "\x81\xa1v\xa2\xc3\x28", 6, "BAD_UTF8" },               /* invalid UTF-8 value */
+        { "\x81\xa2\xff\xfe\x01", 5, "BAD_UTF8" },                /* invalid UTF-8 key */
+        { "\x81\x01\x01", 3, "BAD_MAP_KEY" },                     /* integer key */
+        { "\x82\xa1v\x01\xa1v\x01", 7, "DUPLICATE_KEY" },
+        { "\x01", 1, "NOT_A_MAP" },
+        { "\x90", 1, "NOT_A_MAP" },
+        { "\x82\xa1v\x01\xa3ops\x91\x81\xa2op\xa8sys.ping\xc0", 23, "TRAILING_BYTES" },
+    };
+    for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
+        proto_request_t *request = s_decode_bytes (cases [n].bytes, cases [n].size);
+        CHECK_STR (proto_class_name (request->error.klass), "protocol");
+        CHECK_STR (request->error.code? request->error.code: "", cases [n].code);
+        proto_request_destroy (&request);
+    }
+}
+
+static void
+test_deep_nesting (void)
+{
+    /*  {"v":1,"ops":[{"op":"sys.ping","name":[[[[...]]]]}]}, 100 deep */
+    char bytes [200];
+    size_t size = 0;
+    const char head [] = "\x82\xa1v\x01\xa3ops\x91\x82\xa2op\xa8sys.ping\xa4name";
+    memcpy (bytes, head, sizeof (head) - 1);
+    size = sizeof (head) - 1;
+    for (int n = 0; n < 100; n++)
+        bytes [size++] = (char) 0x91;
+    bytes [size++] = (char) 0xc0;
+    proto_request_t *request = s_decode_bytes (bytes, size);
+    CHECK_STR (request->error.code, "TOO_DEEP");
+    proto_request_destroy (&request);
+}
+
+static void
+test_envelope_errors (void)
+{
+    s_check_error ("{\"ops\":[{\"op\":\"sys.ping\"}]}", PROTO_CLASS_PROTOCOL, "MISSING_KEY", -1, "v");
+    s_check_error ("{\"v\":1}", PROTO_CLASS_PROTOCOL, "MISSING_KEY", -1, "ops");
+    s_check_error ("{\"v\":2,\"ops\":[{\"op\":\"sys.ping\"}]}", PROTO_CLASS_PROTOCOL, "BAD_VERSION", -1, "v");
+    s_check_error ("{\"v\":\"1\",\"ops\":[{\"op\":\"sys.ping\"}]}", PROTO_CLASS_PROTOCOL, "BAD_VERSION", -1, "v");
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"}],\"extra\":1}", PROTO_CLASS_PROTOCOL, "UNKNOWN_KEY", -1, "extra");
+    s_check_error ("{\"v\":1,\"id\":-1,\"ops\":[{\"op\":\"sys.ping\"}]}", PROTO_CLASS_PROTOCOL, "BAD_ID", -1, "id");
+    s_check_error ("{\"v\":1,\"id\":[1],\"ops\":[{\"op\":\"sys.ping\"}]}", PROTO_CLASS_PROTOCOL, "BAD_ID", -1, "id");
+    s_check_error ("{\"v\":1,\"key\":\"\",\"ops\":[{\"op\":\"sys.ping\"}]}", PROTO_CLASS_PROTOCOL, "BAD_KEY", -1, "key");
+    s_check_error ("{\"v\":1,\"mode\":\"some\",\"ops\":[{\"op\":\"sys.ping\"}]}", PROTO_CLASS_PROTOCOL, "BAD_MODE", -1, "mode");
+    s_check_error ("{\"v\":1,\"ops\":{}}", PROTO_CLASS_PROTOCOL, "BAD_TYPE", -1, "ops");
+    s_check_error ("{\"v\":1,\"ops\":[]}", PROTO_CLASS_PROTOCOL, "BAD_VALUE", -1, "ops");
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"},7]}", PROTO_CLASS_PROTOCOL, "OP_NOT_A_MAP", 1, "ops");
+    /*  A 257-byte string id is refused; 256 is fine. */
+    char text [600];
+    snprintf (text, sizeof (text), "{\"v\":1,\"id\":\"%0257d\",\"ops\":[{\"op\":\"sys.ping\"}]}", 0);
+    s_check_error (text, PROTO_CLASS_PROTOCOL, "BAD_ID", -1, "id");
+    snprintf (text, sizeof (text), "{\"v\":1,\"id\":\"%0256d\",\"ops\":[{\"op\":\"sys.ping\"}]}", 0);
+    proto_request_t *request = s_decode (text, 100);
+    CHECK (!proto_error_is_set (&request->error));
+    proto_request_destroy (&request);
+}
+
+static void
+test_too_many_ops (void)
+{
+    proto_request_t *request = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"}]}", 2);
+    CHECK_STR (proto_class_name (request->error.klass), "too_large");
+    CHECK_STR (request->error.code, "TOO_MANY_OPS");
+    proto_request_destroy (&request);
+}
+
+static void
+test_precedence (void)
+{
+    /*  An invalid op first, an envelope error after it: protocol wins. */
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"nope\"}],\"mode\":\"bad\"}", PROTO_CLASS_PROTOCOL, "BAD_MODE", -1, "mode");
+    /*  too_large beats an envelope-valid request with invalid ops. */
+    proto_request_t *request = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"nope\"},{\"op\":\"nope\"},{\"op\":\"nope\"}]}", 2);
+    CHECK_STR (request->error.code, "TOO_MANY_OPS");
+    proto_request_destroy (&request);
+    /*  The lowest invalid op is the one reported. */
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"txn.get\"},{\"op\":\"nope\"}]}",
+                   PROTO_CLASS_INVALID, "MISSING_FIELD", 1, "id");
+}
+
+static void
+test_id_is_kept_despite_errors (void)
+{
+    proto_request_t *request = s_decode ("{\"v\":1,\"id\":\"abc\",\"bogus\":1,\"ops\":[{\"op\":\"sys.ping\"}]}", 100);
+    CHECK_STR (request->error.code, "UNKNOWN_KEY");
+    CHECK_INT (request->id_len, 4);                 /* fixstr header + "abc" */
+    CHECK (memcmp (request->id_raw, "\xa3" "abc", 4) == 0);
+    proto_request_destroy (&request);
+}
+
+static void
+test_invalid_ops (void)
+{
+    const char *head = "{\"v\":1,\"ops\":[";
+    static const struct { const char *op; const char *code; const char *field; } cases [] = {
+        { "{\"name\":\"x\"}", "MISSING_FIELD", "op" },
+        { "{\"op\":7}", "WRONG_TYPE", "op" },
+        { "{\"op\":\"txn.nope\"}", "UNKNOWN_OP", "op" },
+        { "{\"op\":\"sys.ping\",\"colour\":1}", "UNKNOWN_FIELD", "colour" },
+        { "{\"op\":\"sys.ping\",\"name\":\"x\"}", "UNKNOWN_FIELD", "name" },
+        { "{\"op\":\"category.create\"}", "MISSING_FIELD", "name" },
+        { "{\"op\":\"category.create\",\"name\":\"\"}", "BAD_VALUE", "name" },
+        { "{\"op\":\"category.create\",\"name\":5}", "WRONG_TYPE", "name" },
+        { "{\"op\":\"category.create\",\"name\":\"a\",\"parent\":0}", "BAD_VALUE", "parent" },
+        { "{\"op\":\"category.create\",\"name\":\"a\",\"parent\":true}", "WRONG_TYPE", "parent" },
+        { "{\"op\":\"category.update\",\"id\":1}", "NOTHING_TO_UPDATE", "" },
+        { "{\"op\":\"category.get\"}", "MISSING_FIELD", "id" },
+        { "{\"op\":\"category.get\",\"id\":1,\"name\":\"a\"}", "CONFLICTING_FIELDS", "name" },
+        { "{\"op\":\"txn.create\",\"amount\":1.5,\"occurred_at\":\"2025-01-01T00:00:00Z\"}", "AMOUNT_NOT_EXACT", "amount" },
+        { "{\"op\":\"txn.create\",\"amount\":\"1.234\",\"occurred_at\":\"2025-01-01T00:00:00Z\"}", "AMOUNT_NOT_EXACT", "amount" },
+        { "{\"op\":\"txn.create\",\"amount\":\"1e3\",\"occurred_at\":\"2025-01-01T00:00:00Z\"}", "BAD_AMOUNT", "amount" },
+        { "{\"op\":\"txn.create\",\"amount\":\"99999999999999999999\",\"occurred_at\":\"2025-01-01T00:00:00Z\"}", "AMOUNT_OUT_OF_RANGE", "amount" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00\"}", "NAIVE_TIMESTAMP", "occurred_at" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01 00:00:00Z\"}", "BAD_TIMESTAMP", "occurred_at" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T23:59:60Z\"}", "BAD_TIMESTAMP", "occurred_at" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01\"}", "BAD_TIMESTAMP", "occurred_at" },
+        { "{\"op\":\"txn.create\",\"amount\":1}", "MISSING_FIELD", "occurred_at" },
+        { "{\"op\":\"txn.get\",\"id\":{\"ref\":0}}", "BAD_REF", "id" },          /* not earlier */
+        { "{\"op\":\"txn.get\",\"id\":{\"ref\":1,\"x\":2}}", "BAD_REF", "id" },
+        { "{\"op\":\"txn.get\",\"id\":{\"rof\":0}}", "BAD_REF", "id" },
+        { "{\"op\":\"txn.get\",\"id\":\"7\"}", "WRONG_TYPE", "id" },
+        { "{\"op\":\"txn.update\",\"id\":1,\"description\":null,\"limit\":3}", "UNKNOWN_FIELD", "limit" },
+        { "{\"op\":\"txn.query\",\"limit\":0}", "BAD_VALUE", "limit" },
+        { "{\"op\":\"txn.query\",\"limit\":10001}", "BAD_VALUE", "limit" },
+        { "{\"op\":\"txn.query\",\"categories\":[]}", "BAD_VALUE", "categories" },
+        { "{\"op\":\"txn.query\",\"categories\":[null]}", "WRONG_TYPE", "categories" },
+        { "{\"op\":\"txn.query\",\"after\":\"garbage\"}", "BAD_CURSOR", "after" },
+        { "{\"op\":\"txn.query\",\"include_subcategories\":1}", "WRONG_TYPE", "include_subcategories" },
+        { "{\"op\":\"txn.query\",\"from\":\"2025-13-01\"}", "BAD_TIMESTAMP", "from" },
+    };
+    for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
+        char text [600];
+        snprintf (text, sizeof (text), "%s%s]}", head, cases [n].op);
+        s_check_error (text, PROTO_CLASS_INVALID, cases [n].code, 0, cases [n].field);
+    }
+    /*  A ref must point at an op that creates the right kind of id. */
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"},"
+                   "{\"op\":\"category.create\",\"name\":\"a\",\"parent\":{\"ref\":0}}]}",
+                   PROTO_CLASS_INVALID, "BAD_REF", 1, "parent");
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"txn.delete\",\"id\":{\"ref\":0}}]}",
+                   PROTO_CLASS_INVALID, "BAD_REF", 1, "id");
+}
+
+static void
+test_independent_mode_keeps_per_op_errors (void)
+{
+    proto_request_t *request = s_decode ("{\"v\":1,\"mode\":\"independent\",\"ops\":["
+                                         "{\"op\":\"sys.ping\"},{\"op\":\"nope\"},{\"op\":\"txn.get\",\"id\":1}]}", 100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK_INT (request->invalid_count, 1);
+    CHECK (request->ops [0].error == NULL);
+    CHECK (request->ops [1].error != NULL);
+    if (request->ops [1].error)
+        CHECK_STR (request->ops [1].error->code, "UNKNOWN_OP");
+    CHECK (request->ops [2].error == NULL);
+    proto_request_destroy (&request);
+}
+
+static void
+test_msgpack_timestamp (void)
+{
+    /*  {"v":1,"ops":[{"op":"txn.create","amount":1,"occurred_at":<ext -1, 32-bit seconds>}]} */
+    const char bytes [] = "\x82\xa1v\x01\xa3ops\x91\x83\xa2op\xaatxn.create\xa6" "amount\x01"
+                          "\xab" "occurred_at\xd6\xff\x67\x76\x63\x10";
+    proto_request_t *request = s_decode_bytes (bytes, sizeof (bytes) - 1);
+    CHECK (!proto_error_is_set (&request->error));
+    if (request->op_count == 1) {
+        CHECK_INT (request->ops [0].value [PROTO_FIELD_OCCURRED_AT].i, 0x67766310LL * 1000000);
+        CHECK_INT (request->ops [0].value [PROTO_FIELD_OCCURRED_AT].offset_min, 0);
+    }
+    proto_request_destroy (&request);
+}
+
+static void
+test_fingerprint (void)
+{
+    const char *a = "{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":\"12.34\",\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}";
+    const char *b = "{\"v\":1,\"id\":9,\"ops\":[{\"occurred_at\":\"2025-01-01T00:00:00Z\",\"op\":\"txn.create\",\"amount\":1234}]}";
+    const char *c = "{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":1235,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}";
+    const char *d = "{\"v\":1,\"mode\":\"independent\",\"ops\":[{\"op\":\"txn.create\",\"amount\":1234,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}";
+    const char *e = "{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":1234,\"occurred_at\":\"2025-01-01T01:00:00+01:00\"}]}";
+    proto_request_t *ra = s_decode (a, 10), *rb = s_decode (b, 10), *rc = s_decode (c, 10),
+                    *rd = s_decode (d, 10), *re = s_decode (e, 10);
+    CHECK (ra->fingerprint == rb->fingerprint);     /* same decoded ops, any key order or id */
+    CHECK (ra->fingerprint != rc->fingerprint);
+    CHECK (ra->fingerprint != rd->fingerprint);     /* mode is part of the batch */
+    CHECK (ra->fingerprint != re->fingerprint);     /* same instant, other offset: reads back differently */
+    proto_request_destroy (&ra);
+    proto_request_destroy (&rb);
+    proto_request_destroy (&rc);
+    proto_request_destroy (&rd);
+    proto_request_destroy (&re);
+}
+
+static void
+test_cursor (void)
+{
+    char text [PROTO_CURSOR_MAX];
+    size_t size = proto_cursor_format (-5, 42, text);
+    int64_t us = 0, id = 0;
+    CHECK_INT (proto_cursor_parse (text, (uint32_t) size, &us, &id), 0);
+    CHECK_INT (us, -5);
+    CHECK_INT (id, 42);
+    CHECK_INT (proto_cursor_parse ("12", 2, &us, &id), -1);
+    CHECK_INT (proto_cursor_parse ("12:", 3, &us, &id), -1);
+    CHECK_INT (proto_cursor_parse ("12:0", 4, &us, &id), -1);
+    CHECK_INT (proto_cursor_parse ("a:1", 3, &us, &id), -1);
+    CHECK_INT (proto_cursor_parse ("99999999999999999999:1", 22, &us, &id), -1);
+}
+
+int
+main (void)
+{
+    TEST_RUN (test_valid_batch);
+    TEST_RUN (test_read_only_batch_does_not_write);
+    TEST_RUN (test_structural_garbage);
+    TEST_RUN (test_deep_nesting);
+    TEST_RUN (test_envelope_errors);
+    TEST_RUN (test_too_many_ops);
+    TEST_RUN (test_precedence);
+    TEST_RUN (test_id_is_kept_despite_errors);
+    TEST_RUN (test_invalid_ops);
+    TEST_RUN (test_independent_mode_keeps_per_op_errors);
+    TEST_RUN (test_msgpack_timestamp);
+    TEST_RUN (test_fingerprint);
+    TEST_RUN (test_cursor);
+    free (s_body);
+    return TEST_DONE ();
+}

@@ -1,0 +1,507 @@
+/*  Unit tests for the store: every op, error mapping, atomicity, modes,
+    idempotency, pagination and migrations, straight against SQLite. */
+
+#include "proto_json.h"
+#include "proto_request.h"
+#include "store.h"
+#include "testing.h"
+#include "worker_harness.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char s_dir [64];
+static char s_path [128];
+static stats_t s_stats;
+static store_t *s_store;
+
+/*  A fresh database for each test. */
+static store_t *
+s_open (int busy_timeout_ms)
+{
+    store_destroy (&s_store);
+    snprintf (s_dir, sizeof (s_dir), "/tmp/ledger-store-XXXXXX");
+    if (!mkdtemp (s_dir))
+        abort ();
+    snprintf (s_path, sizeof (s_path), "%s/ledger.db", s_dir);
+    stats_init (&s_stats);
+    store_options_t options = { .sync_full = false, .busy_timeout_ms = busy_timeout_ms, .dedup_ttl_s = 3600 };
+    char errbuf [256];
+    s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
+    if (!s_store) {
+        fprintf (stderr, "store_new: %s\n", errbuf);
+        abort ();
+    }
+    return s_store;
+}
+
+static void
+s_close (void)
+{
+    store_destroy (&s_store);
+    harness_remove_dir (s_dir);
+}
+
+/*  Run one request given as JSON; return the reply as JSON. */
+static json_t *
+s_run (const char *json_text)
+{
+    json_error_t jerr;
+    json_t *json = json_loads (json_text, 0, &jerr);
+    if (!json) {
+        fprintf (stderr, "bad test JSON %s: %s\n", json_text, jerr.text);
+        abort ();
+    }
+    char *body;
+    size_t size;
+    if (proto_json_to_msgpack (json, &body, &size, NULL, 0))
+        abort ();
+    json_decref (json);
+    proto_request_t *request = proto_request_new (body, size, 1000);
+    json_t *reply = NULL;
+    if (request && !proto_error_is_set (&request->error)) {
+        msgpack_sbuffer out;
+        msgpack_sbuffer_init (&out);
+        store_run (s_store, request, &out);
+        reply = proto_json_from_msgpack (out.data, out.size, NULL, 0);
+        msgpack_sbuffer_destroy (&out);
+    }
+    else
+        fprintf (stderr, "request did not decode: %s\n", request? request->error.message: "NULL");
+    proto_request_destroy (&request);
+    free (body);
+    if (!reply)
+        reply = json_object ();         /* keeps the checks failing, not crashing */
+    return reply;
+}
+
+#define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
+
+/*  Run a batch and expect it to fail with class and code at op. */
+static void
+s_expect_error (const char *json_text, const char *klass, const char *code, int op, const char *field)
+{
+    json_t *reply = s_run (json_text);
+    CHECK_INT (harness_bool (reply, "ok"), 0);
+    CHECK_STR (harness_str (reply, "error.class"), klass);
+    CHECK_STR (harness_str (reply, "error.code"), code);
+    if (op < 0)
+        CHECK (json_is_null (harness_get (reply, "error.op")));
+    else
+        CHECK_INT (harness_int (reply, "error.op"), op);
+    if (field)
+        CHECK_STR (harness_str (reply, "error.field"), field);
+    CHECK (harness_get (reply, "results") == NULL);
+    json_decref (reply);
+}
+
+static long long
+s_count (const char *table)
+{
+    sqlite3 *db;
+    sqlite3_open (s_path, &db);
+    char sql [100];
+    snprintf (sql, sizeof (sql), "SELECT count (*) FROM %s", table);
+    sqlite3_stmt *stmt;
+    long long count = -1;
+    if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
+        count = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return count;
+}
+
+static void
+test_category_ops (void)
+{
+    s_open (1000);
+    json_t *reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Food\"},"
+                                "{\"op\":\"category.create\",\"name\":\"Groceries\",\"parent\":\"Food\"},"
+                                "{\"op\":\"category.create\",\"name\":\"Bakery\",\"parent\":{\"ref\":1}},"
+                                "{\"op\":\"category.get\",\"name\":\"Bakery\"},"
+                                "{\"op\":\"category.get\",\"id\":{\"ref\":0}},"
+                                "{\"op\":\"category.list\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "results.0.id"), 1);
+    CHECK_INT (harness_int (reply, "results.1.id"), 2);
+    CHECK_INT (harness_int (reply, "results.2.id"), 3);
+    CHECK_INT (harness_int (reply, "results.3.row.id"), 3);
+    CHECK_INT (harness_int (reply, "results.3.row.parent_id"), 2);
+    CHECK_STR (harness_str (reply, "results.4.row.name"), "Food");
+    CHECK (json_is_null (harness_get (reply, "results.4.row.parent_id")));
+    CHECK_INT (json_array_size (harness_get (reply, "results.5.rows")), 3);
+    CHECK_STR (harness_str (reply, "results.5.rows.2.name"), "Bakery");
+    CHECK (harness_get (reply, "failed") == NULL);  /* atomic mode has no "failed" */
+    json_decref (reply);
+
+    reply = s_run (OPS ("{\"op\":\"category.update\",\"id\":3,\"name\":\"Bread\",\"parent\":null},"
+                        "{\"op\":\"category.get\",\"id\":3}"));
+    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
+    CHECK_STR (harness_str (reply, "results.1.row.name"), "Bread");
+    CHECK (json_is_null (harness_get (reply, "results.1.row.parent_id")));
+    json_decref (reply);
+
+    reply = s_run (OPS ("{\"op\":\"category.delete\",\"id\":3}"));
+    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
+    json_decref (reply);
+    CHECK_INT (s_count ("category"), 2);
+    s_close ();
+}
+
+static void
+test_category_errors (void)
+{
+    s_open (1000);
+    json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Food\"},"
+                             "{\"op\":\"category.create\",\"name\":\"Groceries\",\"parent\":1},"
+                             "{\"op\":\"category.create\",\"name\":\"Bakery\",\"parent\":2},"
+                             "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":3}")));
+    s_expect_error (OPS ("{\"op\":\"category.create\",\"name\":\"Food\"}"),
+                    "constraint", "SQLITE_CONSTRAINT_UNIQUE", 0, "name");
+    s_expect_error (OPS ("{\"op\":\"category.delete\",\"id\":1}"),          /* has a subcategory */
+                    "constraint", "SQLITE_CONSTRAINT_FOREIGNKEY", 0, NULL);
+    s_expect_error (OPS ("{\"op\":\"category.delete\",\"id\":3}"),          /* used by a transaction */
+                    "constraint", "SQLITE_CONSTRAINT_FOREIGNKEY", 0, NULL);
+    s_expect_error (OPS ("{\"op\":\"category.update\",\"id\":1,\"parent\":1}"),
+                    "invalid", "CATEGORY_CYCLE", 0, "parent");
+    s_expect_error (OPS ("{\"op\":\"category.update\",\"id\":1,\"parent\":\"Bakery\"}"),
+                    "invalid", "CATEGORY_CYCLE", 0, "parent");
+    s_expect_error (OPS ("{\"op\":\"category.update\",\"id\":1,\"name\":\"Groceries\"}"),
+                    "constraint", "SQLITE_CONSTRAINT_UNIQUE", 0, "name");
+    s_expect_error (OPS ("{\"op\":\"category.get\",\"id\":99}"), "not_found", "NOT_FOUND", 0, "id");
+    s_expect_error (OPS ("{\"op\":\"category.get\",\"name\":\"Nope\"}"), "not_found", "NOT_FOUND", 0, "name");
+    s_expect_error (OPS ("{\"op\":\"category.update\",\"id\":99,\"name\":\"x\"}"), "not_found", "NOT_FOUND", 0, "id");
+    s_expect_error (OPS ("{\"op\":\"category.delete\",\"id\":99}"), "not_found", "NOT_FOUND", 0, "id");
+    s_expect_error (OPS ("{\"op\":\"category.create\",\"name\":\"x\",\"parent\":\"Nope\"}"),
+                    "not_found", "NOT_FOUND", 0, "parent");
+    s_expect_error (OPS ("{\"op\":\"category.create\",\"name\":\"x\",\"parent\":99}"),
+                    "not_found", "NOT_FOUND", 0, "parent");
+    /*  Moving a leaf under another branch is no cycle. */
+    json_t *reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Travel\"},"
+                                "{\"op\":\"category.update\",\"id\":3,\"parent\":{\"ref\":0}}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    s_close ();
+}
+
+static void
+test_txn_ops (void)
+{
+    s_open (1000);
+    json_t *reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Food\"},"
+                                "{\"op\":\"txn.create\",\"amount\":\"-12.34\",\"occurred_at\":\"2025-01-02T10:00:00.5+01:00\","
+                                " \"description\":\"lunch\",\"category\":\"Food\"},"
+                                "{\"op\":\"txn.get\",\"id\":{\"ref\":1}}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "results.1.id"), 1);
+    CHECK_INT (harness_int (reply, "results.2.row.amount"), -1234);
+    CHECK_STR (harness_str (reply, "results.2.row.occurred_at"), "2025-01-02T10:00:00.500000+01:00");
+    CHECK_STR (harness_str (reply, "results.2.row.description"), "lunch");
+    CHECK_INT (harness_int (reply, "results.2.row.category_id"), 1);
+    const char *created = harness_str (reply, "results.2.row.created_at");
+    CHECK (created && strlen (created) >= 20 && created [strlen (created) - 1] == 'Z');
+    json_decref (reply);
+
+    reply = s_run (OPS ("{\"op\":\"txn.update\",\"id\":1,\"amount\":500,\"occurred_at\":\"2025-01-02T09:00:00Z\","
+                        " \"description\":null,\"category\":null},"
+                        "{\"op\":\"txn.get\",\"id\":1}"));
+    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
+    CHECK_INT (harness_int (reply, "results.1.row.amount"), 500);
+    CHECK_STR (harness_str (reply, "results.1.row.occurred_at"), "2025-01-02T09:00:00Z");
+    CHECK (json_is_null (harness_get (reply, "results.1.row.description")));
+    CHECK (json_is_null (harness_get (reply, "results.1.row.category_id")));
+    json_decref (reply);
+
+    /*  An update that names only some fields leaves the rest alone. */
+    reply = s_run (OPS ("{\"op\":\"txn.update\",\"id\":1,\"description\":\"dinner\"},{\"op\":\"txn.get\",\"id\":1}"));
+    CHECK_INT (harness_int (reply, "results.1.row.amount"), 500);
+    CHECK_STR (harness_str (reply, "results.1.row.description"), "dinner");
+    json_decref (reply);
+
+    s_expect_error (OPS ("{\"op\":\"txn.get\",\"id\":2}"), "not_found", "NOT_FOUND", 0, "id");
+    s_expect_error (OPS ("{\"op\":\"txn.update\",\"id\":2,\"amount\":1}"), "not_found", "NOT_FOUND", 0, "id");
+    s_expect_error (OPS ("{\"op\":\"txn.update\",\"id\":1,\"category\":\"Nope\"}"), "not_found", "NOT_FOUND", 0, "category");
+    s_expect_error (OPS ("{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":7}"),
+                    "not_found", "NOT_FOUND", 0, "category");
+    reply = s_run (OPS ("{\"op\":\"txn.delete\",\"id\":1}"));
+    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
+    json_decref (reply);
+    s_expect_error (OPS ("{\"op\":\"txn.delete\",\"id\":1}"), "not_found", "NOT_FOUND", 0, "id");
+    CHECK_INT (s_count ("txn"), 0);
+    s_close ();
+}
+
+static void
+test_atomic_rollback (void)
+{
+    s_open (1000);
+    s_expect_error (OPS ("{\"op\":\"category.create\",\"name\":\"A\"},"
+                         "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}},"
+                         "{\"op\":\"category.create\",\"name\":\"A\"}"),
+                    "constraint", "SQLITE_CONSTRAINT_UNIQUE", 2, "name");
+    CHECK_INT (s_count ("category"), 0);
+    CHECK_INT (s_count ("txn"), 0);
+    s_close ();
+}
+
+static void
+test_independent_mode (void)
+{
+    s_open (1000);
+    json_t *reply = s_run ("{\"v\":1,\"mode\":\"independent\",\"ops\":["
+                           "{\"op\":\"category.create\",\"name\":\"A\"},"
+                           "{\"op\":\"category.create\",\"name\":\"A\"},"
+                           "{\"op\":\"category.create\",\"name\":\"B\",\"parent\":{\"ref\":1}},"
+                           "{\"op\":\"txn.nope\"},"
+                           "{\"op\":\"category.create\",\"name\":\"C\",\"parent\":{\"ref\":0}}]}");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "failed"), 3);
+    CHECK_INT (harness_int (reply, "results.0.id"), 1);
+    CHECK_STR (harness_str (reply, "results.1.error.class"), "constraint");
+    CHECK_STR (harness_str (reply, "results.1.error.code"), "SQLITE_CONSTRAINT_UNIQUE");
+    CHECK_INT (harness_int (reply, "results.1.error.op"), 1);
+    CHECK_STR (harness_str (reply, "results.2.error.code"), "REF_FAILED");
+    CHECK_STR (harness_str (reply, "results.2.error.field"), "parent");
+    CHECK_STR (harness_str (reply, "results.3.error.code"), "UNKNOWN_OP");
+    CHECK_INT (harness_int (reply, "results.4.id"), 2);
+    json_decref (reply);
+    CHECK_INT (s_count ("category"), 2);
+
+    /*  An independent batch where nothing fails still says failed: 0. */
+    reply = s_run ("{\"v\":1,\"mode\":\"independent\",\"ops\":[{\"op\":\"sys.ping\"}]}");
+    CHECK_INT (harness_int (reply, "failed"), 0);
+    json_decref (reply);
+    s_close ();
+}
+
+static void
+test_idempotency (void)
+{
+    s_open (1000);
+    const char *batch = "{\"v\":1,\"id\":1,\"key\":\"k-1\",\"ops\":[{\"op\":\"txn.create\",\"amount\":\"1.00\","
+                        "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}";
+    json_t *first = s_run (batch);
+    CHECK_INT (harness_bool (first, "ok"), 1);
+    CHECK (harness_get (first, "replayed") == NULL);
+    /*  The retry has another id, and the amount written another way. */
+    json_t *again = s_run ("{\"v\":1,\"id\":2,\"key\":\"k-1\",\"ops\":[{\"op\":\"txn.create\",\"amount\":100,"
+                           "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}");
+    CHECK_INT (harness_bool (again, "ok"), 1);
+    CHECK_INT (harness_bool (again, "replayed"), 1);
+    CHECK_INT (harness_int (again, "id"), 2);
+    CHECK (json_equal (harness_get (first, "results"), harness_get (again, "results")));
+    json_decref (first);
+    json_decref (again);
+    CHECK_INT (s_count ("txn"), 1);
+
+    s_expect_error ("{\"v\":1,\"key\":\"k-1\",\"ops\":[{\"op\":\"txn.create\",\"amount\":2,"
+                    "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}", "invalid", "KEY_REUSED", -1, "key");
+    CHECK_INT (s_count ("txn"), 1);
+
+    /*  A failed batch is not recorded: its retry runs again. */
+    json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Dup\"}")));
+    const char *failing = "{\"v\":1,\"key\":\"k-2\",\"ops\":[{\"op\":\"category.create\",\"name\":\"Dup\"}]}";
+    s_expect_error (failing, "constraint", "SQLITE_CONSTRAINT_UNIQUE", 0, "name");
+    json_decref (s_run (OPS ("{\"op\":\"category.delete\",\"id\":1}")));
+    json_t *retry = s_run (failing);
+    CHECK_INT (harness_bool (retry, "ok"), 1);
+    CHECK (harness_get (retry, "replayed") == NULL);
+    json_decref (retry);
+
+    /*  Independent batches that succeed are recorded, failed count and all. */
+    const char *mixed = "{\"v\":1,\"key\":\"k-3\",\"mode\":\"independent\",\"ops\":["
+                        "{\"op\":\"category.create\",\"name\":\"Dup\"},{\"op\":\"category.create\",\"name\":\"New\"}]}";
+    json_t *one = s_run (mixed);
+    json_t *two = s_run (mixed);
+    CHECK_INT (harness_int (one, "failed"), 1);
+    CHECK_INT (harness_int (two, "failed"), 1);
+    CHECK_INT (harness_bool (two, "replayed"), 1);
+    CHECK (json_equal (harness_get (one, "results"), harness_get (two, "results")));
+    json_decref (one);
+    json_decref (two);
+    CHECK_INT (s_count ("category"), 2);
+    s_close ();
+}
+
+static void
+test_query_pages (void)
+{
+    s_open (1000);
+    json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Food\"},"
+                             "{\"op\":\"category.create\",\"name\":\"Bakery\",\"parent\":\"Food\"},"
+                             "{\"op\":\"category.create\",\"name\":\"Rent\"}")));
+    /*  25 transactions, several sharing an instant, across offsets. */
+    for (int n = 0; n < 25; n++) {
+        char text [400];
+        snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.create\",\"amount\":%d,"
+                  "\"occurred_at\":\"2025-01-%02dT%02d:00:00+02:00\",\"category\":%d}"),
+                  n * 100, 1 + n / 3, 10 + (n % 3 == 2? 0: 0), 1 + n % 3);
+        json_decref (s_run (text));
+    }
+    /*  Page through with limit 10: 10 + 10 + 5, no gaps, no repeats, in order. */
+    char after [64] = "null";
+    bool seen [26] = { false };
+    int pages = 0, rows = 0;
+    long long last_id = 0;
+    while (pages < 10) {
+        char text [300];
+        snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.query\",\"limit\":10,\"after\":%s}"), after);
+        json_t *reply = s_run (text);
+        json_t *page = harness_get (reply, "results.0.rows");
+        pages++;
+        for (size_t i = 0; i < json_array_size (page); i++) {
+            long long id = json_integer_value (json_object_get (json_array_get (page, i), "id"));
+            CHECK (id >= 1 && id <= 25 && !seen [id]);
+            if (id >= 1 && id <= 25)
+                seen [id] = true;
+            CHECK (id > last_id);   /* same day: instant order is id order here */
+            last_id = id;
+            rows++;
+        }
+        json_t *next = harness_get (reply, "results.0.next");
+        bool done = json_is_null (next);
+        if (!done)
+            snprintf (after, sizeof (after), "\"%s\"", json_string_value (next));
+        CHECK_INT (json_array_size (page), pages < 3? 10: 5);
+        json_decref (reply);
+        if (done)
+            break;
+    }
+    CHECK_INT (pages, 3);
+    CHECK_INT (rows, 25);
+
+    /*  An exactly full last page says next: nil, not an empty extra page. */
+    json_t *reply = s_run (OPS ("{\"op\":\"txn.query\",\"limit\":25}"));
+    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 25);
+    CHECK (json_is_null (harness_get (reply, "results.0.next")));
+    json_decref (reply);
+
+    /*  Half-open day range: 2025-01-02 holds n = 3, 4, 5 (occurred at 10:00+02:00 = 08:00Z). */
+    reply = s_run (OPS ("{\"op\":\"txn.query\",\"from\":\"2025-01-02\",\"to\":\"2025-01-03\"}"));
+    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 3);
+    CHECK_INT (harness_int (reply, "results.0.rows.0.id"), 4);
+    CHECK_STR (harness_str (reply, "results.0.rows.0.occurred_at"), "2025-01-02T10:00:00+02:00");
+    json_decref (reply);
+    reply = s_run (OPS ("{\"op\":\"txn.query\",\"from\":\"2025-01-02T08:00:00Z\",\"to\":\"2025-01-02T08:00:00Z\"}"));
+    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 0);
+    json_decref (reply);
+
+    /*  Amount bounds are inclusive. */
+    reply = s_run (OPS ("{\"op\":\"txn.query\",\"min_amount\":\"2.00\",\"max_amount\":400}"));
+    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 3);
+    json_decref (reply);
+
+    /*  Categories, with and without their subcategories. */
+    reply = s_run (OPS ("{\"op\":\"txn.query\",\"categories\":[\"Food\"]},"
+                        "{\"op\":\"txn.query\",\"categories\":[\"Food\"],\"include_subcategories\":true},"
+                        "{\"op\":\"txn.query\",\"categories\":[2,\"Rent\"]}"));
+    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 9);
+    CHECK_INT (json_array_size (harness_get (reply, "results.1.rows")), 17);
+    CHECK_INT (json_array_size (harness_get (reply, "results.2.rows")), 16);
+    json_decref (reply);
+    s_expect_error (OPS ("{\"op\":\"txn.query\",\"categories\":[\"Nope\"]}"), "not_found", "NOT_FOUND", 0, "categories");
+    s_close ();
+}
+
+static void
+test_busy_and_read_only (void)
+{
+    s_open (100);
+    json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"A\"}")));
+    sqlite3 *other;
+    CHECK_INT (sqlite3_open (s_path, &other), SQLITE_OK);
+    CHECK_INT (sqlite3_exec (other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    /*  Reads do not need the write lock. */
+    json_t *reply = s_run (OPS ("{\"op\":\"category.list\"},{\"op\":\"sys.ping\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_STR (harness_str (reply, "results.1.version"), LEDGER_VERSION);
+    json_decref (reply);
+    /*  A write waits busy_timeout_ms, then fails as retryable busy. */
+    reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"B\"}"));
+    CHECK_STR (harness_str (reply, "error.class"), "busy");
+    CHECK_INT (harness_bool (reply, "error.retryable"), 1);
+    CHECK (strncmp (harness_str (reply, "error.code")? harness_str (reply, "error.code"): "", "SQLITE_BUSY", 11) == 0);
+    json_decref (reply);
+    sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (other);
+    reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"B\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    s_close ();
+}
+
+static void
+test_stats (void)
+{
+    s_open (1000);
+    json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"A\"},{\"op\":\"category.create\",\"name\":\"B\"}")));
+    json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"A\"}")));
+    json_t *reply = s_run (OPS ("{\"op\":\"sys.stats\"}"));
+    CHECK_INT (harness_int (reply, "results.0.stats.batches_ok"), 1);
+    CHECK_INT (harness_int (reply, "results.0.stats.batches_failed.constraint"), 1);
+    CHECK_INT (harness_int (reply, "results.0.stats.batches_failed.busy"), 0);
+    CHECK_INT (harness_int (reply, "results.0.stats.rows_changed"), 2);
+    CHECK_INT (harness_int (reply, "results.0.stats.ops"), 3);    /* sys.stats counts after it runs */
+    CHECK (harness_int (reply, "results.0.stats.uptime_s") >= 0);
+    json_decref (reply);
+    s_close ();
+}
+
+static void
+test_migrations (void)
+{
+    s_open (1000);
+    CHECK_INT (store_schema_version (s_store), store_schema_latest ());
+    json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Kept\"}")));
+    store_destroy (&s_store);
+
+    /*  Reopening keeps data and version. */
+    store_options_t options = { .busy_timeout_ms = 1000 };
+    char errbuf [256] = "";
+    s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
+    CHECK (s_store != NULL);
+    CHECK_INT (s_count ("category"), 1);
+    store_destroy (&s_store);
+
+    /*  A schema from the future is refused, not guessed at. */
+    sqlite3 *db;
+    sqlite3_open (s_path, &db);
+    char sql [64];
+    snprintf (sql, sizeof (sql), "PRAGMA user_version = %d", store_schema_latest () + 1);
+    sqlite3_exec (db, sql, NULL, NULL, NULL);
+    sqlite3_close (db);
+    s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
+    CHECK (s_store == NULL);
+    CHECK (strstr (errbuf, "newer") != NULL);
+
+    /*  A file that is not a database is refused with a message. */
+    FILE *file = fopen (s_path, "w");
+    fputs ("this is not an SQLite database, not even close; padding padding padding padding", file);
+    fclose (file);
+    unlink (s_path);
+    file = fopen (s_path, "w");
+    for (int n = 0; n < 200; n++)
+        fputs ("garbage garbage garbage garbage ", file);
+    fclose (file);
+    s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
+    CHECK (s_store == NULL);
+    CHECK (errbuf [0] != 0);
+    s_close ();
+}
+
+int
+main (void)
+{
+    TEST_RUN (test_category_ops);
+    TEST_RUN (test_category_errors);
+    TEST_RUN (test_txn_ops);
+    TEST_RUN (test_atomic_rollback);
+    TEST_RUN (test_independent_mode);
+    TEST_RUN (test_idempotency);
+    TEST_RUN (test_query_pages);
+    TEST_RUN (test_busy_and_read_only);
+    TEST_RUN (test_stats);
+    TEST_RUN (test_migrations);
+    return TEST_DONE ();
+}
