@@ -1,0 +1,284 @@
+/*  Integration: the ops through a real ledgerd over TCP -- refs, modes,
+    atomic rollback, timestamps across offsets, pagination, idempotency. */
+
+#include "testing.h"
+#include "worker_harness.h"
+
+#include <stdlib.h>
+
+static harness_t *s_worker;
+static zsock_t *s_req;
+
+static json_t *
+s_call (const char *json_text)
+{
+    json_t *reply = harness_call (s_req, json_text);
+    if (!reply) {
+        /*  A timed-out REQ socket is stuck: take a new one. */
+        zsock_destroy (&s_req);
+        s_req = harness_req (s_worker);
+        reply = json_object ();
+    }
+    return reply;
+}
+
+#define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
+
+static long long
+s_count_rows (const char *op)
+{
+    char text [200];
+    snprintf (text, sizeof (text), OPS ("{\"op\":\"%s\"%s}"), op,
+              strcmp (op, "txn.query") == 0? ",\"limit\":10000": "");
+    json_t *reply = s_call (text);
+    long long count = (long long) json_array_size (harness_get (reply, "results.0.rows"));
+    json_decref (reply);
+    return count;
+}
+
+static void
+test_refs_and_every_op (void)
+{
+    json_t *reply = s_call ("{\"v\":1,\"id\":\"batch-1\",\"ops\":["
+        "{\"op\":\"category.create\",\"name\":\"Food\"},"
+        "{\"op\":\"category.create\",\"name\":\"Bakery\",\"parent\":{\"ref\":0}},"
+        "{\"op\":\"txn.create\",\"amount\":\"4.20\",\"occurred_at\":\"2025-03-01T08:00:00+01:00\",\"category\":{\"ref\":1}},"
+        "{\"op\":\"txn.update\",\"id\":{\"ref\":2},\"description\":\"croissant\"},"
+        "{\"op\":\"txn.get\",\"id\":{\"ref\":2}},"
+        "{\"op\":\"category.update\",\"id\":{\"ref\":1},\"name\":\"Bread\"},"
+        "{\"op\":\"category.get\",\"name\":\"Bread\"},"
+        "{\"op\":\"category.list\"},"
+        "{\"op\":\"txn.query\",\"categories\":[\"Food\"],\"include_subcategories\":true},"
+        "{\"op\":\"sys.ping\"},"
+        "{\"op\":\"sys.stats\"}]}");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_STR (harness_str (reply, "id"), "batch-1");
+    CHECK_INT (harness_int (reply, "v"), 1);
+    CHECK_INT (json_array_size (harness_get (reply, "results")), 11);
+    long long txn_id = harness_int (reply, "results.2.id");
+    CHECK (txn_id > 0);
+    CHECK_INT (harness_int (reply, "results.3.changed"), 1);
+    CHECK_INT (harness_int (reply, "results.4.row.amount"), 420);
+    CHECK_STR (harness_str (reply, "results.4.row.description"), "croissant");
+    CHECK_INT (harness_int (reply, "results.4.row.category_id"), harness_int (reply, "results.1.id"));
+    CHECK_STR (harness_str (reply, "results.6.row.name"), "Bread");
+    CHECK_INT (json_array_size (harness_get (reply, "results.7.rows")), 2);
+    CHECK_INT (harness_int (reply, "results.8.rows.0.id"), txn_id);
+    CHECK (json_is_null (harness_get (reply, "results.8.next")));
+    CHECK_INT (harness_bool (reply, "results.9.pong"), 1);
+    CHECK (harness_get (reply, "results.10.stats.batches_ok") != NULL);
+    json_decref (reply);
+
+    char text [300];
+    snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.delete\",\"id\":%lld},{\"op\":\"category.delete\",\"id\":2}"), txn_id);
+    reply = s_call (text);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "results.1.changed"), 1);
+    json_decref (reply);
+}
+
+static void
+test_atomic_rollback_leaves_no_trace (void)
+{
+    long long categories = s_count_rows ("category.list");
+    long long txns = s_count_rows ("txn.query");
+    json_t *reply = s_call ("{\"v\":1,\"id\":5,\"ops\":["
+        "{\"op\":\"category.create\",\"name\":\"Rollback-A\"},"
+        "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}},"
+        "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"No-such\"}]}");
+    CHECK_INT (harness_bool (reply, "ok"), 0);
+    CHECK_INT (harness_int (reply, "id"), 5);
+    CHECK_STR (harness_str (reply, "error.class"), "not_found");
+    CHECK_INT (harness_int (reply, "error.op"), 2);
+    CHECK_STR (harness_str (reply, "error.field"), "category");
+    CHECK_INT (harness_bool (reply, "error.retryable"), 0);
+    CHECK (harness_str (reply, "error.message") != NULL);
+    CHECK (harness_get (reply, "results") == NULL);
+    json_decref (reply);
+    CHECK_INT (s_count_rows ("category.list"), categories);
+    CHECK_INT (s_count_rows ("txn.query"), txns);
+    /*  And the name is free: nothing of the batch was kept. */
+    reply = s_call (OPS ("{\"op\":\"category.create\",\"name\":\"Rollback-A\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+}
+
+static void
+test_independent_mode (void)
+{
+    json_t *reply = s_call ("{\"v\":1,\"mode\":\"independent\",\"ops\":["
+        "{\"op\":\"category.create\",\"name\":\"Indep\"},"
+        "{\"op\":\"category.create\",\"name\":\"Indep\"},"
+        "{\"op\":\"txn.create\",\"amount\":1.5,\"occurred_at\":\"2025-01-01T00:00:00Z\"},"
+        "{\"op\":\"txn.create\",\"amount\":7,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":1}},"
+        "{\"op\":\"txn.create\",\"amount\":8,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}}]}");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "failed"), 3);
+    CHECK (harness_int (reply, "results.0.id") > 0);
+    CHECK_STR (harness_str (reply, "results.1.error.code"), "SQLITE_CONSTRAINT_UNIQUE");
+    CHECK_STR (harness_str (reply, "results.2.error.code"), "AMOUNT_NOT_EXACT");
+    CHECK_STR (harness_str (reply, "results.2.error.field"), "amount");
+    CHECK_STR (harness_str (reply, "results.3.error.code"), "REF_FAILED");
+    CHECK (harness_int (reply, "results.4.id") > 0);
+    json_decref (reply);
+    reply = s_call (OPS ("{\"op\":\"txn.query\",\"categories\":[\"Indep\"]}"));
+    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 1);
+    CHECK_INT (harness_int (reply, "results.0.rows.0.amount"), 8);
+    json_decref (reply);
+}
+
+static void
+test_timestamps_across_offsets (void)
+{
+    json_t *reply = s_call (OPS (
+        "{\"op\":\"category.create\",\"name\":\"TZ\"},"
+        "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2030-06-01T17:30:00+05:30\",\"category\":\"TZ\"},"
+        "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2030-06-01T12:00:00Z\",\"category\":\"TZ\"},"
+        "{\"op\":\"txn.create\",\"amount\":3,\"occurred_at\":\"2030-06-01T04:00:00.000001-08:00\",\"category\":\"TZ\"},"
+        "{\"op\":\"txn.create\",\"amount\":4,\"occurred_at\":\"2030-06-02T01:59:59+14:00\",\"category\":\"TZ\"},"
+        "{\"op\":\"txn.create\",\"amount\":5,\"occurred_at\":\"2030-06-01t12:00:00-00:00\",\"category\":\"TZ\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    /*  In instant order: 4 (11:59:59Z), then 1, 2, 5 at 12:00Z by id, then 3. */
+    reply = s_call (OPS ("{\"op\":\"txn.query\",\"categories\":[\"TZ\"],"
+                         "\"from\":\"2030-06-01T11:00:00Z\",\"to\":\"2030-06-01T13:00:00.000001+01:00\"}"));
+    json_t *rows = harness_get (reply, "results.0.rows");
+    CHECK_INT (json_array_size (rows), 4);      /* `to` is exclusive: 3, at 12:00:00.000001Z, is out */
+    static const long long amounts [] = { 4, 1, 2, 5 };
+    static const char *written [] = { "2030-06-02T01:59:59+14:00", "2030-06-01T17:30:00+05:30",
+                                      "2030-06-01T12:00:00Z", "2030-06-01T12:00:00Z" };
+    for (size_t n = 0; n < 4 && n < json_array_size (rows); n++) {
+        json_t *row = json_array_get (rows, n);
+        CHECK_INT (json_integer_value (json_object_get (row, "amount")), amounts [n]);
+        CHECK_STR (json_string_value (json_object_get (row, "occurred_at")), written [n]);
+    }
+    json_decref (reply);
+    reply = s_call (OPS ("{\"op\":\"txn.query\",\"categories\":[\"TZ\"],\"from\":\"2030-06-01T12:00:00.000001Z\"}"));
+    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 1);
+    CHECK_STR (harness_str (reply, "results.0.rows.0.occurred_at"), "2030-06-01T04:00:00.000001-08:00");
+    json_decref (reply);
+}
+
+static void
+test_pagination_without_gaps_or_repeats (void)
+{
+    /*  40 rows over 4 instants (ties broken by id), in one batch. */
+    char text [20000];
+    size_t size = (size_t) snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"category.create\",\"name\":\"Pages\"}");
+    for (int n = 0; n < 40; n++)
+        size += (size_t) snprintf (text + size, sizeof (text) - size,
+                                   ",{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2031-01-0%dT00:00:00Z\",\"category\":{\"ref\":0}}",
+                                   n, 4 - n % 4);
+    snprintf (text + size, sizeof (text) - size, "]}");
+    json_t *reply = s_call (text);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+
+    bool seen [40] = { false };
+    int rows = 0, pages = 0;
+    char after [80] = "null";
+    const char *last_time = NULL;
+    char last_buf [40] = "";
+    long long last_id = 0;
+    while (pages < 20) {
+        snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.query\",\"categories\":[\"Pages\"],\"limit\":7,\"after\":%s}"), after);
+        reply = s_call (text);
+        json_t *page = harness_get (reply, "results.0.rows");
+        pages++;
+        for (size_t i = 0; i < json_array_size (page); i++) {
+            json_t *row = json_array_get (page, i);
+            long long amount = json_integer_value (json_object_get (row, "amount"));
+            const char *time = json_string_value (json_object_get (row, "occurred_at"));
+            long long id = json_integer_value (json_object_get (row, "id"));
+            CHECK (amount >= 0 && amount < 40 && !seen [amount]);
+            if (amount >= 0 && amount < 40)
+                seen [amount] = true;
+            /*  Ordered by instant, then id. */
+            if (last_time) {
+                int order = strcmp (time, last_buf);
+                CHECK (order > 0 || (order == 0 && id > last_id));
+            }
+            snprintf (last_buf, sizeof (last_buf), "%s", time);
+            last_time = last_buf;
+            last_id = id;
+            rows++;
+        }
+        json_t *next = harness_get (reply, "results.0.next");
+        bool done = !next || json_is_null (next);
+        if (!done)
+            snprintf (after, sizeof (after), "\"%s\"", json_string_value (next));
+        json_decref (reply);
+        if (pages == 1) {
+            /*  A row written behind the cursor between pages is not seen
+                again, nor does it shift the pages that follow. */
+            json_decref (s_call (OPS ("{\"op\":\"txn.create\",\"amount\":999,\"occurred_at\":\"2030-12-31T23:59:59Z\",\"category\":\"Pages\"}")));
+        }
+        if (done)
+            break;
+    }
+    CHECK_INT (pages, 6);
+    CHECK_INT (rows, 40);
+    reply = s_call (OPS ("{\"op\":\"txn.query\",\"after\":\"not-a-cursor\"}"));
+    CHECK_STR (harness_str (reply, "error.code"), "BAD_CURSOR");
+    CHECK_STR (harness_str (reply, "error.field"), "after");
+    json_decref (reply);
+}
+
+static void
+test_idempotent_replay (void)
+{
+    long long before = s_count_rows ("txn.query");
+#define KEYED_BATCH "{\"v\":1,\"id\":%d,\"key\":\"import-42\",\"ops\":[" \
+                    "{\"op\":\"txn.create\",\"amount\":\"99.99\",\"occurred_at\":\"2025-05-05T05:05:05Z\"}," \
+                    "{\"op\":\"txn.create\",\"amount\":\"0.01\",\"occurred_at\":\"2025-05-05T05:05:05Z\"}]}"
+    json_t *first = harness_callf (s_req, KEYED_BATCH, 1);
+    json_t *second = harness_callf (s_req, KEYED_BATCH, 2);
+    CHECK (first && second);
+    if (first && second) {
+        CHECK_INT (harness_bool (first, "ok"), 1);
+        CHECK (harness_get (first, "replayed") == NULL);
+        CHECK_INT (harness_bool (second, "replayed"), 1);
+        CHECK_INT (harness_int (second, "id"), 2);
+        CHECK (json_equal (harness_get (first, "results"), harness_get (second, "results")));
+    }
+    json_decref (first);
+    json_decref (second);
+    CHECK_INT (s_count_rows ("txn.query"), before + 2);
+    json_t *reused = s_call ("{\"v\":1,\"key\":\"import-42\",\"ops\":[{\"op\":\"sys.ping\"}]}");
+    CHECK_STR (harness_str (reused, "error.code"), "KEY_REUSED");
+    CHECK_STR (harness_str (reused, "error.class"), "invalid");
+    json_decref (reused);
+}
+
+static void
+test_stats_count_batches (void)
+{
+    json_t *reply = s_call (OPS ("{\"op\":\"sys.stats\"}"));
+    CHECK (harness_int (reply, "results.0.stats.batches_ok") >= 10);
+    CHECK (harness_int (reply, "results.0.stats.batches_failed.not_found") >= 1);
+    CHECK (harness_int (reply, "results.0.stats.batches_failed.invalid") >= 1);
+    CHECK (harness_int (reply, "results.0.stats.rows_changed") >= 50);
+    CHECK (harness_int (reply, "results.0.stats.replays") >= 1);
+    json_decref (reply);
+}
+
+int
+main (void)
+{
+    s_worker = harness_start ("--sync", "normal", NULL);
+    if (!s_worker)
+        return 1;
+    s_req = harness_req (s_worker);
+    TEST_RUN (test_refs_and_every_op);
+    TEST_RUN (test_atomic_rollback_leaves_no_trace);
+    TEST_RUN (test_independent_mode);
+    TEST_RUN (test_timestamps_across_offsets);
+    TEST_RUN (test_pagination_without_gaps_or_repeats);
+    TEST_RUN (test_idempotent_replay);
+    TEST_RUN (test_stats_count_batches);
+    zsock_destroy (&s_req);
+    if (t_tests_failed)
+        harness_dump_log (s_worker);
+    CHECK_INT (harness_stop (&s_worker, false), 0);
+    return TEST_DONE ();
+}
