@@ -1,0 +1,383 @@
+/*  Integration: what arrives from the network -- REQ, DEALER and proxied
+    envelopes, pipelining, frame and size limits, garbage, overload, and
+    peers that vanish. The worker must answer or drop, never crash or hang. */
+
+#include "proto_json.h"
+#include "testing.h"
+#include "worker_harness.h"
+
+#include <stdlib.h>
+
+#define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
+
+static harness_t *s_worker;     /* shared by the tests that need no special flags */
+
+/*  Encode JSON text as a msgpack frame. */
+static zframe_t *
+s_body (const char *json_text)
+{
+    json_t *json = json_loads (json_text, 0, NULL);
+    char *data = NULL;
+    size_t size = 0;
+    if (!json || proto_json_to_msgpack (json, &data, &size, NULL, 0))
+        abort ();
+    json_decref (json);
+    zframe_t *frame = zframe_new (data, size);
+    free (data);
+    return frame;
+}
+
+static json_t *
+s_decode_frame (zframe_t *frame)
+{
+    return frame? proto_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL, 0): NULL;
+}
+
+/*  Receive one multipart reply: returns it, or NULL on timeout. */
+static zmsg_t *
+s_recv (zsock_t *socket)
+{
+    return zmsg_recv (socket);
+}
+
+static bool
+s_ping_ok (harness_t *worker)
+{
+    zsock_t *req = harness_req (worker);
+    json_t *reply = harness_call (req, OPS ("{\"op\":\"sys.ping\"}"));
+    bool ok = reply && harness_bool (reply, "results.0.pong") == 1;
+    json_decref (reply);
+    zsock_destroy (&req);
+    return ok;
+}
+
+static void
+test_dealer_pipelined_without_delimiter (void)
+{
+    harness_t *worker = s_worker;
+    zsock_t *dealer = harness_dealer (worker);
+    enum { COUNT = 500 };
+    for (int n = 0; n < COUNT; n++) {
+        char text [200];
+        snprintf (text, sizeof (text), "{\"v\":1,\"id\":%d,\"ops\":[{\"op\":\"sys.ping\"}]}", n);
+        zframe_t *body = s_body (text);
+        zframe_send (&body, dealer, 0);
+    }
+    bool seen [COUNT] = { false };
+    int replies = 0;
+    for (int n = 0; n < COUNT; n++) {
+        zmsg_t *msg = s_recv (dealer);
+        if (!msg)
+            break;
+        CHECK_INT (zmsg_size (msg), 1);         /* no envelope came, none goes back */
+        zframe_t *frame = zmsg_first (msg);
+        json_t *reply = s_decode_frame (frame);
+        long long id = harness_int (reply, "id");
+        CHECK (id >= 0 && id < COUNT && !seen [id]);
+        if (id >= 0 && id < COUNT)
+            seen [id] = true;
+        replies++;
+        json_decref (reply);
+        zmsg_destroy (&msg);
+    }
+    CHECK_INT (replies, COUNT);
+    zsock_destroy (&dealer);
+}
+
+static void
+test_envelopes_come_back_unchanged (void)
+{
+    harness_t *worker = s_worker;
+    zsock_t *dealer = harness_dealer (worker);
+    /*  As a REQ peer (empty delimiter), and as a client behind a proxy
+        (extra routing frames before the delimiter). */
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addstr (msg, "hop-1");
+    zmsg_addstr (msg, "hop-2");
+    zmsg_addstr (msg, "");
+    zframe_t *body = s_body ("{\"v\":1,\"id\":\"proxied\",\"ops\":[{\"op\":\"sys.ping\"}]}");
+    zmsg_append (msg, &body);
+    zmsg_send (&msg, dealer);
+    msg = s_recv (dealer);
+    CHECK (msg && zmsg_size (msg) == 4);
+    if (msg && zmsg_size (msg) == 4) {
+        char *hop1 = zmsg_popstr (msg), *hop2 = zmsg_popstr (msg), *empty = zmsg_popstr (msg);
+        CHECK_STR (hop1, "hop-1");
+        CHECK_STR (hop2, "hop-2");
+        CHECK_STR (empty, "");
+        zstr_free (&hop1);
+        zstr_free (&hop2);
+        zstr_free (&empty);
+        zframe_t *frame = zmsg_pop (msg);
+        json_t *reply = s_decode_frame (frame);
+        CHECK_STR (harness_str (reply, "id"), "proxied");
+        json_decref (reply);
+        zframe_destroy (&frame);
+    }
+    zmsg_destroy (&msg);
+    zsock_destroy (&dealer);
+}
+
+static void
+test_too_many_frames (void)
+{
+    harness_t *worker = s_worker;
+    zsock_t *dealer = harness_dealer (worker);
+    zmsg_t *msg = zmsg_new ();
+    for (int n = 0; n < 16; n++)        /* 16 here + the identity = 17 at the worker */
+        zmsg_addstr (msg, "x");
+    zframe_t *body = s_body (OPS ("{\"op\":\"sys.ping\"}"));
+    zmsg_append (msg, &body);
+    zmsg_send (&msg, dealer);
+    msg = s_recv (dealer);
+    CHECK (msg != NULL);
+    if (msg) {
+        json_t *reply = s_decode_frame (zmsg_last (msg));
+        CHECK_STR (harness_str (reply, "error.class"), "protocol");
+        CHECK_STR (harness_str (reply, "error.code"), "TOO_MANY_FRAMES");
+        json_decref (reply);
+    }
+    zmsg_destroy (&msg);
+    zsock_destroy (&dealer);
+}
+
+static void
+test_size_limits (void)
+{
+    harness_t *worker = harness_start ("--max-msg-bytes", "1000", "--max-ops", "3", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    /*  Frames each under the limit but together over it: too_large. */
+    zsock_t *dealer = harness_dealer (worker);
+    char filler [700];
+    memset (filler, 'f', sizeof (filler));
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, filler, sizeof (filler));
+    zmsg_addmem (msg, filler, sizeof (filler));
+    zmsg_send (&msg, dealer);
+    msg = s_recv (dealer);
+    CHECK (msg != NULL);
+    if (msg) {
+        json_t *reply = s_decode_frame (zmsg_last (msg));
+        CHECK_STR (harness_str (reply, "error.class"), "too_large");
+        CHECK_STR (harness_str (reply, "error.code"), "MESSAGE_TOO_LARGE");
+        CHECK_INT (harness_bool (reply, "error.retryable"), 0);
+        json_decref (reply);
+    }
+    zmsg_destroy (&msg);
+
+    /*  More ops than --max-ops: too_large. */
+    zsock_t *req = harness_req (worker);
+    json_t *reply = harness_call (req, OPS ("{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"}"));
+    CHECK_STR (harness_str (reply, "error.code"), "TOO_MANY_OPS");
+    json_decref (reply);
+
+    /*  One frame over the limit: ZeroMQ drops it and disconnects that
+        peer; nobody else notices. */
+    char big [2000];
+    memset (big, 'b', sizeof (big));
+    zsock_set_rcvtimeo (dealer, 300);
+    zmq_send (zsock_resolve (dealer), big, sizeof (big), 0);
+    msg = s_recv (dealer);
+    CHECK (msg == NULL);
+    zmsg_destroy (&msg);
+    reply = harness_call (req, OPS ("{\"op\":\"sys.ping\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    zsock_destroy (&req);
+    zsock_destroy (&dealer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_garbage_burst (void)
+{
+    harness_t *worker = s_worker;
+    zsock_t *dealer = harness_dealer (worker);
+    /*  Allocation bombs and damaged messages, then random bytes. */
+    static const struct { const char *bytes; size_t size; } bombs [] = {
+        { "\xdd\xff\xff\xff\xff", 5 },
+        { "\xdf\xff\xff\xff\xff", 5 },
+        { "\xdb\xff\xff\xff\xff", 5 },
+        { "\x82\xa1v\x01\xa3ops\xdd\xff\xff\xff\xff\x80", 13 },
+        { "\x82\xa1v\x01\xa3ops\xdd\x00\x01\x00\x00\xdd\x00\x01\x00\x00", 17 },
+        { "\x81\xa1v", 3 },
+        { "", 0 },
+    };
+    /*  Sent in windows well below the socket HWM (1000): a client that
+        lets more replies pile up than that loses them, by design. */
+    int sent = 0, replies = 0, refused = 0;
+    srand (42);
+    for (int window = 0; window < 5; window++) {
+        int in_window = 0;
+        if (window == 0) {
+            for (size_t n = 0; n < sizeof (bombs) / sizeof (bombs [0]); n++, in_window++)
+                zmq_send (zsock_resolve (dealer), bombs [n].bytes, bombs [n].size, 0);
+            /*  Deep nesting: 10 000 array headers. */
+            char deep [10000];
+            memset (deep, 0x91, sizeof (deep));
+            zmq_send (zsock_resolve (dealer), deep, sizeof (deep), 0);
+            in_window++;
+        }
+        for (int n = 0; n < 400; n++, in_window++) {
+            char noise [256];
+            size_t size = (size_t) (rand () % (int) sizeof (noise));
+            for (size_t i = 0; i < size; i++)
+                noise [i] = (char) (rand () & 0xff);
+            /*  Half the noise starts like a request map, to get deeper in. */
+            if (n % 2 && size > 8)
+                memcpy (noise, "\x83\xa1v\x01\xa3ops\x91", 8);
+            zmq_send (zsock_resolve (dealer), noise, size, 0);
+        }
+        sent += in_window;
+        for (int n = 0; n < in_window; n++) {
+            zmsg_t *msg = s_recv (dealer);
+            if (!msg)
+                break;
+            json_t *reply = s_decode_frame (zmsg_last (msg));
+            replies++;
+            const char *klass = harness_str (reply, "error.class");
+            if (klass && (strcmp (klass, "protocol") == 0 || strcmp (klass, "invalid") == 0))
+                refused++;
+            if (window == 0 && n < 8)
+                CHECK_STR (klass, "protocol");
+            json_decref (reply);
+            zmsg_destroy (&msg);
+        }
+    }
+    CHECK_INT (replies, sent);
+    CHECK_INT (refused, sent);
+    CHECK (s_ping_ok (worker));
+    zsock_destroy (&dealer);
+}
+
+static void
+test_overloaded (void)
+{
+    harness_t *worker = harness_start ("--max-queue", "1", "--sync", "normal", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    /*  Big batches sent without waiting: the writer cannot keep up, so
+        past one waiting batch the front end answers `overloaded`. */
+    zsock_t *dealer = harness_dealer (worker);
+    char *text = malloc (200000);
+    size_t size = (size_t) sprintf (text, "{\"v\":1,\"ops\":[");
+    for (int n = 0; n < 2000; n++)
+        size += (size_t) sprintf (text + size, "%s{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}",
+                                  n? ",": "", n);
+    sprintf (text + size, "]}");
+    enum { BATCHES = 30 };
+    for (int n = 0; n < BATCHES; n++) {
+        zframe_t *body = s_body (text);
+        zframe_send (&body, dealer, 0);
+    }
+    free (text);
+    int ok = 0, overloaded = 0, other = 0;
+    zsock_set_rcvtimeo (dealer, 30000);
+    for (int n = 0; n < BATCHES; n++) {
+        zmsg_t *msg = s_recv (dealer);
+        if (!msg)
+            break;
+        json_t *reply = s_decode_frame (zmsg_last (msg));
+        if (harness_bool (reply, "ok") == 1)
+            ok++;
+        else
+        if (harness_str (reply, "error.class") && strcmp (harness_str (reply, "error.class"), "overloaded") == 0) {
+            overloaded++;
+            CHECK_INT (harness_bool (reply, "error.retryable"), 1);
+        }
+        else
+            other++;
+        json_decref (reply);
+        zmsg_destroy (&msg);
+    }
+    CHECK_INT (ok + overloaded, BATCHES);
+    CHECK (ok >= 2);
+    CHECK (overloaded >= 1);
+    CHECK_INT (other, 0);
+    /*  What was answered ok is there; what was refused is not. */
+    zsock_t *req = harness_req (worker);
+    json_t *reply = harness_call (req, OPS ("{\"op\":\"sys.stats\"}"));
+    CHECK_INT (harness_int (reply, "results.0.stats.rows_changed"), 2000LL * ok);
+    CHECK_INT (harness_int (reply, "results.0.stats.batches_failed.overloaded"), overloaded);
+    json_decref (reply);
+    zsock_destroy (&req);
+    zsock_destroy (&dealer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_vanished_client_does_not_block (void)
+{
+    harness_t *worker = s_worker;
+    /*  A client sends work and disappears, maybe before its request left,
+        maybe before its reply came back. */
+    for (int n = 0; n < 20; n++) {
+        zsock_t *gone = harness_dealer (worker);
+        zframe_t *body = s_body (OPS ("{\"op\":\"category.list\"},{\"op\":\"sys.stats\"}"));
+        zframe_send (&body, gone, 0);
+        zsock_destroy (&gone);
+    }
+    CHECK (s_ping_ok (worker));
+}
+
+static void
+test_client_that_never_reads (void)
+{
+    harness_t *worker = s_worker;
+    /*  500 categories with long names make every category.list reply ~60 KB. */
+    zsock_t *req = harness_req (worker);
+    for (int n = 0; n < 500; n++) {
+        json_t *reply = harness_callf (req, OPS ("{\"op\":\"category.create\",\"name\":\"%0100d\"}"), n);
+        json_decref (reply);
+    }
+    /*  2000 such replies cannot all be buffered (ROUTER HWM 1000 messages,
+        the client's HWM 10, a few MB of TCP buffers), so the worker must
+        drop some rather than block on this client. */
+    zsock_t *deaf = zsock_new (ZMQ_DEALER);
+    zsock_set_rcvhwm (deaf, 10);
+    zsock_set_sndtimeo (deaf, 5000);
+    zsock_connect (deaf, "%s", harness_endpoint (worker));
+    zframe_t *body = s_body (OPS ("{\"op\":\"category.list\"}"));
+    for (int n = 0; n < 2000; n++)
+        zmq_send (zsock_resolve (deaf), zframe_data (body), zframe_size (body), 0);
+    zframe_destroy (&body);
+
+    /*  Meanwhile everyone else is served, and the drops are counted. */
+    long long dropped = 0;
+    int64_t deadline = zclock_mono () + 20000;
+    while (dropped < 1 && zclock_mono () < deadline) {
+        json_t *reply = harness_call (req, OPS ("{\"op\":\"sys.stats\"}"));
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        dropped = harness_int (reply, "results.0.stats.replies_dropped");
+        json_decref (reply);
+        if (!reply)
+            break;
+    }
+    CHECK (dropped >= 1);
+    zsock_destroy (&deaf);
+    zsock_destroy (&req);
+    CHECK (s_ping_ok (worker));
+}
+
+int
+main (void)
+{
+    s_worker = harness_start ("--sync", "normal", NULL);
+    if (!s_worker)
+        return 1;
+    TEST_RUN (test_dealer_pipelined_without_delimiter);
+    TEST_RUN (test_envelopes_come_back_unchanged);
+    TEST_RUN (test_too_many_frames);
+    TEST_RUN (test_garbage_burst);
+    TEST_RUN (test_vanished_client_does_not_block);
+    TEST_RUN (test_client_that_never_reads);
+    TEST_RUN (test_size_limits);
+    TEST_RUN (test_overloaded);
+    if (t_checks_failed)
+        harness_dump_log (s_worker);
+    CHECK_INT (harness_stop (&s_worker, false), 0);
+    return TEST_DONE ();
+}
