@@ -1,0 +1,273 @@
+/*  Integration: ledgerd as a process -- command line and exit statuses,
+    start-up failures, a lock held by another process, and a clean drain on
+    SIGTERM/SIGINT with batches in flight. */
+
+#include "proto_json.h"
+#include "testing.h"
+#include "worker_harness.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
+
+extern char **environ;
+
+/*  Run ledgerd with args to its end; return its exit status and keep what
+    it printed (stdout and stderr) in output. */
+static int
+s_run_ledgerd (char *output, size_t size, const char *const *args)
+{
+    char log [] = "/tmp/ledgerd-cli-XXXXXX";
+    int fd = mkstemp (log);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, fd, 1);
+    posix_spawn_file_actions_adddup2 (&actions, fd, 2);
+    char *argv [32] = { (char *) LEDGERD_PATH };
+    int argc = 1;
+    for (; args [argc - 1] && argc < 31; argc++)
+        argv [argc] = (char *) args [argc - 1];
+    argv [argc] = NULL;
+    pid_t pid;
+    int status = -1;
+    if (posix_spawn (&pid, LEDGERD_PATH, &actions, NULL, argv, environ) == 0)
+        waitpid (pid, &status, 0);
+    posix_spawn_file_actions_destroy (&actions);
+    ssize_t got = pread (fd, output, size - 1, 0);
+    output [got > 0? got: 0] = 0;
+    close (fd);
+    unlink (log);
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+static void
+test_command_line_errors (void)
+{
+    char output [4096];
+    static const char *const bad [] [4] = {
+        { "--bogus", NULL },
+        { "--sync", "sometimes", NULL },
+        { "--max-ops", "0", NULL },
+        { "--max-ops", "12abc", NULL },
+        { "--max-queue", "-1", NULL },
+        { "--busy-timeout-ms", "99999999999999", NULL },
+        { "--log-level", "loud", NULL },
+        { "--db", NULL },
+        { "stray", NULL },
+    };
+    for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
+        CHECK_INT (s_run_ledgerd (output, sizeof (output), bad [n]), 2);
+        CHECK (strstr (output, "ledgerd: ") == output);     /* one line saying what is wrong */
+        CHECK (strstr (output, "usage: ledgerd") != NULL);
+    }
+    static const char *const version [] = { "--version", NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), version), 0);
+    CHECK (strstr (output, "ledgerd " LEDGER_VERSION) != NULL);
+    static const char *const help [] = { "--help", NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), help), 0);
+    CHECK (strstr (output, "--max-queue") != NULL);
+}
+
+static void
+test_start_up_failures (void)
+{
+    char output [4096];
+    /*  A database that cannot be opened. */
+    static const char *const no_dir [] = { "--db", "/nonexistent-dir/x/ledger.db", "--bind", "tcp://127.0.0.1:1", NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), no_dir), 1);
+    CHECK (strstr (output, "cannot open database") != NULL);
+
+    /*  An endpoint that cannot be bound (in use by a running worker, or nonsense). */
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    char db [200];
+    snprintf (db, sizeof (db), "%s/other.db", harness_dir (worker));
+    const char *const taken [] = { "--db", db, "--bind", harness_endpoint (worker), NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), taken), 1);
+    CHECK (strstr (output, "cannot bind") != NULL);
+    const char *const nonsense [] = { "--db", db, "--bind", "carrier-pigeon://roof", NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), nonsense), 1);
+    CHECK (strstr (output, "cannot bind") != NULL);
+
+    /*  A database whose schema is newer than this build. */
+    sqlite3 *handle;
+    sqlite3_open (db, &handle);
+    sqlite3_exec (handle, "PRAGMA user_version = 999", NULL, NULL, NULL);
+    sqlite3_close (handle);
+    const char *const future [] = { "--db", db, "--bind", "tcp://127.0.0.1:0", NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), future), 1);
+    CHECK (strstr (output, "newer than this build") != NULL);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_flag_equals_form_and_ipc (void)
+{
+    char endpoint [200];
+    snprintf (endpoint, sizeof (endpoint), "--bind=ipc:///tmp/ledgerd-test-%d.ipc", (int) getpid ());
+    harness_t *worker = harness_start ("--sync=normal", "--max-ops=2", endpoint, NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *ipc = zsock_new_req (endpoint + strlen ("--bind="));
+    zsock_set_rcvtimeo (ipc, 5000);
+    json_t *reply = harness_call (ipc, OPS ("{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"}"));
+    CHECK_STR (harness_str (reply, "error.code"), "TOO_MANY_OPS");     /* --max-ops=2 took */
+    json_decref (reply);
+    zsock_destroy (&ipc);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_busy_while_another_process_holds_the_lock (void)
+{
+    harness_t *worker = harness_start ("--busy-timeout-ms", "300", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *req = harness_req (worker);
+    sqlite3 *other;
+    CHECK_INT (sqlite3_open (harness_db_path (worker), &other), SQLITE_OK);
+    CHECK_INT (sqlite3_exec (other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+
+    int64_t start = zclock_mono ();
+    json_t *reply = harness_call (req, "{\"v\":1,\"id\":1,\"key\":\"busy-1\",\"ops\":[{\"op\":\"category.create\",\"name\":\"Busy\"}]}");
+    int64_t waited = zclock_mono () - start;
+    CHECK_INT (harness_bool (reply, "ok"), 0);
+    CHECK_STR (harness_str (reply, "error.class"), "busy");
+    CHECK_INT (harness_bool (reply, "error.retryable"), 1);
+    CHECK (waited >= 250);                      /* it waited for the lock first */
+    json_decref (reply);
+
+    /*  Reads go on while the lock is held. */
+    reply = harness_call (req, OPS ("{\"op\":\"category.list\"},{\"op\":\"sys.ping\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+
+    /*  Once the lock is released the same keyed retry runs, once. */
+    sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL);
+    reply = harness_call (req, "{\"v\":1,\"id\":2,\"key\":\"busy-1\",\"ops\":[{\"op\":\"category.create\",\"name\":\"Busy\"}]}");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK (harness_get (reply, "replayed") == NULL);
+    json_decref (reply);
+    sqlite3_close (other);
+    zsock_destroy (&req);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static long long
+s_count_rows (const char *db_path, const char *sql)
+{
+    sqlite3 *db;
+    long long count = -1;
+    sqlite3_stmt *stmt;
+    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        if (sqlite3_step (stmt) == SQLITE_ROW)
+            count = sqlite3_column_int64 (stmt, 0);
+        sqlite3_finalize (stmt);
+    }
+    sqlite3_close (db);
+    return count;
+}
+
+/*  Send batches pipelined, signal the worker once the first reply is in,
+    and check that every batch it took was answered and only those are in
+    the database. */
+static void
+s_drain_on (int signum)
+{
+    harness_t *worker = harness_start ("--sync", "normal", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *dealer = harness_dealer (worker);
+    zsock_set_rcvtimeo (dealer, 10000);
+    enum { BATCHES = 300, OPS_PER = 50 };
+    char *text = malloc (20000);
+    for (int n = 0; n < BATCHES; n++) {
+        size_t size = (size_t) sprintf (text, "{\"v\":1,\"id\":%d,\"key\":\"drain-%d\",\"ops\":[", n, n);
+        for (int op = 0; op < OPS_PER; op++)
+            size += (size_t) sprintf (text + size, "%s{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}",
+                                      op? ",": "", n);
+        sprintf (text + size, "]}");
+        json_t *json = json_loads (text, 0, NULL);
+        char *body;
+        size_t body_size;
+        proto_json_to_msgpack (json, &body, &body_size, NULL, 0);
+        json_decref (json);
+        zmq_send (zsock_resolve (dealer), body, body_size, 0);
+        free (body);
+    }
+    free (text);
+
+    int ok = 0, replies = 0;
+    zmsg_t *msg = zmsg_recv (dealer);
+    if (msg) {
+        replies++;
+        ok++;
+        zmsg_destroy (&msg);
+    }
+    harness_signal (worker, signum);
+    /*  Read until the worker has exited and nothing more is queued here. */
+    zsock_set_rcvtimeo (dealer, 100);
+    int64_t deadline = zclock_mono () + 15000;
+    while (replies < BATCHES && zclock_mono () < deadline) {
+        bool alive = harness_alive (worker);
+        msg = zmsg_recv (dealer);
+        if (!msg) {
+            if (!alive)
+                break;
+            continue;
+        }
+        json_t *reply = proto_json_from_msgpack (zframe_data (zmsg_last (msg)), zframe_size (zmsg_last (msg)), NULL, 0);
+        replies++;
+        if (harness_bool (reply, "ok") == 1)
+            ok++;
+        json_decref (reply);
+        zmsg_destroy (&msg);
+    }
+    CHECK_INT (harness_wait (worker, 10000), 0);
+    CHECK (replies >= 1);
+    CHECK_INT (ok, replies);
+    /*  Exactly the answered batches are in the database, each whole. */
+    char db [300];
+    snprintf (db, sizeof (db), "%s", harness_db_path (worker));
+    CHECK_INT (s_count_rows (db, "SELECT count (*) FROM txn"), (long long) ok * OPS_PER);
+    CHECK_INT (s_count_rows (db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount HAVING count (*) <> 50)"), 0);
+    CHECK_INT (s_count_rows (db, "SELECT count (*) FROM idempotency"), ok);
+    printf ("     signal %d: %d of %d batches answered before exit\n", signum, replies, BATCHES);
+    zsock_destroy (&dealer);
+    harness_stop (&worker, false);
+}
+
+static void
+test_sigterm_drains_batches_in_flight (void)
+{
+    s_drain_on (SIGTERM);
+}
+
+static void
+test_sigint_drains_too (void)
+{
+    s_drain_on (SIGINT);
+}
+
+int
+main (void)
+{
+    TEST_RUN (test_command_line_errors);
+    TEST_RUN (test_start_up_failures);
+    TEST_RUN (test_flag_equals_form_and_ipc);
+    TEST_RUN (test_busy_while_another_process_holds_the_lock);
+    TEST_RUN (test_sigterm_drains_batches_in_flight);
+    TEST_RUN (test_sigint_drains_too);
+    return TEST_DONE ();
+}
