@@ -324,6 +324,8 @@ s_check_ref (proto_request_t *request, int op, const proto_value_t *value, proto
         return;
     }
     const proto_op_t *target = &request->ops [value->i];
+    if (target->error)
+        return;                 /* its own error says why; at run time this is REF_FAILED */
     const proto_op_info_t *info = proto_op_info (target->code);
     if (!(info->flags & PROTO_OPF_CREATES) || info->entity != want) {
         char message [100];

@@ -17,10 +17,10 @@
 
 extern char **environ;
 
-/*  Run ledgerd with args to its end; return its exit status and keep what
+/*  Run program with args to its end; return its exit status and keep what
     it printed (stdout and stderr) in output. */
 static int
-s_run_ledgerd (char *output, size_t size, const char *const *args)
+s_run_program (const char *program, char *output, size_t size, const char *const *args)
 {
     char log [] = "/tmp/ledgerd-cli-XXXXXX";
     int fd = mkstemp (log);
@@ -28,14 +28,14 @@ s_run_ledgerd (char *output, size_t size, const char *const *args)
     posix_spawn_file_actions_init (&actions);
     posix_spawn_file_actions_adddup2 (&actions, fd, 1);
     posix_spawn_file_actions_adddup2 (&actions, fd, 2);
-    char *argv [32] = { (char *) LEDGERD_PATH };
+    char *argv [32] = { (char *) program };
     int argc = 1;
     for (; args [argc - 1] && argc < 31; argc++)
         argv [argc] = (char *) args [argc - 1];
     argv [argc] = NULL;
     pid_t pid;
     int status = -1;
-    if (posix_spawn (&pid, LEDGERD_PATH, &actions, NULL, argv, environ) == 0)
+    if (posix_spawn (&pid, program, &actions, NULL, argv, environ) == 0)
         waitpid (pid, &status, 0);
     posix_spawn_file_actions_destroy (&actions);
     ssize_t got = pread (fd, output, size - 1, 0);
@@ -43,6 +43,12 @@ s_run_ledgerd (char *output, size_t size, const char *const *args)
     close (fd);
     unlink (log);
     return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+static int
+s_run_ledgerd (char *output, size_t size, const char *const *args)
+{
+    return s_run_program (LEDGERD_PATH, output, size, args);
 }
 
 static void
@@ -260,9 +266,25 @@ test_sigint_drains_too (void)
     s_drain_on (SIGINT);
 }
 
+static void
+test_readme_first_batch (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    char output [4096];
+    const char *const args [] = { harness_endpoint (worker), NULL };
+    CHECK_INT (s_run_program (RAW_REQUEST_PATH, output, sizeof (output), args), 0);
+    CHECK (strstr (output, "\"ok\"=>true") != NULL);
+    CHECK (strstr (output, "\"results\"=>[{\"id\"=>1}, {\"id\"=>1}]") != NULL);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 int
 main (void)
 {
+    TEST_RUN (test_readme_first_batch);
     TEST_RUN (test_command_line_errors);
     TEST_RUN (test_start_up_failures);
     TEST_RUN (test_flag_equals_form_and_ipc);
