@@ -1,0 +1,368 @@
+/*  ledger.h -- the C client library for ledgerd.
+
+    A producer builds a batch with one typed call per operation, submits it,
+    and reads typed results; it never sees msgpack or ZeroMQ frames.
+
+        ledger_client_t *client = ledger_client_new ("tcp://127.0.0.1:5555");
+        ledger_batch_t *batch = ledger_batch_new ();
+        int food = ledger_batch_category_create (batch, "Food", LEDGER_UNSET);
+        ledger_batch_txn_create (batch, -1234, ledger_time_text ("2025-01-02T10:00:00+01:00"),
+                                 "lunch", ledger_op (food));
+        ledger_result_t *result = ledger_client_submit (client, batch);
+        if (ledger_result_status (result) != LEDGER_OK)
+            fprintf (stderr, "%s\n", ledger_result_describe (result));
+        ledger_result_destroy (&result);
+        ledger_batch_destroy (&batch);
+        ledger_client_destroy (&client);
+
+    Retries are safe: every batch that writes carries an idempotency key (a
+    random client id and a sequence number, unless you set one), so the
+    library resends after a timeout or a retryable error reply without ever
+    applying a batch twice.
+
+    Threads: a client object belongs to one thread at a time. Use one client
+    per thread; batches and results may be handed between threads.
+
+    Ownership: `x_new` returns an object the caller destroys with
+    `x_destroy (&x)`, which sets the pointer to NULL and is safe on NULL.
+    Returned `const char *` strings are borrowed from the object they came
+    from and live as long as it does. No call aborts the process on bad input
+    or a bad reply: failures come back as -1, NULL or a result that says why. */
+
+#ifndef LEDGER_H
+#define LEDGER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*  The library is built with hidden visibility; only what this header
+    declares is exported. */
+#if defined (LEDGER_BUILDING) && defined (__GNUC__)
+#   pragma GCC visibility push (default)
+#endif
+
+#define LEDGER_CLIENT_VERSION "0.1.0"
+
+typedef struct _ledger_client_t ledger_client_t;
+typedef struct _ledger_batch_t ledger_batch_t;
+typedef struct _ledger_result_t ledger_result_t;
+
+/* ---------------------------------------------------------------------
+   Values: references to ids, and timestamps
+   --------------------------------------------------------------------- */
+
+typedef enum {
+    LEDGER_REF_UNSET = 0,       /* leave the field out (keep it, on update) */
+    LEDGER_REF_NULL,            /* send nil: no parent / no category / clear */
+    LEDGER_REF_ID,              /* an id that exists in the database */
+    LEDGER_REF_OP,              /* the id made by an earlier op of this batch */
+    LEDGER_REF_NAME             /* a category by its exact name */
+} ledger_ref_kind_t;
+
+typedef struct {
+    ledger_ref_kind_t kind;
+    int64_t value;              /* id, or op index */
+    const char *name;           /* for LEDGER_REF_NAME; copied when the op is added */
+} ledger_ref_t;
+
+#define LEDGER_UNSET ((ledger_ref_t) { LEDGER_REF_UNSET, 0, NULL })
+#define LEDGER_NULL  ((ledger_ref_t) { LEDGER_REF_NULL, 0, NULL })
+
+/* An existing id. */
+ledger_ref_t ledger_id (int64_t id);
+
+/* The id that op `index` of the same batch creates (the index an add call
+   returned). */
+ledger_ref_t ledger_op (int index);
+
+/* A category by name (only where a category is expected). */
+ledger_ref_t ledger_name (const char *name);
+
+typedef struct {
+    const char *text;           /* RFC 3339, or NULL to use unix_us/offset_min */
+    int64_t unix_us;            /* microseconds since 1970-01-01T00:00:00Z */
+    int offset_min;             /* the offset it was written in, minutes east of UTC */
+    bool set;                   /* false: leave the field out */
+} ledger_time_t;
+
+#define LEDGER_TIME_UNSET ((ledger_time_t) { NULL, 0, 0, false })
+
+/* A timestamp as RFC 3339 text with an offset, e.g. "2025-01-02T10:00:00+01:00"
+   (for query bounds a bare "YYYY-MM-DD" means midnight UTC). */
+ledger_time_t ledger_time_text (const char *text);
+
+/* A timestamp as an instant and the offset to show it in. */
+ledger_time_t ledger_time_at (int64_t unix_us, int offset_min);
+
+/* ---------------------------------------------------------------------
+   Batches
+   --------------------------------------------------------------------- */
+
+/* A new empty batch (atomic mode, no key yet). */
+ledger_batch_t *ledger_batch_new (void);
+
+/* Destroy the batch and set *self_p to NULL. */
+void ledger_batch_destroy (ledger_batch_t **self_p);
+
+/* Independent mode: each op commits or fails on its own (default: atomic,
+   all or nothing). */
+void ledger_batch_set_independent (ledger_batch_t *self, bool independent);
+
+/* Use key (1..128 bytes, copied) as the idempotency key instead of the one
+   the client would make. Use a key derived from the content when a retry may
+   come from another process (e.g. an import re-run). Returns 0, or -1 if the
+   key's length is out of range. */
+int ledger_batch_set_key (ledger_batch_t *self, const char *key);
+
+/* Number of ops in the batch. */
+size_t ledger_batch_size (ledger_batch_t *self);
+
+/* Whether any op changes the database. */
+bool ledger_batch_writes (ledger_batch_t *self);
+
+/* Why the last add call failed, or NULL. A batch with a failed add is not
+   sent: ledger_client_submit returns NULL for it. */
+const char *ledger_batch_error (ledger_batch_t *self);
+
+/*  Each add call appends one op and returns its index in the batch (use it
+    with ledger_op () to refer to the id it creates), or -1 on bad arguments
+    (ledger_batch_error says which). Strings are copied. Amounts are integer
+    minor units (cents): money is never a float. */
+
+/* category.create: name (1..100 bytes); parent: UNSET/NULL for none, or an
+   id, op or name. */
+int ledger_batch_category_create (ledger_batch_t *self, const char *name, ledger_ref_t parent);
+
+/* category.update: a new name (NULL keeps it) and/or a new parent (UNSET
+   keeps it, NULL detaches). */
+int ledger_batch_category_update (ledger_batch_t *self, ledger_ref_t id, const char *name, ledger_ref_t parent);
+
+/* category.delete by id or op. */
+int ledger_batch_category_delete (ledger_batch_t *self, ledger_ref_t id);
+
+/* category.get by id, op or name. */
+int ledger_batch_category_get (ledger_batch_t *self, ledger_ref_t category);
+
+/* category.list: every category, by id. */
+int ledger_batch_category_list (ledger_batch_t *self);
+
+/* txn.create: amount in minor units, when it happened, a description (NULL
+   for none) and a category (UNSET/NULL for none). */
+int ledger_batch_txn_create (ledger_batch_t *self, int64_t amount, ledger_time_t occurred_at,
+                             const char *description, ledger_ref_t category);
+
+/* What a txn.update changes: only the fields marked set. A set description
+   of NULL clears it; a category of LEDGER_NULL clears it. */
+typedef struct {
+    bool set_amount;
+    int64_t amount;
+    ledger_time_t occurred_at;  /* .set = false keeps it */
+    bool set_description;
+    const char *description;
+    ledger_ref_t category;      /* LEDGER_UNSET keeps it */
+} ledger_txn_change_t;
+
+/* txn.update of id with the fields set in change. */
+int ledger_batch_txn_update (ledger_batch_t *self, ledger_ref_t id, const ledger_txn_change_t *change);
+
+/* txn.delete by id or op. */
+int ledger_batch_txn_delete (ledger_batch_t *self, ledger_ref_t id);
+
+/* txn.get by id or op. */
+int ledger_batch_txn_get (ledger_batch_t *self, ledger_ref_t id);
+
+/* A txn.query filter; zero-initialize and set what you need. */
+typedef struct {
+    ledger_time_t from;         /* inclusive; .set = false: no bound */
+    ledger_time_t to;           /* exclusive */
+    const ledger_ref_t *categories;     /* ids, ops or names */
+    size_t category_count;      /* 0: any category */
+    bool include_subcategories;
+    bool set_min_amount;
+    int64_t min_amount;         /* inclusive */
+    bool set_max_amount;
+    int64_t max_amount;         /* inclusive */
+    int limit;                  /* 1..10000; 0: the worker's default (1000) */
+    const char *after;          /* the `next` cursor of the previous page, or NULL */
+} ledger_query_t;
+
+/* txn.query: rows ordered by time, then id; page with ledger_result_next. */
+int ledger_batch_txn_query (ledger_batch_t *self, const ledger_query_t *query);
+
+/* sys.ping: liveness and the worker's version. */
+int ledger_batch_ping (ledger_batch_t *self);
+
+/* sys.stats: the worker's counters. */
+int ledger_batch_stats (ledger_batch_t *self);
+
+/* Make a batch from one JSON object shaped like a request:
+   {"ops": [...], "mode": "atomic"|"independent", "key": "...", "v": 1}
+   ("v" and "id" are optional and ignored; the client sets them). Returns
+   NULL and writes why into errbuf if the text is not such an object. */
+ledger_batch_t *ledger_batch_from_json (const char *json_text, char *errbuf, size_t errlen);
+
+/* ---------------------------------------------------------------------
+   Clients
+   --------------------------------------------------------------------- */
+
+/* A client for one or more worker endpoints, separated by commas
+   ("tcp://a:5555,tcp://b:5555": requests are spread over them and a retry
+   may go to another). Returns NULL if an endpoint is malformed. */
+ledger_client_t *ledger_client_new (const char *endpoints);
+
+/* Close the connection and set *self_p to NULL. Requests still in flight
+   are abandoned (their outcome is unknown to this process). */
+void ledger_client_destroy (ledger_client_t **self_p);
+
+/* How long to wait for a reply before resending (default 5000 ms). */
+void ledger_client_set_timeout (ledger_client_t *self, int timeout_ms);
+
+/* How many times to resend after a timeout or a retryable error (default 3,
+   so 4 tries in all; 0 sends once). */
+void ledger_client_set_retries (ledger_client_t *self, int retries);
+
+/* Wait between tries: exponential from initial_ms, doubling, capped at
+   max_ms, each wait drawn at random from its upper half (default 100, 5000). */
+void ledger_client_set_backoff (ledger_client_t *self, int initial_ms, int max_ms);
+
+/* Most requests in flight at once for the pipelined calls (default 500;
+   keep it below the socket high-water mark, 1000, or replies can be lost). */
+void ledger_client_set_window (ledger_client_t *self, int window);
+
+/* The random id this client puts in front of its idempotency keys. */
+const char *ledger_client_id (ledger_client_t *self);
+
+/* Why the last call on this client returned NULL or -1. */
+const char *ledger_client_error (ledger_client_t *self);
+
+/* Send batch and wait for its result, retrying as configured. Returns a
+   result (check ledger_result_status), or NULL only when the batch is
+   broken or memory ran out (ledger_client_error says which). The batch is
+   not changed and may be submitted again (with the same key). */
+ledger_result_t *ledger_client_submit (ledger_client_t *self, ledger_batch_t *batch);
+
+/* Pipelined: send batch without waiting. Returns its request id (> 0), or 0
+   when the window is full (receive first) or the batch is broken. */
+uint64_t ledger_client_send (ledger_client_t *self, ledger_batch_t *batch);
+
+/* Pipelined: wait up to timeout_ms (-1: until one is done) for the next
+   finished request, in whatever order they finish; retries happen inside.
+   Returns its result (ledger_result_request_id says which), or NULL when
+   none finished in time or nothing is in flight. */
+ledger_result_t *ledger_client_recv (ledger_client_t *self, int timeout_ms);
+
+/* Requests sent with ledger_client_send and not yet received. */
+size_t ledger_client_in_flight (ledger_client_t *self);
+
+/* ---------------------------------------------------------------------
+   Results
+   --------------------------------------------------------------------- */
+
+typedef enum {
+    LEDGER_OK,                  /* the worker ran the batch (independent mode: see per-op errors) */
+    LEDGER_FAILED,              /* the worker refused or rolled back the batch: nothing applied */
+    LEDGER_UNKNOWN              /* no reply after every try: it may or may not have been applied;
+                                   resubmitting the same batch (same key) is safe */
+} ledger_status_t;
+
+/* Destroy the result and set *self_p to NULL. */
+void ledger_result_destroy (ledger_result_t **self_p);
+
+/* What happened to the batch. */
+ledger_status_t ledger_result_status (ledger_result_t *self);
+
+/* One line for people: "ok (3 ops)", "failed: constraint at op 2 (name):
+   SQLITE_CONSTRAINT_UNIQUE: ...", "outcome unknown after 4 tries: no reply
+   within 5000 ms". */
+const char *ledger_result_describe (ledger_result_t *self);
+
+/* The request id (as returned by ledger_client_send). */
+uint64_t ledger_result_request_id (ledger_result_t *self);
+
+/* How many times the batch was sent. */
+int ledger_result_tries (ledger_result_t *self);
+
+/* True when the worker answered from its idempotency log: the batch had
+   already been applied (by an earlier try) and was not applied again. */
+bool ledger_result_replayed (ledger_result_t *self);
+
+/* The error of a failed batch (LEDGER_FAILED): its class ("busy"), NULL
+   otherwise. For LEDGER_UNKNOWN the class is NULL and the message says why. */
+const char *ledger_result_error_class (ledger_result_t *self);
+bool ledger_result_retryable (ledger_result_t *self);
+int ledger_result_error_op (ledger_result_t *self);            /* -1 if none */
+const char *ledger_result_error_field (ledger_result_t *self); /* NULL if none */
+const char *ledger_result_error_code (ledger_result_t *self);
+const char *ledger_result_error_message (ledger_result_t *self);
+
+/* Per op (LEDGER_OK only): how many entries, how many failed (independent
+   mode), and whether op i failed. */
+size_t ledger_result_op_count (ledger_result_t *self);
+int64_t ledger_result_failed_count (ledger_result_t *self);
+bool ledger_result_op_failed (ledger_result_t *self, size_t op);
+
+/* The error of failed op i (independent mode), as for the batch. */
+const char *ledger_result_op_error_class (ledger_result_t *self, size_t op);
+const char *ledger_result_op_error_code (ledger_result_t *self, size_t op);
+const char *ledger_result_op_error_field (ledger_result_t *self, size_t op);
+const char *ledger_result_op_error_message (ledger_result_t *self, size_t op);
+
+/* The id op i created (category.create, txn.create), or 0. */
+int64_t ledger_result_id (ledger_result_t *self, size_t op);
+
+/* Rows op i changed (update, delete), or 0. */
+int64_t ledger_result_changed (ledger_result_t *self, size_t op);
+
+typedef struct {
+    int64_t id;
+    const char *name;
+    int64_t parent_id;          /* 0: no parent */
+} ledger_category_t;
+
+typedef struct {
+    int64_t id;
+    int64_t amount;             /* minor units */
+    const char *occurred_at;    /* RFC 3339, in the offset it was written in */
+    const char *description;    /* NULL: none */
+    int64_t category_id;        /* 0: none */
+    const char *created_at;     /* RFC 3339 UTC */
+    const char *updated_at;
+} ledger_txn_t;
+
+/* Rows op i returned: 1 for a get, n for a list or query, else 0. */
+size_t ledger_result_row_count (ledger_result_t *self, size_t op);
+
+/* Fill row `row` of op i. Returns 0, or -1 if there is no such row of
+   that kind. Strings are borrowed from the result. */
+int ledger_result_category (ledger_result_t *self, size_t op, size_t row, ledger_category_t *category);
+int ledger_result_txn (ledger_result_t *self, size_t op, size_t row, ledger_txn_t *txn);
+
+/* The `next` cursor of txn.query op i, or NULL when no rows remain. */
+const char *ledger_result_next (ledger_result_t *self, size_t op);
+
+/* sys.ping op i: the worker's version, or NULL. */
+const char *ledger_result_version (ledger_result_t *self, size_t op);
+
+/* sys.stats op i: a counter by path ("uptime_s", "batches_ok",
+   "batches_failed.busy"), or -1 if absent. */
+int64_t ledger_result_stat (ledger_result_t *self, size_t op, const char *path);
+
+/* The whole reply as one line of JSON (the wire reply, or for
+   LEDGER_UNKNOWN a reply-shaped object with class "unknown"). Returns a
+   new string the caller frees with free (), or NULL. */
+char *ledger_result_json (ledger_result_t *self);
+
+#if defined (LEDGER_BUILDING) && defined (__GNUC__)
+#   pragma GCC visibility pop
+#endif
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
