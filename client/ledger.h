@@ -125,8 +125,9 @@ size_t ledger_batch_size (ledger_batch_t *self);
 /* Whether any op changes the database. */
 bool ledger_batch_writes (ledger_batch_t *self);
 
-/* Why the last add call failed, or NULL. A batch with a failed add is not
-   sent: ledger_client_submit returns NULL for it. */
+/* Why an add call (or ledger_batch_set_key) failed, or NULL. A batch with
+   a failed call is never sent, since it is not the batch the caller meant:
+   ledger_client_submit returns NULL for it. */
 const char *ledger_batch_error (ledger_batch_t *self);
 
 /*  Each add call appends one op and returns its index in the batch (use it

@@ -1,0 +1,462 @@
+/*  ledger_client -- send batches, match replies, retry safely.
+
+    One DEALER socket connected to every endpoint carries all requests; a
+    reply is matched to its request by the `id` the client stamps on it, so
+    replies may come back in any order and stale ones are ignored.
+
+    Retries follow the zguide's Lazy Pirate pattern: when a reply is late the
+    socket is closed and reopened (dropping whatever the dead connection
+    held) and every request still waiting is sent again. A retryable error
+    reply (busy, io, overloaded) is retried after a backoff. Retrying is safe
+    because a batch that writes always carries an idempotency key: if an
+    earlier try did commit, the worker answers from its log. */
+
+#include "ledger_internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#define MAX_ENDPOINTS 16
+
+typedef struct {
+    uint64_t id;
+    char *body;                 /* the encoded request, resent as is */
+    size_t size;
+    int attempts;               /* tries that ended in a timeout or a retryable error */
+    int sends;
+    int64_t deadline;           /* waiting for a reply until then (ms, monotonic) */
+    int64_t resend_at;          /* 0, or when to send again after a backoff */
+    bool timed_out;             /* some try got no reply: it may have committed */
+    ledger_result_t *last_error;        /* the last retryable error reply */
+} pending_t;
+
+struct _ledger_client_t {
+    void *ctx;
+    void *socket;
+    char *endpoints [MAX_ENDPOINTS];
+    int endpoint_count;
+    int timeout_ms;
+    int retries;
+    int backoff_initial_ms;
+    int backoff_max_ms;
+    int window;
+    char client_id [17];
+    uint64_t next_key;          /* sequence number for idempotency keys */
+    uint64_t next_request;      /* request ids, from 1 */
+    pending_t *pending;
+    size_t pending_count;
+    size_t pending_alloc;
+    ledger_result_t **ready;    /* finished, not yet handed out */
+    size_t ready_count;
+    size_t ready_alloc;
+    char error [256];
+};
+
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
+
+static int
+s_fail (ledger_client_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_fail (ledger_client_t *self, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    vsnprintf (self->error, sizeof (self->error), format, args);
+    va_end (args);
+    return -1;
+}
+
+static uint64_t
+s_random64 (void)
+{
+    uint64_t value = 0;
+    if (getrandom (&value, sizeof (value), 0) != (ssize_t) sizeof (value)) {
+        struct timespec now;
+        clock_gettime (CLOCK_REALTIME, &now);
+        value = ((uint64_t) now.tv_nsec << 32) ^ (uint64_t) now.tv_sec ^ ((uint64_t) getpid () << 16);
+    }
+    return value;
+}
+
+/*  (Re)open the socket and connect it to every endpoint. */
+static int
+s_open (ledger_client_t *self)
+{
+    if (self->socket)
+        zmq_close (self->socket);
+    self->socket = zmq_socket (self->ctx, ZMQ_DEALER);
+    if (!self->socket)
+        return s_fail (self, "cannot create a socket: %s", zmq_strerror (errno));
+    int linger = 0;
+    zmq_setsockopt (self->socket, ZMQ_LINGER, &linger, sizeof (linger));
+    for (int n = 0; n < self->endpoint_count; n++)
+        if (zmq_connect (self->socket, self->endpoints [n]))
+            return s_fail (self, "cannot connect to %s: %s", self->endpoints [n], zmq_strerror (errno));
+    return 0;
+}
+
+ledger_client_t *
+ledger_client_new (const char *endpoints)
+{
+    ledger_client_t *self = calloc (1, sizeof (ledger_client_t));
+    if (!self)
+        return NULL;
+    self->timeout_ms = 5000;
+    self->retries = 3;
+    self->backoff_initial_ms = 100;
+    self->backoff_max_ms = 5000;
+    self->window = 500;
+    self->next_request = 1;
+    snprintf (self->client_id, sizeof (self->client_id), "%016llx", (unsigned long long) s_random64 ());
+    const char *cursor = endpoints? endpoints: "";
+    while (*cursor && self->endpoint_count < MAX_ENDPOINTS) {
+        size_t len = strcspn (cursor, ",");
+        if (len)
+            self->endpoints [self->endpoint_count++] = strndup (cursor, len);
+        cursor += len + (cursor [len] == ',');
+    }
+    self->ctx = zmq_ctx_new ();
+    if (!self->ctx || self->endpoint_count == 0 || s_open (self)) {
+        ledger_client_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+ledger_client_destroy (ledger_client_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    ledger_client_t *self = *self_p;
+    for (size_t n = 0; n < self->pending_count; n++) {
+        free (self->pending [n].body);
+        ledger_result_destroy (&self->pending [n].last_error);
+    }
+    free (self->pending);
+    for (size_t n = 0; n < self->ready_count; n++)
+        ledger_result_destroy (&self->ready [n]);
+    free (self->ready);
+    for (int n = 0; n < self->endpoint_count; n++)
+        free (self->endpoints [n]);
+    if (self->socket)
+        zmq_close (self->socket);
+    if (self->ctx)
+        zmq_ctx_term (self->ctx);
+    free (self);
+    *self_p = NULL;
+}
+
+void
+ledger_client_set_timeout (ledger_client_t *self, int timeout_ms)
+{
+    self->timeout_ms = timeout_ms > 0? timeout_ms: 1;
+}
+
+void
+ledger_client_set_retries (ledger_client_t *self, int retries)
+{
+    self->retries = retries >= 0? retries: 0;
+}
+
+void
+ledger_client_set_backoff (ledger_client_t *self, int initial_ms, int max_ms)
+{
+    self->backoff_initial_ms = initial_ms > 0? initial_ms: 0;
+    self->backoff_max_ms = max_ms > self->backoff_initial_ms? max_ms: self->backoff_initial_ms;
+}
+
+void
+ledger_client_set_window (ledger_client_t *self, int window)
+{
+    self->window = window > 0? window: 1;
+}
+
+const char *
+ledger_client_id (ledger_client_t *self)
+{
+    return self->client_id;
+}
+
+const char *
+ledger_client_error (ledger_client_t *self)
+{
+    return self->error;
+}
+
+size_t
+ledger_client_in_flight (ledger_client_t *self)
+{
+    return self->pending_count;
+}
+
+/*  Exponential, capped, with the wait drawn from the upper half so that
+    clients who failed together do not all come back together. */
+static int64_t
+s_backoff_ms (ledger_client_t *self, int attempt)
+{
+    int64_t delay = self->backoff_initial_ms;
+    for (int n = 1; n < attempt && delay < self->backoff_max_ms; n++)
+        delay *= 2;
+    if (delay > self->backoff_max_ms)
+        delay = self->backoff_max_ms;
+    if (delay < 2)
+        return delay;
+    return delay / 2 + (int64_t) (s_random64 () % (uint64_t) (delay / 2 + 1));
+}
+
+static void
+s_transmit (ledger_client_t *self, pending_t *pending, int64_t now)
+{
+    pending->sends++;
+    pending->resend_at = 0;
+    pending->deadline = now + self->timeout_ms;
+    /*  A send that would block counts as a lost try: the deadline handles it. */
+    zmq_send (self->socket, pending->body, pending->size, ZMQ_DONTWAIT);
+}
+
+static int
+s_push_ready (ledger_client_t *self, ledger_result_t *result)
+{
+    if (self->ready_count == self->ready_alloc) {
+        size_t alloc = self->ready_alloc? self->ready_alloc * 2: 16;
+        ledger_result_t **ready = realloc (self->ready, alloc * sizeof (ledger_result_t *));
+        if (!ready)
+            return -1;
+        self->ready = ready;
+        self->ready_alloc = alloc;
+    }
+    self->ready [self->ready_count++] = result;
+    return 0;
+}
+
+/*  Request n is done with result: hand it over and forget the request. */
+static void
+s_finish (ledger_client_t *self, size_t n, ledger_result_t *result)
+{
+    pending_t *pending = &self->pending [n];
+    if (result)
+        ledger_result_set_tries (result, pending->sends);
+    if (!result || s_push_ready (self, result))
+        ledger_result_destroy (&result);
+    free (pending->body);
+    ledger_result_destroy (&pending->last_error);
+    self->pending [n] = self->pending [--self->pending_count];
+}
+
+/*  A try of request n failed (no reply in time, or a retryable error
+    reply): send it again later, or give up. Giving up after a try that got
+    no reply means the outcome is unknown: that try may have committed. */
+static void
+s_try_failed (ledger_client_t *self, size_t n, int64_t now, bool timed_out, const char *reason)
+{
+    pending_t *pending = &self->pending [n];
+    pending->attempts++;
+    pending->timed_out |= timed_out;
+    if (pending->attempts <= self->retries) {
+        pending->resend_at = now + s_backoff_ms (self, pending->attempts);
+        if (pending->resend_at <= now)
+            pending->resend_at = now + 1;
+        return;
+    }
+    ledger_result_t *result = pending->last_error;
+    pending->last_error = NULL;
+    if (pending->timed_out) {
+        ledger_result_destroy (&result);
+        result = ledger_result_unknown (pending->id, pending->sends, reason);
+    }
+    s_finish (self, n, result);
+}
+
+static ssize_t
+s_find (ledger_client_t *self, uint64_t id)
+{
+    for (size_t n = 0; n < self->pending_count; n++)
+        if (self->pending [n].id == id)
+            return (ssize_t) n;
+    return -1;
+}
+
+/*  A reply arrived: match it, then finish or retry its request. */
+static void
+s_on_reply (ledger_client_t *self, zmq_msg_t *msg, int64_t now)
+{
+    char reason [200];
+    ledger_result_t *result = ledger_result_from_reply (zmq_msg_data (msg), zmq_msg_size (msg), reason, sizeof (reason));
+    if (!result)
+        return;                 /* not a reply we can read: its request times out and is retried */
+    ssize_t n = s_find (self, ledger_result_reply_id (result));
+    if (n < 0 || self->pending [n].resend_at) {
+        ledger_result_destroy (&result);        /* stale: already done, or a try we gave up on */
+        return;
+    }
+    if (ledger_result_status (result) == LEDGER_FAILED && ledger_result_retryable (result)) {
+        pending_t *pending = &self->pending [n];
+        ledger_result_destroy (&pending->last_error);
+        pending->last_error = result;
+        s_try_failed (self, (size_t) n, now, false, ledger_result_describe (result));
+        return;
+    }
+    s_finish (self, (size_t) n, result);
+}
+
+/*  Run timers, then wait for at most one reply until `until` or the next
+    timer, whichever is first. */
+static void
+s_pump (ledger_client_t *self, int64_t until)
+{
+    int64_t now = s_now_ms ();
+    bool reopen = false;
+    for (size_t n = 0; n < self->pending_count; ) {
+        pending_t *pending = &self->pending [n];
+        size_t before = self->pending_count;
+        if (!pending->resend_at && now >= pending->deadline) {
+            char reason [100];
+            snprintf (reason, sizeof (reason), "no reply within %d ms", self->timeout_ms);
+            s_try_failed (self, n, now, true, reason);
+            reopen = true;
+        }
+        if (self->pending_count == before)
+            n++;
+    }
+    if (reopen) {
+        /*  Lazy Pirate: a silent connection may be dead; start afresh and
+            send again everything that was waiting on the old socket. */
+        if (s_open (self) == 0)
+            for (size_t n = 0; n < self->pending_count; n++)
+                if (!self->pending [n].resend_at)
+                    s_transmit (self, &self->pending [n], now);
+    }
+    int64_t wake = until;
+    for (size_t n = 0; n < self->pending_count; n++) {
+        pending_t *pending = &self->pending [n];
+        if (pending->resend_at && pending->resend_at <= now)
+            s_transmit (self, pending, now);
+        int64_t at = pending->resend_at? pending->resend_at: pending->deadline;
+        if (at < wake)
+            wake = at;
+    }
+    zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
+    long timeout = wake <= now? 0: (long) (wake - now);
+    if (zmq_poll (&item, 1, timeout) <= 0)
+        return;
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    /*  Take every reply that is here; each is one frame (no envelope). */
+    while (zmq_msg_recv (&msg, self->socket, ZMQ_DONTWAIT) >= 0) {
+        if (!zmq_msg_more (&msg))
+            s_on_reply (self, &msg, s_now_ms ());
+        else
+            while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, self->socket, ZMQ_DONTWAIT) >= 0)
+                ;               /* not ours: we send no envelope, so none comes back */
+    }
+    zmq_msg_close (&msg);
+}
+
+/*  Encode batch and put it in flight. Returns its request id, or 0. */
+static uint64_t
+s_start (ledger_client_t *self, ledger_batch_t *batch)
+{
+    if (!batch) {
+        s_fail (self, "no batch");
+        return 0;
+    }
+    if (self->pending_count == self->pending_alloc) {
+        size_t alloc = self->pending_alloc? self->pending_alloc * 2: 16;
+        pending_t *pending = realloc (self->pending, alloc * sizeof (pending_t));
+        if (!pending) {
+            s_fail (self, "out of memory");
+            return 0;
+        }
+        self->pending = pending;
+        self->pending_alloc = alloc;
+    }
+    char key [64];
+    snprintf (key, sizeof (key), "%s-%llu", self->client_id, (unsigned long long) self->next_key);
+    msgpack_sbuffer body;
+    msgpack_sbuffer_init (&body);
+    uint64_t id = self->next_request;
+    if (ledger_batch_encode (batch, id, key, &body)) {
+        s_fail (self, "batch not sent: %s", ledger_batch_error (batch)? ledger_batch_error (batch): "out of memory");
+        msgpack_sbuffer_destroy (&body);
+        return 0;
+    }
+    self->next_request++;
+    self->next_key++;
+    pending_t *pending = &self->pending [self->pending_count++];
+    memset (pending, 0, sizeof (*pending));
+    pending->id = id;
+    pending->size = body.size;
+    pending->body = msgpack_sbuffer_release (&body);
+    s_transmit (self, pending, s_now_ms ());
+    return id;
+}
+
+uint64_t
+ledger_client_send (ledger_client_t *self, ledger_batch_t *batch)
+{
+    if (self->pending_count >= (size_t) self->window) {
+        s_fail (self, "%zu requests in flight: receive some first", self->pending_count);
+        return 0;
+    }
+    return s_start (self, batch);
+}
+
+ledger_result_t *
+ledger_client_recv (ledger_client_t *self, int timeout_ms)
+{
+    int64_t until = timeout_ms < 0? INT64_MAX: s_now_ms () + timeout_ms;
+    while (true) {
+        if (self->ready_count) {
+            ledger_result_t *result = self->ready [0];
+            memmove (self->ready, self->ready + 1, --self->ready_count * sizeof (ledger_result_t *));
+            return result;
+        }
+        if (self->pending_count == 0) {
+            s_fail (self, "nothing in flight");
+            return NULL;
+        }
+        if (s_now_ms () >= until) {
+            s_fail (self, "no request finished within %d ms", timeout_ms);
+            return NULL;
+        }
+        s_pump (self, until);
+    }
+}
+
+ledger_result_t *
+ledger_client_submit (ledger_client_t *self, ledger_batch_t *batch)
+{
+    uint64_t id = s_start (self, batch);
+    if (!id)
+        return NULL;
+    /*  Every pending request has a deadline, so this ends. Other requests'
+        results wait in the ready list for ledger_client_recv. */
+    while (true) {
+        for (size_t n = 0; n < self->ready_count; n++)
+            if (ledger_result_request_id (self->ready [n]) == id) {
+                ledger_result_t *result = self->ready [n];
+                memmove (self->ready + n, self->ready + n + 1, (--self->ready_count - n) * sizeof (ledger_result_t *));
+                return result;
+            }
+        if (s_find (self, id) < 0) {
+            s_fail (self, "out of memory");
+            return NULL;
+        }
+        s_pump (self, INT64_MAX);
+    }
+}
