@@ -320,6 +320,7 @@ static void
 s_pump (ledger_client_t *self, int64_t until)
 {
     int64_t now = s_now_ms ();
+    size_t ready_before = self->ready_count;
     bool reopen = false;
     for (size_t n = 0; n < self->pending_count; ) {
         pending_t *pending = &self->pending [n];
@@ -350,6 +351,8 @@ s_pump (ledger_client_t *self, int64_t until)
         if (at < wake)
             wake = at;
     }
+    if (self->ready_count > ready_before)
+        return;                 /* a request gave up: let the caller see it */
     zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
     long timeout = wake <= now? 0: (long) (wake - now);
     if (zmq_poll (&item, 1, timeout) <= 0)

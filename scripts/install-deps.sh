@@ -3,8 +3,12 @@
 # missing ones, so that `make run` and `make test` work on a fresh machine.
 set -eu
 
+# What building needs; `install-deps.sh test` adds what only the tests use.
 PACKAGES="gcc make cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
 libsqlite3-dev libjansson-dev"
+if [ "${1:-}" = "test" ]; then
+    PACKAGES="$PACKAGES docker-compose"
+fi
 
 missing=""
 for pkg in $PACKAGES; do

@@ -432,7 +432,7 @@ s_await_ready (harness_t *self)
 /*  Start a worker in dir, retrying on a new port if it exits before it
     answers. Returns the harness, or NULL after reporting and cleaning up. */
 static harness_t *
-s_start (const char *dir, bool own_dir, const char **extras)
+s_start (const char *dir, bool own_dir, const char *endpoint, const char **extras)
 {
     harness_t *self = s_new (dir, own_dir);
     if (!self) {
@@ -443,10 +443,13 @@ s_start (const char *dir, bool own_dir, const char **extras)
     }
     s_start_rc_t result = S_FAILED;
     for (int attempt = 1; attempt <= S_START_ATTEMPTS; attempt++) {
-        int port = s_free_port ();
+        int port = endpoint? 0: s_free_port ();
         if (port < 0)
             break;
-        snprintf (self->endpoint, sizeof self->endpoint, "tcp://127.0.0.1:%d", port);
+        if (endpoint)
+            snprintf (self->endpoint, sizeof self->endpoint, "%s", endpoint);
+        else
+            snprintf (self->endpoint, sizeof self->endpoint, "tcp://127.0.0.1:%d", port);
         if (s_spawn (self, extras))
             break;
         result = s_await_ready (self);
@@ -457,7 +460,7 @@ s_start (const char *dir, bool own_dir, const char **extras)
         fprintf (stderr, " before answering on %s\n", self->endpoint);
         //  Only a lost port is worth another try; the worker logs the
         //  system's message for EADDRINUSE when its bind fails.
-        if (!s_log_says (self, strerror (EADDRINUSE)))
+        if (endpoint || !s_log_says (self, strerror (EADDRINUSE)))
             break;
         if (attempt < S_START_ATTEMPTS)
             fprintf (stderr, "harness: the port was taken; trying another\n");
@@ -491,7 +494,7 @@ harness_start (const char *extra_arg, ...)
     char dir [] = "/tmp/ledgerd-test-XXXXXX";
     harness_t *self = NULL;
     if (mkdtemp (dir))
-        self = s_start (dir, true, extras);
+        self = s_start (dir, true, NULL, extras);
     else
         fprintf (stderr, "harness: mkdtemp %s: %s\n", dir, strerror (errno));
     free (extras);
@@ -515,7 +518,24 @@ harness_start_in (const char *dir, const char *extra_arg, ...)
         fprintf (stderr, "harness: out of memory\n");
         return NULL;
     }
-    harness_t *self = s_start (dir, false, extras);
+    harness_t *self = s_start (dir, false, NULL, extras);
+    free (extras);
+    return self;
+}
+
+harness_t *
+harness_start_at (const char *dir, const char *endpoint, const char *extra_arg, ...)
+{
+    assert (dir && endpoint);
+    va_list args;
+    va_start (args, extra_arg);
+    const char **extras = s_extras_new (extra_arg, args);
+    va_end (args);
+    if (!extras) {
+        fprintf (stderr, "harness: out of memory\n");
+        return NULL;
+    }
+    harness_t *self = s_start (dir, false, endpoint, extras);
     free (extras);
     return self;
 }

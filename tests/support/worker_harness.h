@@ -46,6 +46,11 @@ harness_t *harness_start (const char *extra_arg, ...);
    previous one left (harness_stop (&h, true) keeps that directory). */
 harness_t *harness_start_in (const char *dir, const char *extra_arg, ...);
 
+/* Start ledgerd as harness_start_in does, in dir, bound to exactly
+   endpoint: to restart a worker where its clients expect it. The directory
+   is never removed by the harness. */
+harness_t *harness_start_at (const char *dir, const char *endpoint, const char *extra_arg, ...);
+
 /* Stop the worker with SIGTERM and wait for it to exit; after 10 s kill it
    with SIGKILL and say so on stderr. If it has exited already, just collect
    its status. Returns its exit status, or -1 if it had to be killed or died

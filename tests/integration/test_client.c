@@ -1,0 +1,479 @@
+/*  Integration: the client library against a real ledgerd -- every op,
+    refs, independent mode, pipelining, and retries that never apply a batch
+    twice: a worker killed and restarted mid-stream, replies held past the
+    timeout, a database locked by another process, errors not worth a retry,
+    and a worker that is not there at all. */
+
+#include "ledger.h"
+#include "testing.h"
+#include "worker_harness.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+static long long
+s_count (const char *db_path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    long long count = -1;
+    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        if (sqlite3_step (stmt) == SQLITE_ROW)
+            count = sqlite3_column_int64 (stmt, 0);
+        sqlite3_finalize (stmt);
+    }
+    sqlite3_close (db);
+    return count;
+}
+
+static ledger_client_t *
+s_client (const char *endpoint, int timeout_ms, int retries)
+{
+    ledger_client_t *client = ledger_client_new (endpoint);
+    if (client) {
+        ledger_client_set_timeout (client, timeout_ms);
+        ledger_client_set_retries (client, retries);
+        ledger_client_set_backoff (client, 10, 200);
+    }
+    return client;
+}
+
+static void
+test_every_op_with_typed_results (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    ledger_client_t *client = s_client (harness_endpoint (worker), 5000, 3);
+    ledger_batch_t *batch = ledger_batch_new ();
+    int food = ledger_batch_category_create (batch, "Food", LEDGER_UNSET);
+    int bakery = ledger_batch_category_create (batch, "Bakery", ledger_op (food));
+    int txn = ledger_batch_txn_create (batch, -420, ledger_time_text ("2025-03-01T08:00:00+01:00"), "croissant",
+                                       ledger_op (bakery));
+    ledger_batch_txn_create (batch, -99, ledger_time_at (1740816000000000LL, 0), NULL, ledger_name ("Food"));
+    ledger_txn_change_t change = { .set_amount = true, .amount = -450, .category = LEDGER_UNSET };
+    ledger_batch_txn_update (batch, ledger_op (txn), &change);
+    ledger_batch_txn_get (batch, ledger_op (txn));
+    ledger_batch_category_update (batch, ledger_op (bakery), "Bread", LEDGER_UNSET);
+    ledger_batch_category_get (batch, ledger_name ("Bread"));
+    ledger_batch_category_list (batch);
+    ledger_ref_t categories [] = { ledger_name ("Food") };
+    ledger_query_t query = { .categories = categories, .category_count = 1, .include_subcategories = true, .limit = 1 };
+    ledger_batch_txn_query (batch, &query);
+    ledger_batch_ping (batch);
+    ledger_batch_stats (batch);
+    ledger_result_t *result = ledger_client_submit (client, batch);
+    CHECK (result != NULL);
+    if (result) {
+        CHECK_INT (ledger_result_status (result), LEDGER_OK);
+        CHECK_INT (ledger_result_tries (result), 1);
+        CHECK (!ledger_result_replayed (result));
+        CHECK_INT (ledger_result_id (result, 0), 1);
+        CHECK_INT (ledger_result_changed (result, 4), 1);
+        ledger_txn_t row;
+        CHECK_INT (ledger_result_txn (result, 5, 0, &row), 0);
+        CHECK_INT (row.amount, -450);
+        CHECK_STR (row.description, "croissant");
+        CHECK_STR (row.occurred_at, "2025-03-01T08:00:00+01:00");
+        CHECK_INT (row.category_id, 2);
+        ledger_category_t category;
+        CHECK_INT (ledger_result_category (result, 7, 0, &category), 0);
+        CHECK_STR (category.name, "Bread");
+        CHECK_INT (category.parent_id, 1);
+        CHECK_INT (ledger_result_row_count (result, 8), 2);
+        CHECK_INT (ledger_result_row_count (result, 9), 1);
+        CHECK (ledger_result_next (result, 9) != NULL);             /* a second page exists */
+        CHECK_STR (ledger_result_version (result, 10), "0.1.0");
+        CHECK (ledger_result_stat (result, 11, "batches_ok") >= 0);
+        /*  Follow the cursor. */
+        ledger_batch_t *next = ledger_batch_new ();
+        query.after = ledger_result_next (result, 9);
+        ledger_batch_txn_query (next, &query);
+        ledger_result_t *page = ledger_client_submit (client, next);
+        CHECK (page && ledger_result_row_count (page, 0) == 1 && ledger_result_next (page, 0) == NULL);
+        ledger_result_destroy (&page);
+        ledger_batch_destroy (&next);
+    }
+    ledger_result_destroy (&result);
+
+    /*  Delete both, in independent mode with one failing op. */
+    ledger_batch_t *cleanup = ledger_batch_new ();
+    ledger_batch_set_independent (cleanup, true);
+    ledger_batch_txn_delete (cleanup, ledger_id (1));
+    ledger_batch_category_delete (cleanup, ledger_id (1));          /* still has a subcategory */
+    ledger_batch_txn_delete (cleanup, ledger_id (99));
+    result = ledger_client_submit (client, cleanup);
+    CHECK (result && ledger_result_status (result) == LEDGER_OK);
+    if (result) {
+        CHECK_INT (ledger_result_failed_count (result), 2);
+        CHECK (!ledger_result_op_failed (result, 0));
+        CHECK_STR (ledger_result_op_error_code (result, 1), "SQLITE_CONSTRAINT_FOREIGNKEY");
+        CHECK_STR (ledger_result_op_error_class (result, 2), "not_found");
+    }
+    ledger_result_destroy (&result);
+    ledger_batch_destroy (&cleanup);
+    ledger_batch_destroy (&batch);
+    ledger_client_destroy (&client);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_pipelining_1000_requests (void)
+{
+    harness_t *worker = harness_start ("--sync", "normal", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    ledger_client_t *client = s_client (harness_endpoint (worker), 10000, 3);
+    ledger_client_set_window (client, 200);
+    enum { COUNT = 1000 };
+    uint64_t ids [COUNT];
+    bool done [COUNT] = { false };
+    int sent = 0, received = 0, ok = 0;
+    while (received < COUNT) {
+        while (sent < COUNT) {
+            ledger_batch_t *batch = ledger_batch_new ();
+            ledger_batch_txn_create (batch, sent, ledger_time_text ("2025-01-01T00:00:00Z"), NULL, LEDGER_UNSET);
+            uint64_t id = ledger_client_send (client, batch);
+            ledger_batch_destroy (&batch);
+            if (!id)
+                break;          /* window full */
+            ids [sent++] = id;
+        }
+        CHECK (ledger_client_in_flight (client) <= 200);
+        ledger_result_t *result = ledger_client_recv (client, 10000);
+        if (!result)
+            break;
+        uint64_t id = ledger_result_request_id (result);
+        for (int n = 0; n < sent; n++)
+            if (ids [n] == id) {
+                CHECK (!done [n]);
+                done [n] = true;
+                /*  Which request this is shows in the id it created. */
+                CHECK_INT (ledger_result_id (result, 0), n + 1);
+            }
+        ok += ledger_result_status (result) == LEDGER_OK;
+        received++;
+        ledger_result_destroy (&result);
+    }
+    CHECK_INT (received, COUNT);
+    CHECK_INT (ok, COUNT);
+    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM txn"), COUNT);
+    ledger_client_destroy (&client);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+/*  Kills the worker once the database holds `kill_at` rows, then starts it
+    again on the same database and endpoint. */
+typedef struct {
+    harness_t *worker;
+    char dir [256];
+    char endpoint [128];
+    char db [300];
+    long long kill_at;
+    bool restarted;
+} restarter_t;
+
+static void *
+s_restarter (void *arg)
+{
+    restarter_t *self = (restarter_t *) arg;
+    int64_t deadline = zclock_mono () + 60000;
+    while (s_count (self->db, "SELECT count (*) FROM txn") < self->kill_at && zclock_mono () < deadline)
+        zclock_sleep (5);       /* watching the database, not timing a race */
+    harness_signal (self->worker, SIGKILL);
+    harness_wait (self->worker, 10000);
+    harness_stop (&self->worker, true);
+    self->worker = harness_start_at (self->dir, self->endpoint, "--sync", "normal", NULL);
+    self->restarted = self->worker != NULL;
+    return NULL;
+}
+
+static void
+test_worker_killed_and_restarted_mid_stream (void)
+{
+    restarter_t restarter = { .kill_at = 100 };
+    restarter.worker = harness_start ("--sync", "normal", NULL);
+    CHECK (restarter.worker != NULL);
+    if (!restarter.worker)
+        return;
+    snprintf (restarter.dir, sizeof (restarter.dir), "%s", harness_dir (restarter.worker));
+    snprintf (restarter.endpoint, sizeof (restarter.endpoint), "%s", harness_endpoint (restarter.worker));
+    snprintf (restarter.db, sizeof (restarter.db), "%s", harness_db_path (restarter.worker));
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_restarter, &restarter);
+
+    ledger_client_t *client = s_client (restarter.endpoint, 300, 40);
+    enum { COUNT = 400 };
+    int ok = 0, retried = 0;
+    for (int n = 0; n < COUNT; n++) {
+        ledger_batch_t *batch = ledger_batch_new ();
+        /*  Two rows per batch: a half-applied batch would show. */
+        ledger_batch_txn_create (batch, n, ledger_time_text ("2025-01-01T00:00:00Z"), "a", LEDGER_UNSET);
+        ledger_batch_txn_create (batch, n, ledger_time_text ("2025-01-01T00:00:00Z"), "b", LEDGER_UNSET);
+        ledger_result_t *result = ledger_client_submit (client, batch);
+        if (result && ledger_result_status (result) == LEDGER_OK)
+            ok++;
+        else
+            fprintf (stderr, "batch %d: %s\n", n, result? ledger_result_describe (result): ledger_client_error (client));
+        if (result && ledger_result_tries (result) > 1)
+            retried++;
+        ledger_result_destroy (&result);
+        ledger_batch_destroy (&batch);
+    }
+    pthread_join (thread, NULL);
+    CHECK (restarter.restarted);
+    CHECK_INT (ok, COUNT);
+    CHECK (retried >= 1);       /* the kill really happened mid-stream */
+    /*  Every batch exactly once, whole. */
+    CHECK_INT (s_count (restarter.db, "SELECT count (*) FROM txn"), 2 * COUNT);
+    CHECK_INT (s_count (restarter.db, "SELECT count (DISTINCT amount) FROM txn"), COUNT);
+    CHECK_INT (s_count (restarter.db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount HAVING count (*) <> 2)"), 0);
+    ledger_client_destroy (&client);
+    if (restarter.worker)
+        CHECK_INT (harness_stop (&restarter.worker, false), 0);
+    harness_remove_dir (restarter.dir);
+}
+
+/*  A proxy that forwards requests to the worker and swallows the first
+    `drop` replies: to the client, a worker that holds replies past its
+    timeout. */
+typedef struct {
+    const char *backend;
+    zsock_t *frontend;
+    int drop;
+    volatile bool stop;
+} proxy_t;
+
+static void *
+s_proxy (void *arg)
+{
+    proxy_t *self = (proxy_t *) arg;
+    zsock_t *backend = zsock_new_dealer (self->backend);
+    zpoller_t *poller = zpoller_new (self->frontend, backend, NULL);
+    while (!self->stop) {
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, 50);
+        if (!which)
+            continue;
+        zmsg_t *msg = zmsg_recv (which);
+        if (!msg)
+            break;
+        if (which == self->frontend)
+            zmsg_send (&msg, backend);
+        else
+        if (self->drop > 0) {
+            self->drop--;
+            zmsg_destroy (&msg);
+        }
+        else
+            zmsg_send (&msg, self->frontend);
+    }
+    zpoller_destroy (&poller);
+    zsock_destroy (&backend);
+    return NULL;
+}
+
+static void
+test_replies_held_past_the_timeout (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    proxy_t proxy = { .backend = harness_endpoint (worker), .drop = 2 };
+    proxy.frontend = zsock_new_router ("tcp://127.0.0.1:*");
+    char *endpoint = zsock_last_endpoint (proxy.frontend);
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_proxy, &proxy);
+
+    ledger_client_t *client = s_client (endpoint, 300, 5);
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_txn_create (batch, 777, ledger_time_text ("2025-01-01T00:00:00Z"), NULL, LEDGER_UNSET);
+    ledger_result_t *result = ledger_client_submit (client, batch);
+    CHECK (result && ledger_result_status (result) == LEDGER_OK);
+    if (result) {
+        CHECK_INT (ledger_result_tries (result), 3);
+        CHECK (ledger_result_replayed (result));        /* the first try had committed */
+    }
+    ledger_result_destroy (&result);
+    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM txn WHERE amount = 777"), 1);
+    ledger_batch_destroy (&batch);
+    ledger_client_destroy (&client);
+    proxy.stop = true;
+    pthread_join (thread, NULL);
+    zsock_destroy (&proxy.frontend);
+    zstr_free (&endpoint);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+/*  Holds the write lock until the worker has answered `busy` twice. */
+typedef struct {
+    const char *db;
+    const char *endpoint;
+    sqlite3 *lock;
+    long long busy_seen;
+} locker_t;
+
+static void *
+s_unlock_after_two_busy (void *arg)
+{
+    locker_t *self = (locker_t *) arg;
+    zsock_t *req = zsock_new_req (self->endpoint);
+    zsock_set_rcvtimeo (req, 5000);
+    int64_t deadline = zclock_mono () + 30000;
+    while (self->busy_seen < 2 && zclock_mono () < deadline) {
+        json_t *reply = harness_call (req, "{\"v\":1,\"ops\":[{\"op\":\"sys.stats\"}]}");
+        self->busy_seen = harness_int (reply, "results.0.stats.batches_failed.busy");
+        json_decref (reply);
+        if (!reply)
+            break;
+    }
+    sqlite3_exec (self->lock, "ROLLBACK", NULL, NULL, NULL);
+    zsock_destroy (&req);
+    return NULL;
+}
+
+static void
+test_busy_is_retried_until_it_succeeds (void)
+{
+    harness_t *worker = harness_start ("--busy-timeout-ms", "50", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    locker_t locker = { .db = harness_db_path (worker), .endpoint = harness_endpoint (worker) };
+    sqlite3_open (locker.db, &locker.lock);
+    CHECK_INT (sqlite3_exec (locker.lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    pthread_t thread;
+    pthread_create (&thread, NULL, s_unlock_after_two_busy, &locker);
+
+    ledger_client_t *client = s_client (harness_endpoint (worker), 5000, 100);
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_category_create (batch, "Locked", LEDGER_UNSET);
+    ledger_result_t *result = ledger_client_submit (client, batch);
+    pthread_join (thread, NULL);
+    CHECK (locker.busy_seen >= 2);
+    CHECK (result && ledger_result_status (result) == LEDGER_OK);
+    CHECK (result && ledger_result_tries (result) >= 3);
+    CHECK (result && !ledger_result_replayed (result));
+    ledger_result_destroy (&result);
+    sqlite3_close (locker.lock);
+    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM category"), 1);
+    ledger_batch_destroy (&batch);
+    ledger_client_destroy (&client);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_non_retryable_errors_return_at_once (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    ledger_client_t *client = s_client (harness_endpoint (worker), 5000, 5);
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_category_create (batch, "Twice", LEDGER_UNSET);
+    ledger_batch_category_create (batch, "Twice", LEDGER_UNSET);
+    ledger_result_t *result = ledger_client_submit (client, batch);
+    CHECK (result != NULL);
+    if (result) {
+        CHECK_INT (ledger_result_status (result), LEDGER_FAILED);
+        CHECK_INT (ledger_result_tries (result), 1);
+        CHECK_STR (ledger_result_error_class (result), "constraint");
+        CHECK_INT (ledger_result_error_op (result), 1);
+        CHECK_STR (ledger_result_error_field (result), "name");
+        CHECK (!ledger_result_retryable (result));
+        CHECK (strstr (ledger_result_describe (result), "failed: constraint at op 1 (name)") != NULL);
+    }
+    ledger_result_destroy (&result);
+    ledger_batch_destroy (&batch);
+    ledger_client_destroy (&client);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_no_worker_means_outcome_unknown (void)
+{
+    /*  A port nothing listens on: bind, note the port, close. */
+    zsock_t *probe = zsock_new_router ("tcp://127.0.0.1:*");
+    char *endpoint = zsock_last_endpoint (probe);
+    zsock_destroy (&probe);
+    ledger_client_t *client = s_client (endpoint, 100, 2);
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_category_create (batch, "Nowhere", LEDGER_UNSET);
+    int64_t start = zclock_mono ();
+    ledger_result_t *result = ledger_client_submit (client, batch);
+    CHECK (zclock_mono () - start < 5000);
+    CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
+    if (result) {
+        CHECK_INT (ledger_result_tries (result), 3);
+        CHECK_STR (ledger_result_describe (result), "outcome unknown after 3 tries: no reply within 100 ms");
+        char *json = ledger_result_json (result);
+        CHECK (json && strstr (json, "\"unknown\":true") != NULL);
+        free (json);
+    }
+    ledger_result_destroy (&result);
+    ledger_batch_destroy (&batch);
+    ledger_client_destroy (&client);
+    zstr_free (&endpoint);
+}
+
+/*  examples/producer.c, built against the installed library with
+    pkg-config as a user would, and run against a real worker. */
+static void
+test_example_producer_builds_with_pkg_config (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    char script [2048];
+    snprintf (script, sizeof (script),
+              "set -e; prefix=%s/prefix; "
+              "cmake --install %s --prefix $prefix >/dev/null; "
+              "export PKG_CONFIG_PATH=$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig; "
+              "cc %s/examples/producer.c $(pkg-config --cflags --libs ledger) -Wl,-rpath,$prefix/lib "
+              "-Wl,-rpath,$prefix/lib/x86_64-linux-gnu -o %s/producer; "
+              "%s/producer %s > %s/out.txt",
+              harness_dir (worker), LEDGER_BUILD_DIR, LEDGER_SOURCE_DIR, harness_dir (worker),
+              harness_dir (worker), harness_endpoint (worker), harness_dir (worker));
+    char *argv [] = { (char *) "sh", (char *) "-c", script, NULL };
+    pid_t pid;
+    int status = -1;
+    CHECK_INT (posix_spawnp (&pid, "sh", NULL, NULL, argv, environ), 0);
+    waitpid (pid, &status, 0);
+    CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    char path [400], output [200] = "";
+    snprintf (path, sizeof (path), "%s/out.txt", harness_dir (worker));
+    FILE *file = fopen (path, "r");
+    if (file) {
+        if (!fgets (output, sizeof (output), file))
+            output [0] = 0;
+        fclose (file);
+    }
+    CHECK_STR (output, "category 1, transactions 1 to 3\n");
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+int
+main (void)
+{
+    TEST_RUN (test_every_op_with_typed_results);
+    TEST_RUN (test_pipelining_1000_requests);
+    TEST_RUN (test_worker_killed_and_restarted_mid_stream);
+    TEST_RUN (test_replies_held_past_the_timeout);
+    TEST_RUN (test_busy_is_retried_until_it_succeeds);
+    TEST_RUN (test_non_retryable_errors_return_at_once);
+    TEST_RUN (test_no_worker_means_outcome_unknown);
+    TEST_RUN (test_example_producer_builds_with_pkg_config);
+    return TEST_DONE ();
+}

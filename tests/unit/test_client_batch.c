@@ -1,0 +1,289 @@
+/*  Unit tests for the client library without a worker: the batch builder's
+    encoding (checked by the worker's own decoder) and result accessors. */
+
+#include "ledger.h"
+#include "ledger_internal.h"
+#include "proto_json.h"
+#include "proto_request.h"
+#include "testing.h"
+
+#include <stdlib.h>
+
+/*  Encode batch and decode it as the worker would. */
+static proto_request_t *
+s_roundtrip (ledger_batch_t *batch, uint64_t id, const char *auto_key, msgpack_sbuffer *body)
+{
+    msgpack_sbuffer_init (body);
+    if (ledger_batch_encode (batch, id, auto_key, body))
+        return NULL;
+    return proto_request_new (body->data, body->size, 1000);
+}
+
+static void
+test_builder_encodes_what_the_worker_accepts (void)
+{
+    ledger_batch_t *batch = ledger_batch_new ();
+    int food = ledger_batch_category_create (batch, "Food", LEDGER_UNSET);
+    int bakery = ledger_batch_category_create (batch, "Bakery", ledger_op (food));
+    CHECK_INT (food, 0);
+    CHECK_INT (bakery, 1);
+    int txn = ledger_batch_txn_create (batch, -1234, ledger_time_text ("2025-01-02T10:00:00+01:00"),
+                                       "lunch", ledger_op (bakery));
+    ledger_batch_txn_create (batch, 500, ledger_time_at (1735808400000000LL, -330), NULL, ledger_name ("Food"));
+    ledger_txn_change_t change = { .set_description = true, .description = NULL, .category = LEDGER_NULL };
+    ledger_batch_txn_update (batch, ledger_op (txn), &change);
+    ledger_batch_category_update (batch, ledger_id (9), NULL, LEDGER_NULL);
+    ledger_batch_category_get (batch, ledger_name ("Food"));
+    ledger_ref_t cats [] = { ledger_name ("Food"), ledger_id (3), ledger_op (bakery) };
+    ledger_query_t query = { .from = ledger_time_text ("2025-01-01"), .categories = cats, .category_count = 3,
+                             .include_subcategories = true, .set_min_amount = true, .min_amount = -5, .limit = 10 };
+    ledger_batch_txn_query (batch, &query);
+    ledger_batch_ping (batch);
+    CHECK_INT (ledger_batch_size (batch), 9);
+    CHECK (ledger_batch_writes (batch));
+    CHECK (ledger_batch_error (batch) == NULL);
+
+    msgpack_sbuffer body;
+    proto_request_t *request = s_roundtrip (batch, 77, "client-1", &body);
+    CHECK (request != NULL);
+    if (request) {
+        CHECK (!proto_error_is_set (&request->error));
+        CHECK_INT (request->invalid_count, 0);
+        CHECK_INT (request->op_count, 9);
+        CHECK_INT (request->key_len, 8);
+        CHECK (memcmp (request->key, "client-1", 8) == 0);
+        proto_op_t *op = &request->ops [3];
+        CHECK_INT (op->value [PROTO_FIELD_OCCURRED_AT].i, 1735808400000000LL);
+        CHECK_INT (op->value [PROTO_FIELD_OCCURRED_AT].offset_min, -330);
+        CHECK_INT (op->value [PROTO_FIELD_CATEGORY].kind, PROTO_VAL_STR);
+        op = &request->ops [4];
+        CHECK_INT (op->value [PROTO_FIELD_DESCRIPTION].kind, PROTO_VAL_NIL);
+        CHECK_INT (op->value [PROTO_FIELD_CATEGORY].kind, PROTO_VAL_NIL);
+        CHECK_INT (op->value [PROTO_FIELD_ID].kind, PROTO_VAL_REF);
+        CHECK_INT (request->ops [7].value [PROTO_FIELD_CATEGORIES].len, 3);
+    }
+    proto_request_destroy (&request);
+    msgpack_sbuffer_destroy (&body);
+
+    /*  The key is kept for a resend of the same batch... */
+    request = s_roundtrip (batch, 78, "client-2", &body);
+    CHECK (request && request->key_len == 8 && memcmp (request->key, "client-1", 8) == 0);
+    proto_request_destroy (&request);
+    msgpack_sbuffer_destroy (&body);
+    /*  ...and replaced once the batch changes. */
+    ledger_batch_stats (batch);
+    request = s_roundtrip (batch, 79, "client-3", &body);
+    CHECK (request && request->key_len == 8 && memcmp (request->key, "client-3", 8) == 0);
+    proto_request_destroy (&request);
+    msgpack_sbuffer_destroy (&body);
+    ledger_batch_destroy (&batch);
+    CHECK (batch == NULL);
+}
+
+static void
+test_reads_carry_no_key (void)
+{
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_category_list (batch);
+    ledger_batch_txn_get (batch, ledger_id (1));
+    CHECK (!ledger_batch_writes (batch));
+    msgpack_sbuffer body;
+    proto_request_t *request = s_roundtrip (batch, 1, "auto", &body);
+    CHECK (request && request->key == NULL && !request->writes);
+    proto_request_destroy (&request);
+    msgpack_sbuffer_destroy (&body);
+    ledger_batch_destroy (&batch);
+}
+
+static void
+test_bad_arguments_break_the_batch (void)
+{
+    ledger_batch_t *batch = ledger_batch_new ();
+    CHECK_INT (ledger_batch_category_create (batch, "", LEDGER_UNSET), -1);
+    CHECK (ledger_batch_error (batch) != NULL);
+    msgpack_sbuffer body;
+    CHECK (s_roundtrip (batch, 1, "k", &body) == NULL);    /* never sent */
+    msgpack_sbuffer_destroy (&body);
+    ledger_batch_destroy (&batch);
+
+    static const char *long_name = "0123456789012345678901234567890123456789012345678901234567890123456789"
+                                   "0123456789012345678901234567890123456789";
+    batch = ledger_batch_new ();
+    CHECK_INT (ledger_batch_category_create (batch, long_name, LEDGER_UNSET), -1);
+    CHECK_INT (ledger_batch_category_create (batch, NULL, LEDGER_UNSET), -1);
+    CHECK_INT (ledger_batch_txn_get (batch, ledger_op (0)), -1);            /* no earlier op */
+    CHECK_INT (ledger_batch_txn_get (batch, ledger_name ("x")), -1);        /* ids only */
+    CHECK_INT (ledger_batch_txn_get (batch, ledger_id (0)), -1);
+    CHECK_INT (ledger_batch_txn_create (batch, 1, LEDGER_TIME_UNSET, NULL, LEDGER_UNSET), -1);
+    CHECK_INT (ledger_batch_txn_create (batch, 1, ledger_time_at (0, 5000), NULL, LEDGER_UNSET), -1);
+    ledger_txn_change_t nothing = { .category = LEDGER_UNSET };
+    CHECK_INT (ledger_batch_txn_update (batch, ledger_id (1), &nothing), -1);
+    CHECK_INT (ledger_batch_category_update (batch, ledger_id (1), NULL, LEDGER_UNSET), -1);
+    ledger_query_t query = { .limit = 10001 };
+    CHECK_INT (ledger_batch_txn_query (batch, &query), -1);
+    query = (ledger_query_t) { .after = "nonsense" };
+    CHECK_INT (ledger_batch_txn_query (batch, &query), -1);
+    CHECK_INT (ledger_batch_set_key (batch, ""), -1);
+    CHECK_INT (ledger_batch_size (batch), 0);
+    ledger_batch_destroy (&batch);
+}
+
+static void
+test_batch_from_json (void)
+{
+    char errbuf [200];
+    ledger_batch_t *batch = ledger_batch_from_json (
+        "{\"ops\":[{\"op\":\"txn.create\",\"amount\":\"1.50\",\"occurred_at\":\"2025-01-01T00:00:00Z\"}],"
+        "\"mode\":\"independent\",\"key\":\"mine\"}", errbuf, sizeof (errbuf));
+    CHECK (batch != NULL);
+    if (batch) {
+        CHECK (ledger_batch_writes (batch));
+        msgpack_sbuffer body;
+        proto_request_t *request = s_roundtrip (batch, 5, "auto", &body);
+        CHECK (request && request->mode == PROTO_MODE_INDEPENDENT && request->key_len == 4);
+        CHECK (request && request->ops [0].value [PROTO_FIELD_AMOUNT].i == 150);
+        proto_request_destroy (&request);
+        msgpack_sbuffer_destroy (&body);
+        ledger_batch_destroy (&batch);
+    }
+    static const char *bad [] = { "not json", "[1]", "{\"ops\":[]}", "{\"ops\":[{}],\"mode\":\"x\"}",
+                                  "{\"ops\":[{}],\"key\":5}", "{\"ops\":[{}],\"extra\":1}" };
+    for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
+        errbuf [0] = 0;
+        CHECK (ledger_batch_from_json (bad [n], errbuf, sizeof (errbuf)) == NULL);
+        CHECK (errbuf [0] != 0);
+    }
+}
+
+/*  A result built from a reply given as JSON. */
+static ledger_result_t *
+s_result (const char *json_text)
+{
+    json_t *json = json_loads (json_text, 0, NULL);
+    char *data;
+    size_t size;
+    proto_json_to_msgpack (json, &data, &size, NULL, 0);
+    json_decref (json);
+    char errbuf [200];
+    ledger_result_t *result = ledger_result_from_reply (data, size, errbuf, sizeof (errbuf));
+    free (data);
+    return result;
+}
+
+static void
+test_result_accessors (void)
+{
+    ledger_result_t *result = s_result (
+        "{\"v\":1,\"id\":3,\"ok\":true,\"results\":["
+        "{\"id\":7},{\"changed\":1},"
+        "{\"row\":{\"id\":7,\"name\":\"Food\",\"parent_id\":null}},"
+        "{\"rows\":[{\"id\":1,\"amount\":-1234,\"occurred_at\":\"2025-01-02T10:00:00+01:00\",\"description\":null,"
+        "\"category_id\":7,\"created_at\":\"2025-01-02T09:00:00Z\",\"updated_at\":\"2025-01-02T09:00:00Z\"}],\"next\":\"5:1\"},"
+        "{\"pong\":true,\"version\":\"0.1.0\"},"
+        "{\"stats\":{\"uptime_s\":5,\"batches_failed\":{\"busy\":2}}},"
+        "{\"error\":{\"class\":\"not_found\",\"retryable\":false,\"op\":6,\"field\":\"id\",\"code\":\"NOT_FOUND\",\"message\":\"no\"}}],"
+        "\"failed\":1,\"replayed\":true}");
+    CHECK (result != NULL);
+    if (!result)
+        return;
+    CHECK_INT (ledger_result_status (result), LEDGER_OK);
+    CHECK_INT (ledger_result_request_id (result), 3);
+    CHECK (ledger_result_replayed (result));
+    CHECK_INT (ledger_result_op_count (result), 7);
+    CHECK_INT (ledger_result_failed_count (result), 1);
+    CHECK_INT (ledger_result_id (result, 0), 7);
+    CHECK_INT (ledger_result_changed (result, 1), 1);
+    ledger_category_t category;
+    CHECK_INT (ledger_result_category (result, 2, 0, &category), 0);
+    CHECK_STR (category.name, "Food");
+    CHECK_INT (category.parent_id, 0);
+    CHECK_INT (ledger_result_category (result, 2, 1, &category), -1);
+    CHECK_INT (ledger_result_row_count (result, 3), 1);
+    ledger_txn_t txn;
+    CHECK_INT (ledger_result_txn (result, 3, 0, &txn), 0);
+    CHECK_INT (txn.amount, -1234);
+    CHECK_STR (txn.occurred_at, "2025-01-02T10:00:00+01:00");
+    CHECK (txn.description == NULL);
+    CHECK_INT (txn.category_id, 7);
+    CHECK_STR (ledger_result_next (result, 3), "5:1");
+    CHECK_INT (ledger_result_txn (result, 2, 0, &txn), -1);             /* a category is not a txn */
+    CHECK_STR (ledger_result_version (result, 4), "0.1.0");
+    CHECK_INT (ledger_result_stat (result, 5, "uptime_s"), 5);
+    CHECK_INT (ledger_result_stat (result, 5, "batches_failed.busy"), 2);
+    CHECK_INT (ledger_result_stat (result, 5, "nope"), -1);
+    CHECK (ledger_result_op_failed (result, 6));
+    CHECK (!ledger_result_op_failed (result, 0));
+    CHECK_STR (ledger_result_op_error_code (result, 6), "NOT_FOUND");
+    CHECK_STR (ledger_result_op_error_field (result, 6), "id");
+    CHECK (strstr (ledger_result_describe (result), "ok (7 ops") != NULL);
+    char *json = ledger_result_json (result);
+    CHECK (json && strncmp (json, "{\"v\":1,\"id\":3,\"ok\":true", 23) == 0);
+    free (json);
+    ledger_result_destroy (&result);
+    CHECK (result == NULL);
+
+    result = s_result ("{\"v\":1,\"ok\":false,\"error\":{\"class\":\"busy\",\"retryable\":true,\"op\":null,"
+                       "\"field\":null,\"code\":\"SQLITE_BUSY\",\"message\":\"locked\"}}");
+    CHECK (result != NULL);
+    if (result) {
+        CHECK_INT (ledger_result_status (result), LEDGER_FAILED);
+        CHECK_STR (ledger_result_error_class (result), "busy");
+        CHECK (ledger_result_retryable (result));
+        CHECK_INT (ledger_result_error_op (result), -1);
+        CHECK (ledger_result_error_field (result) == NULL);
+        CHECK_STR (ledger_result_describe (result), "failed: busy: SQLITE_BUSY: locked (retryable)");
+        CHECK_INT (ledger_result_op_count (result), 0);
+        CHECK_INT (ledger_result_id (result, 0), 0);                    /* no crash past the end */
+        ledger_result_destroy (&result);
+    }
+    result = ledger_result_unknown (9, 4, "no reply within 100 ms");
+    CHECK_INT (ledger_result_status (result), LEDGER_UNKNOWN);
+    CHECK_STR (ledger_result_describe (result), "outcome unknown after 4 tries: no reply within 100 ms");
+    CHECK (ledger_result_error_class (result) == NULL);
+    ledger_result_destroy (&result);
+}
+
+static void
+test_bad_replies_are_refused (void)
+{
+    char errbuf [200];
+    static const struct { const char *bytes; size_t size; } cases [] = {
+        { "", 0 }, { "\xdd\xff\xff\xff\xff", 5 }, { "\x91\x01", 2 }, { "\x81\xa2ok\xc3", 5 },
+        { "\x83\xa1v\x01\xa2ok\xc3\xa7results\x01", 16 }, { "\x82\xa1v\x01\xa2ok\xc3\x00", 9 },
+    };
+    for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++)
+        CHECK (ledger_result_from_reply (cases [n].bytes, cases [n].size, errbuf, sizeof (errbuf)) == NULL);
+}
+
+static void
+test_client_endpoints (void)
+{
+    CHECK (ledger_client_new ("") == NULL);
+    CHECK (ledger_client_new (NULL) == NULL);
+    CHECK (ledger_client_new ("not-an-endpoint") == NULL);
+    ledger_client_t *client = ledger_client_new ("tcp://127.0.0.1:1,tcp://127.0.0.1:2");
+    CHECK (client != NULL);
+    if (client) {
+        CHECK_INT (strlen (ledger_client_id (client)), 16);
+        ledger_batch_t *empty = ledger_batch_new ();
+        CHECK (ledger_client_submit (client, empty) == NULL);
+        CHECK (strstr (ledger_client_error (client), "no ops") != NULL);
+        CHECK (ledger_client_recv (client, 0) == NULL);                 /* nothing in flight */
+        ledger_batch_destroy (&empty);
+    }
+    ledger_client_destroy (&client);
+    ledger_client_destroy (&client);
+}
+
+int
+main (void)
+{
+    TEST_RUN (test_builder_encodes_what_the_worker_accepts);
+    TEST_RUN (test_reads_carry_no_key);
+    TEST_RUN (test_bad_arguments_break_the_batch);
+    TEST_RUN (test_batch_from_json);
+    TEST_RUN (test_result_accessors);
+    TEST_RUN (test_bad_replies_are_refused);
+    TEST_RUN (test_client_endpoints);
+    return TEST_DONE ();
+}
