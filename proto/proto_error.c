@@ -1,6 +1,7 @@
 /*  proto_error -- the one error object the wire carries. */
 
 #include "proto_error.h"
+#include "proto_reader.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -37,13 +38,15 @@ s_set (proto_error_t *self, proto_class_t klass, int op, const char *field, uint
 {
     self->klass = klass;
     self->op = op;
-    if (len > PROTO_ERROR_FIELD_MAX)
-        len = PROTO_ERROR_FIELD_MAX;
+    /*  Cut on character boundaries: a reply must be valid UTF-8. */
+    if (field)
+        len = proto_utf8_cut (field, len, PROTO_ERROR_FIELD_MAX);
     if (field)
         memcpy (self->field, field, len);
     self->field [field? len: 0] = 0;
     self->code = code;
     vsnprintf (self->message, sizeof (self->message), format, args);
+    proto_utf8_trim (self->message);
 }
 
 void

@@ -32,7 +32,9 @@ typedef enum {
 #define PROTO_MAX_LIMIT 10000
 #define PROTO_DEFAULT_LIMIT 1000
 
-/*  X (SYMBOL, wire name, type) */
+/*  X (SYMBOL, wire name, type)
+    Append new fields and ops at the end: idempotency fingerprints walk the
+    fields in this order, and stored keys must match across versions. */
 #define PROTO_FIELD_LIST(X) \
     X (ID,          "id",                    PROTO_FT_ID) \
     X (NAME,        "name",                  PROTO_FT_NAME) \

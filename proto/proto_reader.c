@@ -69,6 +69,32 @@ proto_utf8_valid (const char *str, size_t len)
     return true;
 }
 
+uint32_t
+proto_utf8_cut (const char *str, uint32_t len, uint32_t max)
+{
+    if (len <= max)
+        return len;
+    uint32_t cut = max;
+    while (cut > 0 && ((uint8_t) str [cut] & 0xC0) == 0x80)
+        cut--;
+    return cut;
+}
+
+void
+proto_utf8_trim (char *str)
+{
+    size_t end = strlen (str);
+    size_t start = end;
+    while (start > 0 && ((uint8_t) str [start - 1] & 0xC0) == 0x80)
+        start--;
+    if (start == 0)
+        return;
+    uint8_t lead = (uint8_t) str [start - 1];
+    size_t need = lead < 0x80? 1: (lead & 0xE0) == 0xC0? 2: (lead & 0xF0) == 0xE0? 3: 4;
+    if (start - 1 + need > end)
+        str [start - 1] = 0;
+}
+
 /*  Declares a run of len payload bytes at the cursor. The length came from
     the peer, so it is checked against what is there before anything else. */
 static proto_read_rc_t

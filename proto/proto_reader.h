@@ -93,4 +93,12 @@ size_t proto_reader_remaining (const proto_reader_t *self);
 /* True if len bytes at str are valid UTF-8 (no overlongs, no surrogates). */
 bool proto_utf8_valid (const char *str, size_t len);
 
+/* The longest prefix of the valid UTF-8 string str (len bytes) that has at
+   most max bytes and does not split a character. */
+uint32_t proto_utf8_cut (const char *str, uint32_t len, uint32_t max);
+
+/* Shorten the NUL-terminated str, if needed, so it does not end in the
+   middle of a character (after a cut by snprintf, say). */
+void proto_utf8_trim (char *str);
+
 #endif

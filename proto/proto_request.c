@@ -24,7 +24,17 @@ typedef struct {
     proto_error_t protocol;     /* first envelope error */
     proto_error_t too_large;
     proto_read_rc_t read_rc;    /* structural failure: stop */
+    bool nomem;                 /* out of memory: stop, and say so as internal */
 } decoder_t;
+
+/*  Out of memory: stop decoding. Returns false for the caller to pass up. */
+static bool
+s_nomem (decoder_t *dec)
+{
+    dec->nomem = true;
+    dec->read_rc = PROTO_READ_MALFORMED;        /* stops every further read */
+    return false;
+}
 
 static bool
 s_is (const proto_item_t *item, const char *text)
@@ -237,10 +247,8 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
                 /*  count is at most PROTO_MAX_LIST, so this is not
                     allocation by a size the peer chose freely. */
                 value->list = calloc (item->count, sizeof (proto_value_t));
-                if (!value->list) {
-                    s_invalid (err, op, name, "BAD_VALUE", "out of memory");
-                    return s_skip (dec, item, depth);
-                }
+                if (!value->list)
+                    return s_nomem (dec);
                 value->kind = PROTO_VAL_LIST;
                 value->len = item->count;
                 for (uint32_t n = 0; n < item->count; n++) {
@@ -348,7 +356,7 @@ s_check_op (proto_request_t *request, int n, proto_op_t *op, bool have_code,
     memset (err, 0, sizeof (*err));
     if (unknown->type == PROTO_ITEM_STR) {
         proto_error_setn (err, PROTO_CLASS_INVALID, n, unknown->ptr, unknown->len, "UNKNOWN_FIELD",
-                          "%s has no field \"%.*s\"", info->name, (int) (unknown->len < 64? unknown->len: 64),
+                          "%s has no field \"%.*s\"", info->name, (int) proto_utf8_cut (unknown->ptr, unknown->len, 64),
                           unknown->ptr);
         return;
     }
@@ -438,7 +446,7 @@ s_decode_op (decoder_t *dec, int n)
                 have_code = true;
             else
                 proto_error_set (&err, PROTO_CLASS_INVALID, n, "op", "UNKNOWN_OP",
-                                 "no op \"%.*s\"", (int) (value.len < 64? value.len: 64), value.ptr);
+                                 "no op \"%.*s\"", (int) proto_utf8_cut (value.ptr, value.len, 64), value.ptr);
             if (!s_skip (dec, &value, 3))
                 return false;
         }
@@ -463,7 +471,7 @@ s_decode_op (decoder_t *dec, int n)
     if (proto_error_is_set (&err)) {
         op->error = malloc (sizeof (proto_error_t));
         if (!op->error)
-            return false;
+            return s_nomem (dec);
         *op->error = err;
         request->invalid_count++;
     }
@@ -487,13 +495,9 @@ s_decode_ops (decoder_t *dec, const proto_item_t *item, uint32_t max_ops)
                          "%u ops in one batch; this worker takes at most %u", item->count, max_ops);
         return s_skip (dec, item, 1);
     }
-    if (request->ops) {
-        /*  Unreachable: a duplicate "ops" key is refused by proto_reader_key. */
-        return false;
-    }
     request->ops = calloc (item->count, sizeof (proto_op_t));
     if (!request->ops)
-        return false;
+        return s_nomem (dec);
     request->op_count = item->count;
     for (uint32_t n = 0; n < item->count; n++)
         if (!s_decode_op (dec, (int) n))
@@ -516,40 +520,71 @@ s_mix (uint64_t hash, const void *data, size_t size)
 }
 
 static uint64_t
+s_mix_u64 (uint64_t hash, uint64_t value)
+{
+    uint8_t bytes [8];
+    for (int n = 0; n < 8; n++)
+        bytes [n] = (uint8_t) (value >> (8 * n));
+    return s_mix (hash, bytes, 8);
+}
+
+static uint64_t
+s_mix_text (uint64_t hash, const char *text, size_t len)
+{
+    hash = s_mix_u64 (hash, len);
+    return s_mix (hash, text, len);
+}
+
+/*  Values are hashed by a tag and fixed-width little-endian numbers, and
+    ops and fields by their wire names, so a key recorded by one build is
+    recognised by the next even if the tables grow or the machine changes. */
+static uint64_t
 s_mix_value (uint64_t hash, const proto_value_t *value)
 {
-    hash = s_mix (hash, &value->kind, sizeof (value->kind));
     switch (value->kind) {
+        case PROTO_VAL_ABSENT:
+            return s_mix (hash, "-", 1);
+        case PROTO_VAL_NIL:
+            return s_mix (hash, "n", 1);
+        case PROTO_VAL_INT:
+            return s_mix_u64 (s_mix (hash, "i", 1), (uint64_t) value->i);
+        case PROTO_VAL_REF:
+            return s_mix_u64 (s_mix (hash, "r", 1), (uint64_t) value->i);
         case PROTO_VAL_STR:
-            hash = s_mix (hash, &value->len, sizeof (value->len));
-            return s_mix (hash, value->str, value->len);
+            return s_mix_text (s_mix (hash, "s", 1), value->str, value->len);
+        case PROTO_VAL_BOOL:
+            return s_mix (hash, value->b? "T": "F", 1);
+        case PROTO_VAL_TIME:
+            hash = s_mix_u64 (s_mix (hash, "t", 1), (uint64_t) value->i);
+            return s_mix_u64 (hash, (uint64_t) (int64_t) value->offset_min);
+        case PROTO_VAL_CURSOR:
+            hash = s_mix_u64 (s_mix (hash, "c", 1), (uint64_t) value->i);
+            return s_mix_u64 (hash, (uint64_t) value->cursor_id);
         case PROTO_VAL_LIST:
-            hash = s_mix (hash, &value->len, sizeof (value->len));
+            hash = s_mix_u64 (s_mix (hash, "l", 1), value->len);
             for (uint32_t n = 0; n < value->len; n++)
                 hash = s_mix_value (hash, &value->list [n]);
             return hash;
-        case PROTO_VAL_BOOL:
-            return s_mix (hash, &value->b, sizeof (value->b));
-        default:
-            hash = s_mix (hash, &value->i, sizeof (value->i));
-            hash = s_mix (hash, &value->cursor_id, sizeof (value->cursor_id));
-            return s_mix (hash, &value->offset_min, sizeof (value->offset_min));
     }
+    return hash;
 }
 
 static uint64_t
 s_fingerprint (const proto_request_t *request)
 {
     uint64_t hash = 0xcbf29ce484222325ULL;
-    hash = s_mix (hash, &request->mode, sizeof (request->mode));
-    hash = s_mix (hash, &request->op_count, sizeof (request->op_count));
+    hash = s_mix (hash, request->mode == PROTO_MODE_INDEPENDENT? "I": "A", 1);
+    hash = s_mix_u64 (hash, request->op_count);
     for (uint32_t n = 0; n < request->op_count; n++) {
         const proto_op_t *op = &request->ops [n];
-        hash = s_mix (hash, &op->code, sizeof (op->code));
-        hash = s_mix (hash, &op->present, sizeof (op->present));
+        const char *name = proto_op_info (op->code)->name;
+        hash = s_mix_text (hash, name, strlen (name));
         for (int f = 0; f < PROTO_FIELD_COUNT; f++)
-            if (op->present & (1u << f))
+            if (op->present & (1u << f)) {
+                const char *field = proto_field_info ((proto_field_t) f)->name;
+                hash = s_mix_text (hash, field, strlen (field));
                 hash = s_mix_value (hash, &op->value [f]);
+            }
     }
     return hash;
 }
@@ -624,7 +659,7 @@ s_decode (decoder_t *dec, uint32_t max_ops)
         else
         if (!proto_error_is_set (&dec->protocol))
             proto_error_setn (&dec->protocol, PROTO_CLASS_PROTOCOL, -1, key.ptr, key.len, "UNKNOWN_KEY",
-                              "unknown top-level key \"%.*s\"", (int) (key.len < 64? key.len: 64), key.ptr);
+                              "unknown top-level key \"%.*s\"", (int) proto_utf8_cut (key.ptr, key.len, 64), key.ptr);
         if (!s_skip (dec, &value, 1))
             return;
     }
@@ -647,6 +682,9 @@ proto_request_new (const void *body, size_t size, uint32_t max_ops)
     proto_reader_init (&dec.reader, body, size);
     s_decode (&dec, max_ops);
 
+    if (dec.nomem)
+        proto_error_set (&self->error, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+    else
     if (dec.read_rc != PROTO_READ_OK) {
         proto_error_set (&self->error, PROTO_CLASS_PROTOCOL, -1, NULL,
                          dec.read_rc == PROTO_READ_MALFORMED? "MALFORMED":

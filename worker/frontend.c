@@ -128,8 +128,9 @@ s_receive (frontend_t *self)
     while (true) {
         bool more = zmq_msg_more (&part);
         if (job) {
-            job->frames_seen++;
-            job->bytes_seen += zmq_msg_size (&part);
+            /*  Frame 0 is the identity the ROUTER added, not the peer's. */
+            if (job->frames_seen++ > 0)
+                job->bytes_seen += zmq_msg_size (&part);
         }
         if (job && job->frame_count < JOB_MAX_FRAMES) {
             zmq_msg_t *frame = &job->frames [job->frame_count++];
@@ -159,7 +160,7 @@ s_handle_request (frontend_t *self, job_t *job)
     if (job->frames_seen > JOB_MAX_FRAMES) {
         proto_error_set (&err, PROTO_CLASS_PROTOCOL, -1, NULL, "TOO_MANY_FRAMES",
                          "%zu frames in one message; at most %d (envelope and body)",
-                         job->frames_seen, JOB_MAX_FRAMES);
+                         job->frames_seen - 1, JOB_MAX_PEER_FRAMES);
         goto reject;
     }
     if (job->bytes_seen > (size_t) self->config->max_msg_bytes) {

@@ -13,14 +13,16 @@
 #include <msgpack.h>
 #include <zmq.h>
 
-/* Frames a request may have, envelope and body together. */
-#define JOB_MAX_FRAMES 16
+/* Frames a peer may send in one request, envelope and body together; the
+   ROUTER adds one more in front, the peer's identity. */
+#define JOB_MAX_PEER_FRAMES 16
+#define JOB_MAX_FRAMES (JOB_MAX_PEER_FRAMES + 1)
 
 typedef struct {
     zmq_msg_t frames [JOB_MAX_FRAMES];  /* routing envelope, then the body */
     size_t frame_count;                 /* frames held (at most JOB_MAX_FRAMES) */
     size_t frames_seen;                 /* frames received, held or not */
-    size_t bytes_seen;                  /* bytes of all frames received */
+    size_t bytes_seen;                  /* bytes of the frames the peer sent */
     proto_request_t *request;
     msgpack_sbuffer reply;
 } job_t;

@@ -66,7 +66,6 @@ s_class (int rc)
         case SQLITE_CANTOPEN:
         case SQLITE_PROTOCOL:
         case SQLITE_NOMEM:
-        case SQLITE_NOLFS:
             return PROTO_CLASS_IO;
         default:                /* CORRUPT and NOTADB among them: a retry cannot help */
             return PROTO_CLASS_INTERNAL;

@@ -370,10 +370,16 @@ s_txn_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *p
 static int
 s_txn_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
+    int64_t id = s_id (self, VALUE (op, ID));
+    int exists = s_exists (self, STMT_TXN_BY_ID, id, n, err);
+    if (exists <= 0) {
+        if (exists == 0)
+            s_not_found (err, n, "id", "transaction", id);
+        return -1;
+    }
     int64_t category = 0;
     if (HAS (op, CATEGORY) && s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
         return -1;
-    int64_t id = s_id (self, VALUE (op, ID));
     const proto_value_t *description = VALUE (op, DESCRIPTION);
     sqlite3_stmt *stmt = store_stmt (self, STMT_TXN_UPDATE);
     sqlite3_bind_int64 (stmt, 1, id);
@@ -390,11 +396,7 @@ s_txn_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *p
     sqlite3_bind_int64 (stmt, 11, self->batch.now_us);
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
-    if (sqlite3_changes (self->db) == 0) {
-        s_not_found (err, n, "id", "transaction", id);
-        return -1;
-    }
-    s_pack_key_int (pk, "changed", 1);
+    s_pack_key_int (pk, "changed", sqlite3_changes (self->db));
     return 0;
 }
 

@@ -12,15 +12,17 @@
 static const char *s_migrations [] = {
     /*  1: categories, transactions, idempotency keys.
         Amounts are integer minor units; an instant is microseconds UTC with
-        the offset it was written in, so it reads back as written. */
+        the offset it was written in, so it reads back as written.
+        AUTOINCREMENT: an id is never handed out twice, so a producer that
+        kept the id of a deleted row cannot change someone else's. */
     "CREATE TABLE category ("
-    "  id INTEGER PRIMARY KEY,"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  name TEXT NOT NULL UNIQUE CHECK (length (CAST (name AS BLOB)) BETWEEN 1 AND 100),"
     "  parent_id INTEGER REFERENCES category (id)"
     ");"
     "CREATE INDEX category_parent ON category (parent_id);"
     "CREATE TABLE txn ("
-    "  id INTEGER PRIMARY KEY,"
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
     "  amount INTEGER NOT NULL,"
     "  occurred_us INTEGER NOT NULL,"
     "  occurred_off INTEGER NOT NULL CHECK (occurred_off BETWEEN -1439 AND 1439),"

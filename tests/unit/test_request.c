@@ -2,7 +2,11 @@
 
 #include "proto_json.h"
 #include "proto_request.h"
+#include "proto_reader.h"
 #include "testing.h"
+
+/*  The fingerprint of the request in test_fingerprint_is_stable_across_builds. */
+#define FINGERPRINT_PINNED 0x053db1cb6c9c6b1cULL
 
 #include <stdlib.h>
 
@@ -308,6 +312,45 @@ test_fingerprint (void)
 }
 
 static void
+test_fingerprint_is_stable_across_builds (void)
+{
+    /*  Stored keys must match after an upgrade: this value may change only
+        together with a note in PROTOCOL.md that old keys are not recognised. */
+    proto_request_t *request = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":1234,"
+                                         "\"occurred_at\":\"2025-01-01T00:00:00+01:00\",\"category\":\"Food\"}]}", 10);
+    CHECK (!proto_error_is_set (&request->error));
+    printf ("     fingerprint %016llx\n", (unsigned long long) request->fingerprint);
+    CHECK (request->fingerprint == FINGERPRINT_PINNED);
+    proto_request_destroy (&request);
+}
+
+static void
+test_errors_stay_valid_utf8 (void)
+{
+    /*  An unknown field of "a" and 40 two-byte characters: cut at 64 bytes,
+        the cut must not split a character. */
+    char name [200] = "a";
+    for (int n = 0; n < 40; n++)
+        strcat (name, "\xc3\xa9");
+    char text [400];
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"sys.ping\",\"%s\":1}]}", name);
+    proto_request_t *request = s_decode (text, 10);
+    CHECK_STR (request->error.code, "UNKNOWN_FIELD");
+    CHECK (strlen (request->error.field) <= PROTO_ERROR_FIELD_MAX);
+    CHECK (proto_utf8_valid (request->error.field, strlen (request->error.field)));
+    CHECK (proto_utf8_valid (request->error.message, strlen (request->error.message)));
+    proto_request_destroy (&request);
+    /*  A message cut by its buffer ends on a whole character too. */
+    proto_error_t err;
+    char long_text [400] = "";
+    for (int n = 0; n < 150; n++)
+        strcat (long_text, "\xe2\x82\xac");      /* the euro sign, 3 bytes */
+    proto_error_set (&err, PROTO_CLASS_INVALID, 0, NULL, "X", "%s", long_text);
+    CHECK (proto_utf8_valid (err.message, strlen (err.message)));
+    CHECK (strlen (err.message) >= PROTO_ERROR_MESSAGE_MAX - 4);
+}
+
+static void
 test_cursor (void)
 {
     char text [PROTO_CURSOR_MAX];
@@ -338,6 +381,8 @@ main (void)
     TEST_RUN (test_independent_mode_keeps_per_op_errors);
     TEST_RUN (test_msgpack_timestamp);
     TEST_RUN (test_fingerprint);
+    TEST_RUN (test_fingerprint_is_stable_across_builds);
+    TEST_RUN (test_errors_stay_valid_utf8);
     TEST_RUN (test_cursor);
     free (s_body);
     return TEST_DONE ();

@@ -229,6 +229,10 @@ test_txn_ops (void)
     json_decref (reply);
     s_expect_error (OPS ("{\"op\":\"txn.delete\",\"id\":1}"), "not_found", "NOT_FOUND", 0, "id");
     CHECK_INT (s_count ("txn"), 0);
+    /*  The id of a deleted row is never handed out again. */
+    reply = s_run (OPS ("{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"}"));
+    CHECK_INT (harness_int (reply, "results.0.id"), 2);
+    json_decref (reply);
     s_close ();
 }
 
