@@ -113,6 +113,152 @@ test_start_up_failures (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+static long long s_count_rows (const char *db_path, const char *sql);
+
+/*  The worker's log, read whole. */
+static char *
+s_read_log (harness_t *worker)
+{
+    char path [300];
+    snprintf (path, sizeof (path), "%s/ledgerd.log", harness_dir (worker));
+    FILE *file = fopen (path, "r");
+    char *text = calloc (1, 65536);
+    if (file) {
+        size_t size = fread (text, 1, 65535, file);
+        text [size] = 0;
+        fclose (file);
+    }
+    return text;
+}
+
+static void
+test_start_up_log (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    char *log = s_read_log (worker);
+    char expect [400];
+    snprintf (expect, sizeof (expect), "info  listening on %s\n", harness_endpoint (worker));
+    CHECK (strstr (log, expect) != NULL);
+    snprintf (expect, sizeof (expect), "database %s, schema version 1, sync full", harness_db_path (worker));
+    CHECK (strstr (log, expect) != NULL);
+    /*  Each line starts with a UTC timestamp and the level. */
+    const char *line = strstr (log, "info  listening");
+    CHECK (line && line - log >= 25 && line [-2] == 'Z' && line [-1] == ' ');
+    free (log);
+    CHECK_INT (harness_stop (&worker, false), 0);
+    /*  --log-level error keeps the info lines out. */
+    worker = harness_start ("--log-level", "error", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    log = s_read_log (worker);
+    CHECK (strstr (log, "listening on") == NULL);
+    free (log);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_second_signal_exits_at_once (void)
+{
+    harness_t *worker = harness_start ("--busy-timeout-ms", "60000", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    /*  The writer waits for a lock someone else holds, so the drain that
+        the first SIGTERM starts cannot finish... */
+    sqlite3 *other;
+    sqlite3_open (harness_db_path (worker), &other);
+    CHECK_INT (sqlite3_exec (other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    zsock_t *dealer = harness_dealer (worker);
+    json_t *json = json_loads ("{\"v\":1,\"ops\":[{\"op\":\"category.create\",\"name\":\"Stuck\"}]}", 0, NULL);
+    char *body;
+    size_t size;
+    proto_json_to_msgpack (json, &body, &size, NULL, 0);
+    json_decref (json);
+    zmq_send (zsock_resolve (dealer), body, size, 0);
+    free (body);
+    /*  Garbage right behind it is answered by the front end at once; its
+        reply proves the stuck write was taken (one connection keeps order). */
+    zmq_send (zsock_resolve (dealer), "\xc1", 1, 0);
+    zmsg_t *msg = zmsg_recv (dealer);
+    CHECK (msg != NULL);
+    zmsg_destroy (&msg);
+    harness_signal (worker, SIGTERM);
+    CHECK_INT (harness_wait (worker, 500), -1);
+    CHECK (harness_alive (worker));             /* still draining */
+    /*  ...and the second signal ends it at once. */
+    harness_signal (worker, SIGTERM);
+    int64_t start = zclock_mono ();
+    harness_wait (worker, 5000);
+    CHECK (!harness_alive (worker));
+    CHECK (zclock_mono () - start < 2000);
+    sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (other);
+    /*  Nothing of the unfinished batch is in the database. */
+    CHECK_INT (s_count_rows (harness_db_path (worker), "SELECT count (*) FROM category"), 0);
+    zsock_destroy (&dealer);
+    harness_stop (&worker, false);
+}
+
+static void
+test_idempotency_keys_expire_after_the_ttl (void)
+{
+    harness_t *worker = harness_start ("--dedup-ttl-s", "60", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    char dir [256], endpoint [128], db [300];
+    snprintf (dir, sizeof (dir), "%s", harness_dir (worker));
+    snprintf (endpoint, sizeof (endpoint), "%s", harness_endpoint (worker));
+    snprintf (db, sizeof (db), "%s", harness_db_path (worker));
+    const char *batch = "{\"v\":1,\"key\":\"ttl-1\",\"ops\":[{\"op\":\"txn.create\",\"amount\":1,"
+                        "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}";
+    zsock_t *req = harness_req (worker);
+    json_decref (harness_call (req, batch));
+    zsock_destroy (&req);
+    CHECK_INT (harness_stop (&worker, true), 0);
+
+    /*  Age the record past the TTL (rather than wait a minute); the worker
+        prunes on start-up, after which the key is new again. */
+    sqlite3 *handle;
+    sqlite3_open (db, &handle);
+    sqlite3_exec (handle, "UPDATE idempotency SET created_us = created_us - 61000000", NULL, NULL, NULL);
+    sqlite3_close (handle);
+    worker = harness_start_at (dir, endpoint, "--dedup-ttl-s", "60", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    req = harness_req (worker);
+    json_t *reply = harness_call (req, batch);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK (harness_get (reply, "replayed") == NULL);
+    json_decref (reply);
+    /*  Within the TTL it is a replay, and with --dedup-ttl-s 0 keys never expire. */
+    reply = harness_call (req, batch);
+    CHECK_INT (harness_bool (reply, "replayed"), 1);
+    json_decref (reply);
+    zsock_destroy (&req);
+    CHECK_INT (harness_stop (&worker, true), 0);
+    sqlite3_open (db, &handle);
+    sqlite3_exec (handle, "UPDATE idempotency SET created_us = created_us - 1000000000000", NULL, NULL, NULL);
+    sqlite3_close (handle);
+    worker = harness_start_at (dir, endpoint, "--dedup-ttl-s", "0", NULL);
+    CHECK (worker != NULL);
+    if (worker) {
+        req = harness_req (worker);
+        reply = harness_call (req, batch);
+        CHECK_INT (harness_bool (reply, "replayed"), 1);
+        json_decref (reply);
+        zsock_destroy (&req);
+        CHECK_INT (harness_stop (&worker, false), 0);
+    }
+    CHECK_INT (s_count_rows (db, "SELECT count (*) FROM txn"), 2);
+    harness_remove_dir (dir);
+}
+
 static void
 test_flag_equals_form_and_ipc (void)
 {
@@ -287,7 +433,10 @@ main (void)
     TEST_RUN (test_readme_first_batch);
     TEST_RUN (test_command_line_errors);
     TEST_RUN (test_start_up_failures);
+    TEST_RUN (test_start_up_log);
     TEST_RUN (test_flag_equals_form_and_ipc);
+    TEST_RUN (test_second_signal_exits_at_once);
+    TEST_RUN (test_idempotency_keys_expire_after_the_ttl);
     TEST_RUN (test_busy_while_another_process_holds_the_lock);
     TEST_RUN (test_sigterm_drains_batches_in_flight);
     TEST_RUN (test_sigint_drains_too);
