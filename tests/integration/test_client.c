@@ -441,7 +441,7 @@ test_example_producer_builds_with_pkg_config (void)
               "set -e; prefix=%s/prefix; "
               "cmake --install %s --prefix $prefix >/dev/null; "
               "export PKG_CONFIG_PATH=$prefix/lib/pkgconfig:$prefix/lib/x86_64-linux-gnu/pkgconfig; "
-              "cc %s/examples/producer.c $(pkg-config --cflags --libs ledger) -Wl,-rpath,$prefix/lib "
+              "cc " PRODUCER_CFLAGS " %s/examples/producer.c $(pkg-config --cflags --libs ledger) -Wl,-rpath,$prefix/lib "
               "-Wl,-rpath,$prefix/lib/x86_64-linux-gnu -o %s/producer; "
               "%s/producer %s > %s/out.txt",
               harness_dir (worker), LEDGER_BUILD_DIR, LEDGER_SOURCE_DIR, harness_dir (worker),
