@@ -17,7 +17,8 @@ config_usage (FILE *stream)
     fprintf (stream,
         "usage: ledgerd [--db PATH] [--bind ENDPOINT]... [--sync full|normal]\n"
         "               [--busy-timeout-ms N] [--max-ops N] [--max-msg-bytes N] [--max-queue N]\n"
-        "               [--dedup-ttl-s N] [--log-level error|warn|info|debug] [--version] [--help]\n"
+        "               [--dedup-ttl-s N] [--readers N] [--group-max N] [--group-wait-us N]\n"
+        "               [--log-level error|warn|info|debug] [--version] [--help]\n"
         "\n"
         "  --db PATH              SQLite database file (default ledger.db)\n"
         "  --bind ENDPOINT        ZeroMQ endpoint to serve, repeatable (default tcp://127.0.0.1:5555)\n"
@@ -28,6 +29,9 @@ config_usage (FILE *stream)
         "  --max-msg-bytes N      largest request in bytes (default 16777216)\n"
         "  --max-queue N          batches waiting for the writer before `overloaded` (default 10000)\n"
         "  --dedup-ttl-s N        keep idempotency keys at least N seconds; 0 = forever (default 86400)\n"
+        "  --readers N            read-only connections for batches that only read (default 2)\n"
+        "  --group-max N          most batches committed together in one transaction (default 256)\n"
+        "  --group-wait-us N      wait this long for more batches when the queue is short (default 0)\n"
         "  --log-level LEVEL      error, warn, info or debug (default info)\n");
 }
 
@@ -58,6 +62,9 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
     self->max_queue = 10000;
     self->dedup_ttl_s = 86400;
     self->log_level = LOG_LEVEL_INFO;
+    self->readers = 2;
+    self->group_max = 256;
+    self->group_wait_us = 0;
 
     for (int arg = 1; arg < argc; arg++) {
         const char *name = argv [arg];
@@ -91,7 +98,8 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
             value = argv [++arg];
 
         static const char *known [] = { "--db", "--bind", "--sync", "--busy-timeout-ms", "--max-ops",
-                                        "--max-msg-bytes", "--max-queue", "--dedup-ttl-s", "--log-level" };
+                                        "--max-msg-bytes", "--max-queue", "--dedup-ttl-s", "--log-level",
+                                        "--readers", "--group-max", "--group-wait-us" };
         bool is_known = false;
         for (size_t n = 0; n < sizeof (known) / sizeof (known [0]); n++)
             is_known |= strcmp (flag, known [n]) == 0;
@@ -139,6 +147,15 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
         else
         if (strcmp (flag, "--dedup-ttl-s") == 0 && !(bad = s_number (value, 0, 100LL * 365 * 86400, &number)))
             self->dedup_ttl_s = number;
+        else
+        if (strcmp (flag, "--readers") == 0 && !(bad = s_number (value, 0, CONFIG_MAX_READERS, &number)))
+            self->readers = (int) number;
+        else
+        if (strcmp (flag, "--group-max") == 0 && !(bad = s_number (value, 1, 10000, &number)))
+            self->group_max = (uint32_t) number;
+        else
+        if (strcmp (flag, "--group-wait-us") == 0 && !(bad = s_number (value, 0, 1000000, &number)))
+            self->group_wait_us = (int) number;
         if (bad) {
             snprintf (errbuf, errlen, "bad value '%s' for %s", value, flag);
             return CONFIG_BAD;

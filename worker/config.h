@@ -23,7 +23,13 @@ typedef struct {
     uint32_t max_queue;
     int64_t dedup_ttl_s;
     log_level_t log_level;
+    int readers;                /* read-only connections beside the writer */
+    uint32_t group_max;         /* batches per group commit */
+    int group_wait_us;
 } config_t;
+
+/* Most readers; a runner's pipe per reader. */
+#define CONFIG_MAX_READERS 64
 
 typedef enum {
     CONFIG_RUN,                 /* start the worker */

@@ -13,12 +13,16 @@
 /* Messages taken from the ROUTER per poll, so replies are not starved. */
 #define RECV_BURST 256
 
+#define MAX_PIPES (1 + CONFIG_MAX_READERS)
+
 struct _frontend_t {
     void *router;
-    void *pipe;
+    void *pipes [MAX_PIPES];            /* [0] the writer, then the readers */
+    char endpoints [MAX_PIPES] [48];
+    uint32_t in_flight [MAX_PIPES];     /* jobs handed to each runner, not yet back */
+    int pipe_count;
     const config_t *config;
     stats_t *stats;
-    uint32_t in_flight;         /* jobs handed to the writer, not yet back */
 };
 
 static int
@@ -38,18 +42,24 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, s
     self->config = config;
     self->stats = stats;
     self->router = zmq_socket (ctx, ZMQ_ROUTER);
-    self->pipe = zmq_socket (ctx, ZMQ_PAIR);
     int64_t max_msg = config->max_msg_bytes;
-    if (!self->router || !self->pipe
+    if (!self->router
     ||  s_set_int (self->router, ZMQ_ROUTER_MANDATORY, 1)
     ||  s_set_int (self->router, ZMQ_LINGER, 0)
-    ||  zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg))
-    ||  s_set_int (self->pipe, ZMQ_LINGER, 0)
-    ||  s_set_int (self->pipe, ZMQ_SNDHWM, 0)
-    ||  s_set_int (self->pipe, ZMQ_RCVHWM, 0)
-    ||  zmq_bind (self->pipe, FRONTEND_PIPE_ENDPOINT)) {
+    ||  zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg))) {
         snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
         goto failed;
+    }
+    self->pipe_count = 1 + config->readers;
+    for (int n = 0; n < self->pipe_count; n++) {
+        snprintf (self->endpoints [n], sizeof (self->endpoints [n]), "inproc://ledgerd-runner-%d", n);
+        void *pipe = self->pipes [n] = zmq_socket (ctx, ZMQ_PAIR);
+        /*  Unbounded here: the front end bounds what it hands over. */
+        if (!pipe || s_set_int (pipe, ZMQ_LINGER, 0) || s_set_int (pipe, ZMQ_SNDHWM, 0)
+        ||  s_set_int (pipe, ZMQ_RCVHWM, 0) || zmq_bind (pipe, self->endpoints [n])) {
+            snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
+            goto failed;
+        }
     }
     for (int n = 0; n < config->bind_count; n++)
         if (zmq_bind (self->router, config->binds [n])) {
@@ -74,16 +84,46 @@ frontend_destroy (frontend_t **self_p)
         s_set_int (self->router, ZMQ_LINGER, 1000);
         zmq_close (self->router);
     }
-    if (self->pipe)
-        zmq_close (self->pipe);
+    for (int n = 0; n < MAX_PIPES; n++)
+        if (self->pipes [n])
+            zmq_close (self->pipes [n]);
     free (self);
     *self_p = NULL;
 }
 
-void *
-frontend_pipe (frontend_t *self)
+const char *
+frontend_pipe_endpoint (frontend_t *self, int index)
 {
-    return self->pipe;
+    return self->endpoints [index];
+}
+
+void *
+frontend_pipe (frontend_t *self, int index)
+{
+    return self->pipes [index];
+}
+
+/*  Where a batch goes: the writer if it writes (or has no reader to go
+    to), else the reader with the least work in hand. */
+static int
+s_choose_runner (frontend_t *self, const proto_request_t *request)
+{
+    if (request->writes || self->pipe_count == 1)
+        return 0;
+    int best = 1;
+    for (int n = 2; n < self->pipe_count; n++)
+        if (self->in_flight [n] < self->in_flight [best])
+            best = n;
+    return best;
+}
+
+static uint32_t
+s_total_in_flight (frontend_t *self)
+{
+    uint32_t total = 0;
+    for (int n = 0; n < self->pipe_count; n++)
+        total += self->in_flight [n];
+    return total;
 }
 
 /*  Send the reply behind the request's routing envelope, without blocking. */
@@ -179,17 +219,21 @@ s_handle_request (frontend_t *self, job_t *job)
         err = job->request->error;
         goto reject;
     }
-    if (self->in_flight > self->config->max_queue) {
+    int runner = s_choose_runner (self, job->request);
+    /*  One running, max_queue waiting: past that, say so now rather than
+        let the queue (and the latency of everyone in it) grow. */
+    if (self->in_flight [runner] > self->config->max_queue) {
         proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                         "%u batches are waiting for the writer; retry later", self->in_flight - 1);
+                         "%u batches are waiting for the %s; retry later", self->in_flight [runner] - 1,
+                         runner? "readers": "writer");
         goto reject;
     }
-    if (zmq_send (self->pipe, &job, sizeof (job), ZMQ_DONTWAIT) == -1) {
-        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "PIPE", "cannot reach the writer: %s",
-                         zmq_strerror (errno));
+    if (zmq_send (self->pipes [runner], &job, sizeof (job), ZMQ_DONTWAIT) == -1) {
+        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "PIPE", "cannot reach the %s: %s",
+                         runner? "reader": "writer", zmq_strerror (errno));
         goto reject;
     }
-    self->in_flight++;
+    self->in_flight [runner]++;
     return;
 
 reject:
@@ -198,11 +242,11 @@ reject:
 }
 
 static void
-s_take_replies (frontend_t *self)
+s_take_replies (frontend_t *self, int runner)
 {
     job_t *job;
-    while (zmq_recv (self->pipe, &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
-        self->in_flight--;
+    while (zmq_recv (self->pipes [runner], &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
+        self->in_flight [runner]--;
         s_send_reply (self, job);
         job_destroy (&job);
     }
@@ -211,33 +255,36 @@ s_take_replies (frontend_t *self)
 int
 frontend_run (frontend_t *self, int wake_fd, volatile sig_atomic_t *stop)
 {
-    zmq_pollitem_t items [3] = {
-        { self->pipe, 0, ZMQ_POLLIN, 0 },
-        { self->router, 0, ZMQ_POLLIN, 0 },
-        { NULL, wake_fd, ZMQ_POLLIN, 0 },
-    };
+    /*  [0..pipes) the runners, then the ROUTER, then the wake-up pipe. */
+    zmq_pollitem_t items [MAX_PIPES + 2];
+    int count = self->pipe_count;
+    for (int n = 0; n < count; n++)
+        items [n] = (zmq_pollitem_t) { self->pipes [n], 0, ZMQ_POLLIN, 0 };
+    items [count] = (zmq_pollitem_t) { self->router, 0, ZMQ_POLLIN, 0 };
+    items [count + 1] = (zmq_pollitem_t) { NULL, wake_fd, ZMQ_POLLIN, 0 };
     bool draining = false;
-    while (!draining || self->in_flight > 0) {
+    while (!draining || s_total_in_flight (self) > 0) {
         if (*stop && !draining) {
             draining = true;
-            log_info ("stopping: no new requests; finishing %u batches in flight", self->in_flight);
+            log_info ("stopping: no new requests; finishing %u batches in flight", s_total_in_flight (self));
             continue;
         }
-        items [1].events = draining? 0: ZMQ_POLLIN;
-        if (zmq_poll (items, 3, -1) == -1) {
+        items [count].events = draining? 0: ZMQ_POLLIN;
+        if (zmq_poll (items, count + 2, -1) == -1) {
             if (errno == EINTR)
                 continue;
             log_error ("poll failed: %s", zmq_strerror (errno));
             return -1;
         }
-        if (items [2].revents & ZMQ_POLLIN) {
+        if (items [count + 1].revents & ZMQ_POLLIN) {
             char drain [16];
             ssize_t drained = read (wake_fd, drain, sizeof (drain));
             (void) drained;
         }
-        if (items [0].revents & ZMQ_POLLIN)
-            s_take_replies (self);
-        if (items [1].revents & ZMQ_POLLIN)
+        for (int n = 0; n < count; n++)
+            if (items [n].revents & ZMQ_POLLIN)
+                s_take_replies (self, n);
+        if (items [count].revents & ZMQ_POLLIN)
             for (int n = 0; n < RECV_BURST && !*stop; n++) {
                 job_t *job = s_receive (self);
                 if (!job)

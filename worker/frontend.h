@@ -16,19 +16,22 @@
 
 typedef struct _frontend_t frontend_t;
 
-/* Where the writer connects its end of the job pipe. */
-#define FRONTEND_PIPE_ENDPOINT "inproc://ledgerd-writer"
-
 /* Create the ROUTER socket on ctx and bind every endpoint of config, and
-   bind the job pipe. Returns NULL and writes why into errbuf on failure. */
+   bind one job pipe per runner: the writer's (index 0), then one per
+   reader. Batches that write or carry a key go to the writer; batches that
+   only read go to the reader with the fewest in flight. Returns NULL and
+   writes why into errbuf on failure. */
 frontend_t *frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, size_t errlen);
 
 /* Close the sockets, giving queued replies a moment to leave; set *self_p
    to NULL. */
 void frontend_destroy (frontend_t **self_p);
 
-/* The front end's end of the job pipe (for writer_destroy). */
-void *frontend_pipe (frontend_t *self);
+/* The endpoint runner `index` connects its end of the job pipe to. */
+const char *frontend_pipe_endpoint (frontend_t *self, int index);
+
+/* The front end's end of runner `index`'s pipe (for runner_destroy). */
+void *frontend_pipe (frontend_t *self, int index);
 
 /* Serve until *stop becomes non-zero (wake_fd becomes readable when it
    does), then stop reading requests, reply to every batch already taken,

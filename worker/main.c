@@ -12,13 +12,16 @@
 #include "log.h"
 #include "stats.h"
 #include "store.h"
-#include "writer.h"
+#include "runner.h"
 
 #include <czmq.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
+
+/* Byte budget of one group commit (request bodies). */
+#define GROUP_BYTES (8 * 1024 * 1024)
 
 static volatile sig_atomic_t s_stop;
 static int s_wake_pipe [2] = { -1, -1 };
@@ -50,6 +53,14 @@ s_install_signals (void)
         return -1;
     signal (SIGPIPE, SIG_IGN);
     return 0;
+}
+
+static void
+s_close_stores (store_t **writer, store_t **readers, int count)
+{
+    store_destroy (writer);
+    for (int n = 0; n < count; n++)
+        store_destroy (&readers [n]);
 }
 
 int
@@ -88,28 +99,50 @@ main (int argc, char *argv [])
     }
     int schema = store_schema_version (store);
 
+    /*  Readers open after the writer has migrated the schema. */
+    store_t *readers [CONFIG_MAX_READERS] = { NULL };
+    options.read_only = true;
+    for (int n = 0; n < config.readers; n++)
+        if (!(readers [n] = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
+            log_error ("reader: %s", errbuf);
+            s_close_stores (&store, readers, config.readers);
+            return 1;
+        }
+
     void *ctx = zsys_init ();
     frontend_t *frontend = ctx? frontend_new (ctx, &config, &stats, errbuf, sizeof (errbuf)): NULL;
     if (!frontend) {
         log_error ("%s", ctx? errbuf: "cannot start ZeroMQ");
-        store_destroy (&store);
+        s_close_stores (&store, readers, config.readers);
         zsys_shutdown ();
         return 1;
     }
-    writer_t *writer = writer_new (ctx, FRONTEND_PIPE_ENDPOINT, &store);
-    if (!writer) {
-        store_destroy (&store);
+    runner_t *runners [1 + CONFIG_MAX_READERS] = { NULL };
+    runner_options_t writing = { .group_max = config.group_max, .group_bytes = GROUP_BYTES,
+                                 .group_wait_us = config.group_wait_us };
+    runner_options_t reading = { .group_max = 1, .group_bytes = GROUP_BYTES };
+    runners [0] = runner_new (ctx, frontend_pipe_endpoint (frontend, 0), &store, &writing);
+    bool started = runners [0] != NULL;
+    for (int n = 0; started && n < config.readers; n++)
+        started = (runners [1 + n] = runner_new (ctx, frontend_pipe_endpoint (frontend, 1 + n),
+                                                 &readers [n], &reading)) != NULL;
+    if (!started) {
+        for (int n = 0; n <= config.readers; n++)
+            runner_destroy (&runners [n], frontend_pipe (frontend, n));
+        s_close_stores (&store, readers, config.readers);
         frontend_destroy (&frontend);
         zsys_shutdown ();
         return 1;
     }
     for (int n = 0; n < config.bind_count; n++)
         log_info ("listening on %s", config.binds [n]);
-    log_info ("ledgerd %s: database %s, schema version %d, sync %s", LEDGER_VERSION, config.db_path,
-              schema, config.sync_full? "full": "normal");
+    log_info ("ledgerd %s: database %s, schema version %d, sync %s, %d readers, group commit up to %u",
+              LEDGER_VERSION, config.db_path, schema, config.sync_full? "full": "normal", config.readers,
+              config.group_max);
 
     int rc = frontend_run (frontend, s_wake_pipe [0], &s_stop);
-    writer_destroy (&writer, frontend_pipe (frontend));
+    for (int n = 0; n <= config.readers; n++)
+        runner_destroy (&runners [n], frontend_pipe (frontend, n));
     frontend_destroy (&frontend);
     zsys_shutdown ();
     log_info ("stopped: database closed");

@@ -51,8 +51,11 @@ store_new (const char *path, const store_options_t *options, stats_t *stats, cha
     msgpack_sbuffer_init (&self->results);
     msgpack_sbuffer_init (&self->rows);
 
-    int rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                              | SQLITE_OPEN_NOMUTEX, NULL);
+    const char *fail_commit = getenv ("LEDGERD_TEST_FAIL_COMMIT");
+    if (fail_commit)
+        self->fail_commit_at = strtoull (fail_commit, NULL, 10);
+    int flags = options->read_only? SQLITE_OPEN_READONLY: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc = sqlite3_open_v2 (path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf (errbuf, errlen, "cannot open database %s: %s", path,
                   self->db? sqlite3_errmsg (self->db): sqlite3_errstr (rc));
@@ -63,16 +66,19 @@ store_new (const char *path, const store_options_t *options, stats_t *stats, cha
 
     char *message = NULL;
     char pragmas [200];
-    snprintf (pragmas, sizeof (pragmas),
-              "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;",
-              options->sync_full? "FULL": "NORMAL");
+    if (options->read_only)
+        snprintf (pragmas, sizeof (pragmas), "PRAGMA query_only = ON;");
+    else
+        snprintf (pragmas, sizeof (pragmas),
+                  "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;",
+                  options->sync_full? "FULL": "NORMAL");
     rc = sqlite3_exec (self->db, pragmas, NULL, NULL, &message);
     if (rc != SQLITE_OK) {
         snprintf (errbuf, errlen, "cannot set up database %s: %s", path, message? message: sqlite3_errstr (rc));
         sqlite3_free (message);
         goto failed;
     }
-    if (store_schema_migrate (self->db, errbuf, errlen))
+    if (!options->read_only && store_schema_migrate (self->db, errbuf, errlen))
         goto failed;
     for (int id = 0; id < STMT_COUNT; id++) {
         rc = sqlite3_prepare_v3 (self->db, s_stmt_sql [id], -1, SQLITE_PREPARE_PERSISTENT,
@@ -82,7 +88,8 @@ store_new (const char *path, const store_options_t *options, stats_t *stats, cha
             goto failed;
         }
     }
-    store_prune (self);
+    if (!options->read_only)
+        store_prune (self);
     return self;
 
 failed:
@@ -123,7 +130,7 @@ void
 store_prune (store_t *self)
 {
     int64_t now = stats_now_us ();
-    if (self->options.dedup_ttl_s <= 0 || now - self->last_prune_us < 60 * 1000000LL)
+    if (self->options.read_only || self->options.dedup_ttl_s <= 0 || now - self->last_prune_us < 60 * 1000000LL)
         return;
     self->last_prune_us = now;
     sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_PRUNE);
@@ -285,52 +292,141 @@ s_run_ops (store_t *self, const proto_request_t *request, int64_t *failed_p, pro
     return 0;
 }
 
-proto_class_t
-store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *out)
+/*  Run one batch inside the open transaction: key lookup, ops, key record.
+    On success packs the ok (or replayed) reply into out and adds the rows
+    it changed to *changed_p; on failure leaves err set and out untouched.
+    Returns 0 or -1. */
+static int
+s_execute (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
+           uint64_t *changed_p, proto_error_t *err)
 {
-    proto_error_t err = { .klass = PROTO_CLASS_NONE };
     int64_t failed = -1;
-    int replayed = 0;
     uint64_t changes_before = (uint64_t) sqlite3_total_changes64 (self->db);
     msgpack_sbuffer_clear (&self->results);
-
-    int rc = s_exec (self, request->writes? STMT_BEGIN_WRITE: STMT_BEGIN_READ);
-    if (rc != SQLITE_OK) {
-        store_error_from_sqlite (self, rc, -1, NULL, &err);
-        goto failed;
-    }
     if (s_batch_reset (self, request)) {
-        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
-        goto failed;
+        proto_error_set (err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+        return -1;
     }
-    if (request->key && (replayed = s_key_lookup (self, request, out, &err)) != 0) {
-        s_exec (self, STMT_ROLLBACK);
+    if (request->key) {
+        int replayed = s_key_lookup (self, request, out, err);
         if (replayed < 0)
-            goto failed;
-        atomic_fetch_add (&self->stats->replays, 1);
-        stats_count_batch (self->stats, PROTO_CLASS_NONE);
-        return PROTO_CLASS_NONE;
+            return -1;
+        if (replayed > 0) {
+            atomic_fetch_add (&self->stats->replays, 1);
+            return 0;
+        }
     }
-    if (s_run_ops (self, request, &failed, &err))
-        goto failed;
-    if (request->key && s_key_store (self, request, failed, &err))
-        goto failed;
-    if ((rc = s_exec (self, STMT_COMMIT)) != SQLITE_OK) {
-        store_error_from_sqlite (self, rc, -1, NULL, &err);
-        goto failed;
-    }
+    if (s_run_ops (self, request, &failed, err)
+    ||  (request->key && s_key_store (self, request, failed, err)))
+        return -1;
     uint64_t changed = (uint64_t) sqlite3_total_changes64 (self->db) - changes_before;
     if (request->key)
         changed--;              /* the idempotency record is not the caller's row */
-    atomic_fetch_add (&self->stats->rows_changed, changed);
+    *changed_p += changed;
     proto_reply_ok (out, request, self->results.data, self->results.size, failed, false);
-    stats_count_batch (self->stats, PROTO_CLASS_NONE);
-    return PROTO_CLASS_NONE;
+    return 0;
+}
 
-failed:
+/*  Failures that end the whole group: the transaction itself is in doubt. */
+static bool
+s_storage_class (proto_class_t klass)
+{
+    return klass == PROTO_CLASS_BUSY || klass == PROTO_CLASS_IO || klass == PROTO_CLASS_INTERNAL;
+}
+
+/*  Test hook: make the Nth group commit fail, as a full disk would. */
+static int
+s_fail_commit_hook (void *arg)
+{
+    return 1;
+}
+
+void
+store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffer **outs, size_t count)
+{
+    proto_error_t err = { .klass = PROTO_CLASS_NONE };
+    proto_class_t klass [count];
+    uint64_t changed = 0;
+    bool grouped = count > 1;
+    bool writes = grouped;
+    for (size_t n = 0; n < count; n++) {
+        klass [n] = PROTO_CLASS_NONE;
+        writes |= requests [n]->writes;
+    }
+    /*  A read-only batch alone takes no write lock; anything else waits
+        for the lock up front rather than failing on upgrade. */
+    int rc = s_exec (self, writes? STMT_BEGIN_WRITE: STMT_BEGIN_READ);
+    if (rc != SQLITE_OK) {
+        store_error_from_sqlite (self, rc, -1, NULL, &err);
+        goto group_failed;
+    }
+    for (size_t n = 0; n < count; n++) {
+        size_t mark = outs [n]->size;
+        proto_error_t batch_err = { .klass = PROTO_CLASS_NONE };
+        if (grouped && (rc = s_exec (self, STMT_SAVEPOINT_BATCH)) != SQLITE_OK) {
+            store_error_from_sqlite (self, rc, -1, NULL, &err);
+            goto group_failed;
+        }
+        if (s_execute (self, requests [n], outs [n], &changed, &batch_err) == 0) {
+            if (grouped && (rc = s_exec (self, STMT_RELEASE_BATCH)) != SQLITE_OK) {
+                store_error_from_sqlite (self, rc, -1, NULL, &err);
+                goto group_failed;
+            }
+            continue;
+        }
+        outs [n]->size = mark;
+        if (s_storage_class (batch_err.klass) || sqlite3_get_autocommit (self->db)) {
+            err = batch_err;
+            goto group_failed;
+        }
+        /*  This batch alone is undone; the others keep their work. */
+        if (grouped
+        &&  ((rc = s_exec (self, STMT_ROLLBACK_TO_BATCH)) != SQLITE_OK
+             || (rc = s_exec (self, STMT_RELEASE_BATCH)) != SQLITE_OK)) {
+            store_error_from_sqlite (self, rc, -1, NULL, &err);
+            goto group_failed;
+        }
+        if (!grouped) {
+            s_exec (self, STMT_ROLLBACK);
+            klass [n] = batch_err.klass;
+            proto_reply_error (outs [n], requests [n], &batch_err);
+            stats_count_batch (self->stats, batch_err.klass);
+            return;
+        }
+        klass [n] = batch_err.klass;
+        proto_reply_error (outs [n], requests [n], &batch_err);
+    }
+    self->commits++;
+    if (self->fail_commit_at && self->commits == self->fail_commit_at)
+        sqlite3_commit_hook (self->db, s_fail_commit_hook, NULL);
+    rc = s_exec (self, STMT_COMMIT);
+    sqlite3_commit_hook (self->db, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        /*  Whatever the cause, nothing of the group is in the database and
+            a retry can succeed: every batch is told so alike. */
+        store_error_from_sqlite (self, rc, -1, NULL, &err);
+        err.klass = PROTO_CLASS_IO;
+        snprintf (err.message, sizeof (err.message), "commit failed, nothing was applied: %s",
+                  sqlite3_errmsg (self->db));
+        goto group_failed;
+    }
+    atomic_fetch_add (&self->stats->rows_changed, changed);
+    for (size_t n = 0; n < count; n++)
+        stats_count_batch (self->stats, klass [n]);
+    return;
+
+group_failed:
     if (sqlite3_get_autocommit (self->db) == 0)
         s_exec (self, STMT_ROLLBACK);
-    proto_reply_error (out, request, &err);
-    stats_count_batch (self->stats, err.klass);
-    return err.klass;
+    for (size_t n = 0; n < count; n++) {
+        msgpack_sbuffer_clear (outs [n]);
+        proto_reply_error (outs [n], requests [n], &err);
+        stats_count_batch (self->stats, err.klass);
+    }
+}
+
+void
+store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *out)
+{
+    store_run_group (self, &request, &out, 1);
 }

@@ -21,6 +21,7 @@ typedef struct {
     bool sync_full;             /* PRAGMA synchronous=FULL, else NORMAL */
     int busy_timeout_ms;
     int64_t dedup_ttl_s;        /* 0 keeps idempotency keys forever */
+    bool read_only;             /* a reader: no schema changes, no writes */
 } store_options_t;
 
 /* The schema version this build creates and understands. */
@@ -40,9 +41,16 @@ void store_destroy (store_t **self_p);
 int store_schema_version (store_t *self);
 
 /* Run request (decoded, with no envelope error) as one transaction and
-   append its reply to out. Returns the class of the failure, or
-   PROTO_CLASS_NONE when the reply is ok. */
-proto_class_t store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *out);
+   append its reply to out. */
+void store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *out);
+
+/* Group commit: run count requests in one transaction, each in its own
+   savepoint, and append each one's reply to outs [n]. A batch that fails is
+   undone alone and gets its error; the others commit. If the transaction
+   cannot begin or commit, or storage fails on the way, every batch gets the
+   same retryable error and nothing of the group is in the database. No
+   reply may be sent before this returns: until COMMIT, nothing is durable. */
+void store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffer **outs, size_t count);
 
 /* Drop idempotency records older than the TTL, if due (at most once a
    minute). Call between batches. */

@@ -23,6 +23,9 @@
     X (SAVEPOINT,       "SAVEPOINT op") \
     X (RELEASE,         "RELEASE op") \
     X (ROLLBACK_TO,     "ROLLBACK TO op") \
+    X (SAVEPOINT_BATCH, "SAVEPOINT batch") \
+    X (RELEASE_BATCH,   "RELEASE batch") \
+    X (ROLLBACK_TO_BATCH, "ROLLBACK TO batch") \
     X (KEY_GET,         "SELECT fingerprint, results, failed FROM idempotency WHERE key = ?1") \
     X (KEY_PUT,         "INSERT INTO idempotency (key, fingerprint, results, failed, created_us)" \
                         " VALUES (?1, ?2, ?3, ?4, ?5)") \
@@ -82,6 +85,8 @@ struct _store_t {
     msgpack_sbuffer results;    /* the results array of the running batch */
     msgpack_sbuffer rows;       /* scratch for row lists of unknown length */
     int64_t last_prune_us;
+    uint64_t commits;           /* group commits so far */
+    uint64_t fail_commit_at;    /* test hook: fail this commit (0: never) */
 };
 
 /* Ready a prepared statement: reset it and clear its bindings. */
