@@ -16,6 +16,7 @@ typedef struct {
     atomic_uint_fast64_t rows_changed;
     atomic_uint_fast64_t replays;                   /* replies from the idempotency log */
     atomic_uint_fast64_t replies_dropped;           /* peer gone or not reading */
+    atomic_uint_fast64_t write_transactions;        /* groups the writer ran */
 } stats_t;
 
 /* Zero all counters and note the start time. */

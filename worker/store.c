@@ -52,7 +52,7 @@ store_new (const char *path, const store_options_t *options, stats_t *stats, cha
     msgpack_sbuffer_init (&self->rows);
 
     const char *fail_commit = getenv ("LEDGERD_TEST_FAIL_COMMIT");
-    if (fail_commit)
+    if (fail_commit && !options->read_only)
         self->fail_commit_at = strtoull (fail_commit, NULL, 10);
     int flags = options->read_only? SQLITE_OPEN_READONLY: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2 (path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
@@ -360,6 +360,8 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
         store_error_from_sqlite (self, rc, -1, NULL, &err);
         goto group_failed;
     }
+    if (!self->options.read_only)
+        atomic_fetch_add (&self->stats->write_transactions, 1);
     for (size_t n = 0; n < count; n++) {
         size_t mark = outs [n]->size;
         proto_error_t batch_err = { .klass = PROTO_CLASS_NONE };

@@ -491,7 +491,7 @@ s_sys_stats (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
     stats_t *stats = self->stats;
     msgpack_pack_map (pk, 1);
     proto_pack_cstr (pk, "stats");
-    msgpack_pack_map (pk, 7);
+    msgpack_pack_map (pk, 8);
     proto_pack_cstr (pk, "uptime_s");
     msgpack_pack_int64 (pk, (stats_now_us () - stats->started_us) / 1000000);
     s_pack_counter (pk, "batches_ok", &stats->batches_ok);
@@ -503,6 +503,7 @@ s_sys_stats (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
     s_pack_counter (pk, "rows_changed", &stats->rows_changed);
     s_pack_counter (pk, "replays", &stats->replays);
     s_pack_counter (pk, "replies_dropped", &stats->replies_dropped);
+    s_pack_counter (pk, "transactions", &stats->write_transactions);
     return 0;
 }
 

@@ -1,0 +1,323 @@
+/*  Integration: group commit and reader connections. Batches are queued
+    behind a write lock another process holds, so that when it is released
+    the writer takes them into one transaction; then each batch must still
+    be atomic and isolated, and a failed COMMIT must fail all of them. */
+
+#include "proto_json.h"
+#include "testing.h"
+#include "worker_harness.h"
+
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
+
+static long long
+s_count (const char *db_path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    long long count = -1;
+    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK) {
+        if (sqlite3_step (stmt) == SQLITE_ROW)
+            count = sqlite3_column_int64 (stmt, 0);
+        sqlite3_finalize (stmt);
+    }
+    sqlite3_close (db);
+    return count;
+}
+
+static void
+s_send_json (zsock_t *dealer, const char *text)
+{
+    json_t *json = json_loads (text, 0, NULL);
+    char *body;
+    size_t size;
+    if (!json || proto_json_to_msgpack (json, &body, &size, NULL, 0))
+        abort ();
+    json_decref (json);
+    zmq_send (zsock_resolve (dealer), body, size, 0);
+    free (body);
+}
+
+static json_t *
+s_recv_json (zsock_t *dealer)
+{
+    zmsg_t *msg = zmsg_recv (dealer);
+    if (!msg)
+        return NULL;
+    zframe_t *frame = zmsg_last (msg);
+    json_t *json = proto_json_from_msgpack (zframe_data (frame), zframe_size (frame), NULL, 0);
+    zmsg_destroy (&msg);
+    return json;
+}
+
+/*  The front end answers garbage at once; its reply proves that everything
+    sent before it on this connection has been taken. */
+static void
+s_sync (zsock_t *dealer)
+{
+    zmq_send (zsock_resolve (dealer), "\xc1", 1, 0);
+    json_t *reply = s_recv_json (dealer);
+    CHECK_STR (harness_str (reply, "error.code"), "MALFORMED");
+    json_decref (reply);
+}
+
+static long long
+s_stat (harness_t *worker, const char *path)
+{
+    zsock_t *req = harness_req (worker);
+    json_t *reply = harness_call (req, OPS ("{\"op\":\"sys.stats\"}"));
+    char full [100];
+    snprintf (full, sizeof (full), "results.0.stats.%s", path);
+    long long value = harness_int (reply, full);
+    json_decref (reply);
+    zsock_destroy (&req);
+    return value;
+}
+
+/*  Queue `count` batches behind a held write lock, release it, and collect
+    their replies in request order (replies [n] answers batches [n]). */
+static void
+s_run_queued (harness_t *worker, const char **batches, int count, json_t **replies)
+{
+    sqlite3 *lock;
+    sqlite3_open (harness_db_path (worker), &lock);
+    CHECK_INT (sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    zsock_t *dealer = harness_dealer (worker);
+    zsock_set_rcvtimeo (dealer, 20000);
+    /*  The first batch takes the writer, which then waits for the lock... */
+    s_send_json (dealer, batches [0]);
+    s_sync (dealer);
+    /*  ...so the others queue up behind it. */
+    for (int n = 1; n < count; n++)
+        s_send_json (dealer, batches [n]);
+    s_sync (dealer);
+    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (lock);
+    for (int n = 0; n < count; n++)
+        replies [n] = NULL;
+    for (int n = 0; n < count; n++) {
+        json_t *reply = s_recv_json (dealer);
+        long long id = harness_int (reply, "id");
+        if (id >= 0 && id < count && !replies [id])
+            replies [id] = reply;
+        else {
+            CHECK (!"a reply for no batch, or twice");
+            json_decref (reply);
+        }
+    }
+    zsock_destroy (&dealer);
+}
+
+static void
+test_failures_in_a_group_are_isolated (void)
+{
+    harness_t *worker = harness_start ("--busy-timeout-ms", "20000", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *req = harness_req (worker);
+    json_decref (harness_call (req, OPS ("{\"op\":\"category.create\",\"name\":\"Taken\"}")));
+    zsock_destroy (&req);
+    long long transactions = s_stat (worker, "transactions");
+
+    const char *batches [] = {
+        "{\"v\":1,\"id\":0,\"ops\":[{\"op\":\"txn.create\",\"amount\":0,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}",
+        "{\"v\":1,\"id\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}",
+        /*  fails at its second op: its first op must not stay */
+        "{\"v\":1,\"id\":2,\"ops\":[{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2025-01-01T00:00:00Z\"},"
+        "{\"op\":\"category.create\",\"name\":\"Taken\"}]}",
+        "{\"v\":1,\"id\":3,\"ops\":[{\"op\":\"txn.create\",\"amount\":3,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}",
+        "{\"v\":1,\"id\":4,\"ops\":[{\"op\":\"txn.create\",\"amount\":4,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"Nope\"}]}",
+        /*  independent mode inside a group: one op fails, one commits */
+        "{\"v\":1,\"id\":5,\"mode\":\"independent\",\"ops\":[{\"op\":\"txn.create\",\"amount\":5,\"occurred_at\":\"2025-01-01T00:00:00Z\"},"
+        "{\"op\":\"txn.delete\",\"id\":999}]}",
+        /*  the same key twice in one group: the second is a replay */
+        "{\"v\":1,\"id\":6,\"key\":\"group-dup\",\"ops\":[{\"op\":\"txn.create\",\"amount\":6,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}",
+        "{\"v\":1,\"id\":7,\"key\":\"group-dup\",\"ops\":[{\"op\":\"txn.create\",\"amount\":6,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}",
+        /*  a later batch sees an earlier one's work in the same group */
+        "{\"v\":1,\"id\":8,\"ops\":[{\"op\":\"category.create\",\"name\":\"Fresh\"}]}",
+        "{\"v\":1,\"id\":9,\"ops\":[{\"op\":\"txn.create\",\"amount\":9,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"Fresh\"}]}",
+    };
+    enum { COUNT = sizeof (batches) / sizeof (batches [0]) };
+    json_t *replies [COUNT];
+    s_run_queued (worker, batches, COUNT, replies);
+
+    static const int ok [COUNT] = { 1, 1, 0, 1, 0, 1, 1, 1, 1, 1 };
+    for (int n = 0; n < COUNT; n++)
+        CHECK_INT (harness_bool (replies [n], "ok"), ok [n]);
+    CHECK_STR (harness_str (replies [2], "error.code"), "SQLITE_CONSTRAINT_UNIQUE");
+    CHECK_INT (harness_int (replies [2], "error.op"), 1);
+    CHECK_STR (harness_str (replies [4], "error.class"), "not_found");
+    CHECK_INT (harness_int (replies [5], "failed"), 1);
+    CHECK (harness_get (replies [6], "replayed") == NULL);
+    CHECK_INT (harness_bool (replies [7], "replayed"), 1);
+    CHECK (json_equal (harness_get (replies [6], "results"), harness_get (replies [7], "results")));
+    for (int n = 0; n < COUNT; n++)
+        json_decref (replies [n]);
+
+    const char *db = harness_db_path (worker);
+    CHECK_INT (s_count (db, "SELECT count (*) FROM txn WHERE amount IN (0, 1, 3, 5, 6, 9)"), 6);
+    CHECK_INT (s_count (db, "SELECT count (*) FROM txn WHERE amount IN (2, 4)"), 0);
+    CHECK_INT (s_count (db, "SELECT count (*) FROM txn WHERE amount = 6"), 1);
+    /*  They really shared transactions: far fewer than one per batch. */
+    long long used = s_stat (worker, "transactions") - transactions;
+    printf ("     %d batches in %lld write transactions\n", COUNT, used);
+    CHECK (used >= 1 && used <= 3);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_failed_commit_fails_the_whole_group (void)
+{
+    /*  Commit 1 is the set-up batch, 2 the batch that holds the writer
+        while the rest queue, 3 the group of the rest: that one fails. */
+    setenv ("LEDGERD_TEST_FAIL_COMMIT", "3", 1);
+    harness_t *worker = harness_start ("--busy-timeout-ms", "20000", NULL);
+    unsetenv ("LEDGERD_TEST_FAIL_COMMIT");
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *req = harness_req (worker);
+    json_decref (harness_call (req, OPS ("{\"op\":\"category.create\",\"name\":\"Setup\"}")));
+    zsock_destroy (&req);
+
+    enum { COUNT = 8 };
+    char texts [COUNT] [300];
+    const char *batches [COUNT];
+    for (int n = 0; n < COUNT; n++) {
+        snprintf (texts [n], sizeof (texts [n]), "{\"v\":1,\"id\":%d,\"key\":\"commit-%d\",\"ops\":["
+                  "{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}", n, n, n);
+        batches [n] = texts [n];
+    }
+    json_t *replies [COUNT];
+    s_run_queued (worker, batches, COUNT, replies);
+    int failed = 0;
+    for (int n = 0; n < COUNT; n++) {
+        if (harness_bool (replies [n], "ok") == 1)
+            continue;
+        failed++;
+        CHECK_STR (harness_str (replies [n], "error.class"), "io");
+        CHECK_INT (harness_bool (replies [n], "error.retryable"), 1);
+        char sql [100];
+        snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE amount = %d", n);
+        CHECK_INT (s_count (harness_db_path (worker), sql), 0);
+    }
+    /*  The batch that held the writer commits alone (commit 2); the group
+        queued behind it is commit 3, which fails. */
+    CHECK (failed >= COUNT - 1);
+    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM idempotency"), COUNT - failed);
+    /*  Their retries (same keys) now commit, each once. */
+    req = harness_req (worker);
+    for (int n = 0; n < COUNT; n++) {
+        json_t *reply = harness_call (req, texts [n]);
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        json_decref (reply);
+        json_decref (replies [n]);
+    }
+    zsock_destroy (&req);
+    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM txn"), COUNT);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_group_max_one_is_one_transaction_per_batch (void)
+{
+    harness_t *worker = harness_start ("--busy-timeout-ms", "20000", "--group-max", "1", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    long long transactions = s_stat (worker, "transactions");
+    enum { COUNT = 6 };
+    char texts [COUNT] [300];
+    const char *batches [COUNT];
+    for (int n = 0; n < COUNT; n++) {
+        snprintf (texts [n], sizeof (texts [n]), "{\"v\":1,\"id\":%d,\"ops\":["
+                  "{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}", n, n);
+        batches [n] = texts [n];
+    }
+    json_t *replies [COUNT];
+    s_run_queued (worker, batches, COUNT, replies);
+    for (int n = 0; n < COUNT; n++) {
+        CHECK_INT (harness_bool (replies [n], "ok"), 1);
+        json_decref (replies [n]);
+    }
+    CHECK_INT (s_stat (worker, "transactions") - transactions, COUNT);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_reads_see_acknowledged_writes (void)
+{
+    harness_t *worker = harness_start ("--readers", "3", "--sync", "normal", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *writer = harness_req (worker);
+    zsock_t *readers [3] = { harness_req (worker), harness_req (worker), harness_req (worker) };
+    int seen = 0;
+    for (int n = 0; n < 300; n++) {
+        json_t *reply = harness_callf (writer, OPS ("{\"op\":\"txn.create\",\"amount\":%d,"
+                                       "\"occurred_at\":\"2025-01-01T00:00:00Z\"}"), n);
+        long long id = harness_int (reply, "results.0.id");
+        json_decref (reply);
+        /*  The reply is in: any reader, on any connection, must see it. */
+        reply = harness_callf (readers [n % 3], OPS ("{\"op\":\"txn.get\",\"id\":%lld}"), id);
+        seen += harness_int (reply, "results.0.row.amount") == n;
+        json_decref (reply);
+    }
+    CHECK_INT (seen, 300);
+    /*  And a batch that mixes reads and writes sees its own earlier ops. */
+    json_t *reply = harness_call (writer, OPS ("{\"op\":\"category.create\",\"name\":\"Mixed\"},"
+                                               "{\"op\":\"category.get\",\"name\":\"Mixed\"}"));
+    CHECK_STR (harness_str (reply, "results.1.row.name"), "Mixed");
+    json_decref (reply);
+    for (int n = 0; n < 3; n++)
+        zsock_destroy (&readers [n]);
+    zsock_destroy (&writer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+static void
+test_reads_do_not_wait_for_the_writer (void)
+{
+    harness_t *worker = harness_start ("--busy-timeout-ms", "20000", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    /*  The writer is stuck on a lock; reads are still answered. */
+    sqlite3 *lock;
+    sqlite3_open (harness_db_path (worker), &lock);
+    sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    zsock_t *dealer = harness_dealer (worker);
+    s_send_json (dealer, OPS ("{\"op\":\"category.create\",\"name\":\"Waits\"}"));
+    s_sync (dealer);
+    zsock_t *req = harness_req (worker);
+    for (int n = 0; n < 20; n++) {
+        json_t *reply = harness_call (req, OPS ("{\"op\":\"txn.query\",\"limit\":5},{\"op\":\"sys.ping\"}"));
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        json_decref (reply);
+    }
+    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (lock);
+    zsock_set_rcvtimeo (dealer, 20000);
+    json_t *reply = s_recv_json (dealer);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    zsock_destroy (&req);
+    zsock_destroy (&dealer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+int
+main (void)
+{
+    TEST_RUN (test_failures_in_a_group_are_isolated);
+    TEST_RUN (test_failed_commit_fails_the_whole_group);
+    TEST_RUN (test_group_max_one_is_one_transaction_per_batch);
+    TEST_RUN (test_reads_see_acknowledged_writes);
+    TEST_RUN (test_reads_do_not_wait_for_the_writer);
+    return TEST_DONE ();
+}
