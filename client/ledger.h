@@ -235,6 +235,14 @@ void ledger_client_set_backoff (ledger_client_t *self, int initial_ms, int max_m
    keep it below the socket high-water mark, 1000, or replies can be lost). */
 void ledger_client_set_window (ledger_client_t *self, int window);
 
+/* Talk CURVE (authenticated, encrypted) to the worker: client_cert is this
+   client's certificate as czmq's zcert_save writes it (the file and its
+   "_secret" twin), server_key the worker's public key: its public
+   certificate file, or the 40-character Z85 key. Returns 0, or -1 if a file
+   cannot be read (ledger_client_error says why). A worker that refuses the
+   key gives results that say "authentication failed". */
+int ledger_client_set_curve (ledger_client_t *self, const char *client_cert, const char *server_key);
+
 /* The random id this client puts in front of its idempotency keys. */
 const char *ledger_client_id (ledger_client_t *self);
 

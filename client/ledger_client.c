@@ -13,6 +13,7 @@
 
 #include "ledger_internal.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,6 +41,11 @@ typedef struct {
 struct _ledger_client_t {
     void *ctx;
     void *socket;
+    void *monitor;              /* handshake events of socket, to tell "refused" from "silent" */
+    int opened;                 /* sockets opened, to name each monitor */
+    bool curve;
+    uint8_t curve_public [32], curve_secret [32], curve_server [32];
+    bool auth_failed;           /* a handshake failed since the last reply */
     char *endpoints [MAX_ENDPOINTS];
     int endpoint_count;
     int timeout_ms;
@@ -92,21 +98,81 @@ s_random64 (void)
     return value;
 }
 
-/*  (Re)open the socket and connect it to every endpoint. */
+/*  (Re)open the socket and connect it to every endpoint, with a monitor
+    that reports failed handshakes. */
 static int
 s_open (ledger_client_t *self)
 {
     if (self->socket)
         zmq_close (self->socket);
+    if (self->monitor)
+        zmq_close (self->monitor);
+    self->monitor = NULL;
     self->socket = zmq_socket (self->ctx, ZMQ_DEALER);
     if (!self->socket)
         return s_fail (self, "cannot create a socket: %s", zmq_strerror (errno));
     int linger = 0;
     zmq_setsockopt (self->socket, ZMQ_LINGER, &linger, sizeof (linger));
+    if (self->curve
+    &&  (zmq_setsockopt (self->socket, ZMQ_CURVE_SERVERKEY, self->curve_server, 32)
+         || zmq_setsockopt (self->socket, ZMQ_CURVE_PUBLICKEY, self->curve_public, 32)
+         || zmq_setsockopt (self->socket, ZMQ_CURVE_SECRETKEY, self->curve_secret, 32)))
+        return s_fail (self, "cannot set up CURVE: %s", zmq_strerror (errno));
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://ledger-client-%p-%d", (void *) self, self->opened++);
+    if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
+        self->monitor = zmq_socket (self->ctx, ZMQ_PAIR);
+        if (self->monitor && zmq_connect (self->monitor, endpoint)) {
+            zmq_close (self->monitor);
+            self->monitor = NULL;
+        }
+    }
     for (int n = 0; n < self->endpoint_count; n++)
         if (zmq_connect (self->socket, self->endpoints [n]))
             return s_fail (self, "cannot connect to %s: %s", self->endpoints [n], zmq_strerror (errno));
     return 0;
+}
+
+/*  Read the monitor's events: did a handshake fail since the last look? */
+static void
+s_check_handshakes (ledger_client_t *self)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    while (self->monitor && zmq_msg_recv (&msg, self->monitor, ZMQ_DONTWAIT) >= 0) {
+        if (zmq_msg_more (&msg) && zmq_msg_size (&msg) >= 2) {
+            uint16_t event;
+            memcpy (&event, zmq_msg_data (&msg), 2);
+            if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
+                self->auth_failed = true;
+        }
+    }
+    zmq_msg_close (&msg);
+}
+
+int
+ledger_client_set_curve (ledger_client_t *self, const char *client_cert, const char *server_key)
+{
+    zcert_t *cert = client_cert? zcert_load (client_cert): NULL;
+    if (!cert)
+        return s_fail (self, "cannot load the client certificate %s", client_cert? client_cert: "(none)");
+    memcpy (self->curve_public, zcert_public_key (cert), 32);
+    memcpy (self->curve_secret, zcert_secret_key (cert), 32);
+    zcert_destroy (&cert);
+    if (server_key && strlen (server_key) == 40) {
+        if (!zmq_z85_decode (self->curve_server, server_key))
+            return s_fail (self, "the server key is not 40 Z85 characters");
+    }
+    else {
+        zcert_t *server = server_key? zcert_load (server_key): NULL;
+        if (!server)
+            return s_fail (self, "cannot load the server's public certificate %s", server_key? server_key: "(none)");
+        memcpy (self->curve_server, zcert_public_key (server), 32);
+        zcert_destroy (&server);
+    }
+    self->curve = true;
+    return s_open (self);
 }
 
 ledger_client_t *
@@ -155,6 +221,8 @@ ledger_client_destroy (ledger_client_t **self_p)
         free (self->endpoints [n]);
     if (self->socket)
         zmq_close (self->socket);
+    if (self->monitor)
+        zmq_close (self->monitor);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
     free (self);
@@ -299,6 +367,7 @@ s_on_reply (ledger_client_t *self, zmq_msg_t *msg, int64_t now)
     ledger_result_t *result = ledger_result_from_reply (zmq_msg_data (msg), zmq_msg_size (msg), reason, sizeof (reason));
     if (!result)
         return;                 /* not a reply we can read: its request times out and is retried */
+    self->auth_failed = false;  /* a reply came: whatever failed before was another connection */
     ssize_t n = s_find (self, ledger_result_reply_id (result));
     if (n < 0 || self->pending [n].resend_at) {
         ledger_result_destroy (&result);        /* stale: already done, or a try we gave up on */
@@ -326,8 +395,14 @@ s_pump (ledger_client_t *self, int64_t until)
         pending_t *pending = &self->pending [n];
         size_t before = self->pending_count;
         if (!pending->resend_at && now >= pending->deadline) {
-            char reason [100];
-            snprintf (reason, sizeof (reason), "no reply within %d ms", self->timeout_ms);
+            char reason [160];
+            s_check_handshakes (self);
+            if (self->auth_failed)
+                snprintf (reason, sizeof (reason), "authentication failed: the worker refused this client's %s "
+                          "(no reply within %d ms)", self->curve? "CURVE key": "connection without CURVE",
+                          self->timeout_ms);
+            else
+                snprintf (reason, sizeof (reason), "no reply within %d ms", self->timeout_ms);
             s_try_failed (self, n, now, true, reason);
             reopen = true;
         }

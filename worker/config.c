@@ -18,6 +18,7 @@ config_usage (FILE *stream)
         "usage: ledgerd [--db PATH] [--bind ENDPOINT]... [--sync full|normal]\n"
         "               [--busy-timeout-ms N] [--max-ops N] [--max-msg-bytes N] [--max-queue N]\n"
         "               [--dedup-ttl-s N] [--readers N] [--group-max N] [--group-wait-us N]\n"
+        "               [--curve-secret FILE --curve-allow DIR] [--insecure-bind]\n"
         "               [--log-level error|warn|info|debug] [--version] [--help]\n"
         "\n"
         "  --db PATH              SQLite database file (default ledger.db)\n"
@@ -32,6 +33,9 @@ config_usage (FILE *stream)
         "  --readers N            read-only connections for batches that only read (default 2)\n"
         "  --group-max N          most batches committed together in one transaction (default 256)\n"
         "  --group-wait-us N      wait this long for more batches when the queue is short (default 0)\n"
+        "  --curve-secret FILE    CURVE: this server's certificate (czmq zcert format, with secret key)\n"
+        "  --curve-allow DIR      CURVE: client public certificates allowed in (re-read when it changes)\n"
+        "  --insecure-bind        allow non-loopback endpoints without CURVE (anyone can write)\n"
         "  --log-level LEVEL      error, warn, info or debug (default info)\n");
 }
 
@@ -99,13 +103,25 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
 
         static const char *known [] = { "--db", "--bind", "--sync", "--busy-timeout-ms", "--max-ops",
                                         "--max-msg-bytes", "--max-queue", "--dedup-ttl-s", "--log-level",
-                                        "--readers", "--group-max", "--group-wait-us" };
+                                        "--readers", "--group-max", "--group-wait-us",
+                                        "--curve-secret", "--curve-allow", "--insecure-bind" };
         bool is_known = false;
         for (size_t n = 0; n < sizeof (known) / sizeof (known [0]); n++)
             is_known |= strcmp (flag, known [n]) == 0;
         if (!is_known) {
             snprintf (errbuf, errlen, "unknown option '%s'", flag);
             return CONFIG_BAD;
+        }
+        if (strcmp (flag, "--insecure-bind") == 0) {
+            /*  A switch: it takes no value, so the next word is not its. */
+            if (equals) {
+                snprintf (errbuf, errlen, "option '%s' takes no value", flag);
+                return CONFIG_BAD;
+            }
+            if (value)
+                arg--;
+            self->insecure_bind = true;
+            continue;
         }
         if (!value) {
             snprintf (errbuf, errlen, "option '%s' needs a value", flag);
@@ -132,6 +148,12 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
         else
         if (strcmp (flag, "--log-level") == 0)
             bad = log_level_parse (value, &self->log_level) != 0;
+        else
+        if (strcmp (flag, "--curve-secret") == 0)
+            bad = !*(self->curve_secret = value);
+        else
+        if (strcmp (flag, "--curve-allow") == 0)
+            bad = !*(self->curve_allow = value);
         else
         if (strcmp (flag, "--busy-timeout-ms") == 0 && !(bad = s_number (value, 0, INT_MAX, &number)))
             self->busy_timeout_ms = (int) number;
@@ -163,5 +185,32 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
     }
     if (self->bind_count == 0)
         self->binds [self->bind_count++] = "tcp://127.0.0.1:5555";
+    if (!self->curve_secret != !self->curve_allow) {
+        snprintf (errbuf, errlen, "--curve-secret and --curve-allow go together");
+        return CONFIG_BAD;
+    }
+    /*  No unauthenticated listener on a public interface by accident. */
+    for (int n = 0; n < self->bind_count && !self->curve_secret && !self->insecure_bind; n++)
+        if (!config_endpoint_is_local (self->binds [n])) {
+            snprintf (errbuf, errlen, "refusing to listen without authentication on %s: give --curve-secret "
+                      "and --curve-allow, or --insecure-bind", self->binds [n]);
+            return CONFIG_BAD;
+        }
     return CONFIG_RUN;
+}
+
+bool
+config_endpoint_is_local (const char *endpoint)
+{
+    static const char *networked [] = { "udp://", "ws://", "wss://", "pgm://", "epgm://", "tipc://", "vmci://" };
+    for (size_t n = 0; n < sizeof (networked) / sizeof (networked [0]); n++)
+        if (strncmp (endpoint, networked [n], strlen (networked [n])) == 0)
+            return false;
+    /*  ipc:// and inproc:// stay on this host; an unknown transport fails
+        to bind, which says more than refusing it here would. */
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return true;
+    const char *host = endpoint + 6;
+    return strncmp (host, "127.", 4) == 0 || strncmp (host, "localhost:", 10) == 0
+        || strncmp (host, "[::1]:", 6) == 0;
 }

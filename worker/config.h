@@ -23,6 +23,9 @@ typedef struct {
     uint32_t max_queue;
     int64_t dedup_ttl_s;
     log_level_t log_level;
+    const char *curve_secret;   /* the server's certificate (zcert), or NULL */
+    const char *curve_allow;    /* directory of allowed client public certificates */
+    bool insecure_bind;         /* listen without CURVE beyond loopback */
     int readers;                /* read-only connections beside the writer */
     uint32_t group_max;         /* batches per group commit */
     int group_wait_us;
@@ -40,6 +43,10 @@ typedef enum {
 /* Fill self with the defaults, then apply argv (strings stay borrowed).
    --help and --version print to out. */
 config_rc_t config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, size_t errlen);
+
+/* False for endpoints other hosts can reach: TCP beyond loopback, and the
+   other network transports. */
+bool config_endpoint_is_local (const char *endpoint);
 
 /* Print the usage text to stream. */
 void config_usage (FILE *stream);

@@ -5,6 +5,7 @@
 #include "log.h"
 #include "proto_reply.h"
 
+#include <czmq.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,37 @@ s_set_int (void *socket, int option, int value)
     return zmq_setsockopt (socket, option, &value, sizeof (value));
 }
 
+/*  Make router a CURVE server with the certificate at path. Clients are
+    then checked by the ZAP handler (zauth) against the allowed keys at the
+    handshake, before any message of theirs is read. */
+static int
+s_curve_server (void *router, const char *path, char *errbuf, size_t errlen)
+{
+    zcert_t *cert = zcert_load (path);
+    if (!cert) {
+        snprintf (errbuf, errlen, "cannot load the CURVE certificate %s (and its %s_secret)", path, path);
+        return -1;
+    }
+    static const byte zeros [32] = { 0 };
+    int rc = 0;
+    if (memcmp (zcert_secret_key (cert), zeros, 32) == 0) {
+        snprintf (errbuf, errlen, "%s has no secret key: give the certificate with its _secret file", path);
+        rc = -1;
+    }
+    else
+    if (s_set_int (router, ZMQ_CURVE_SERVER, 1)
+    ||  zmq_setsockopt (router, ZMQ_CURVE_SECRETKEY, zcert_secret_key (cert), 32)
+    ||  zmq_setsockopt (router, ZMQ_ZAP_DOMAIN, "ledgerd", 7)) {
+        snprintf (errbuf, errlen, "cannot set up CURVE: %s", zmq_strerror (errno));
+        rc = -1;
+    }
+    /*  ZMQ_ZAP_ENFORCE_DOMAIN (a draft option in libzmq 4.3): where it
+        exists, a client is refused if no ZAP handler answers. */
+    s_set_int (router, 93, 1);
+    zcert_destroy (&cert);
+    return rc;
+}
+
 frontend_t *
 frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, size_t errlen)
 {
@@ -50,6 +82,8 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, s
         snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
         goto failed;
     }
+    if (config->curve_secret && s_curve_server (self->router, config->curve_secret, errbuf, errlen))
+        goto failed;
     self->pipe_count = 1 + config->readers;
     for (int n = 0; n < self->pipe_count; n++) {
         snprintf (self->endpoints [n], sizeof (self->endpoints [n]), "inproc://ledgerd-runner-%d", n);

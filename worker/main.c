@@ -110,10 +110,21 @@ main (int argc, char *argv [])
         }
 
     void *ctx = zsys_init ();
+    /*  ZAP handler first: a CURVE client connecting right after bind must
+        find it there. It re-reads the allowed keys when the directory changes. */
+    zactor_t *auth = NULL;
+    if (ctx && config.curve_allow) {
+        auth = zactor_new (zauth, NULL);
+        if (config.log_level == LOG_LEVEL_DEBUG)
+            zstr_send (auth, "VERBOSE");
+        zstr_sendx (auth, "CURVE", config.curve_allow, NULL);
+        zsock_wait (auth);
+    }
     frontend_t *frontend = ctx? frontend_new (ctx, &config, &stats, errbuf, sizeof (errbuf)): NULL;
     if (!frontend) {
         log_error ("%s", ctx? errbuf: "cannot start ZeroMQ");
         s_close_stores (&store, readers, config.readers);
+        zactor_destroy (&auth);
         zsys_shutdown ();
         return 1;
     }
@@ -131,11 +142,14 @@ main (int argc, char *argv [])
             runner_destroy (&runners [n], frontend_pipe (frontend, n));
         s_close_stores (&store, readers, config.readers);
         frontend_destroy (&frontend);
+        zactor_destroy (&auth);
         zsys_shutdown ();
         return 1;
     }
     for (int n = 0; n < config.bind_count; n++)
-        log_info ("listening on %s", config.binds [n]);
+        log_info ("listening on %s%s", config.binds [n], config.curve_secret? " (CURVE)": "");
+    if (config.curve_allow)
+        log_info ("CURVE: clients must hold a key from %s", config.curve_allow);
     log_info ("ledgerd %s: database %s, schema version %d, sync %s, %d readers, group commit up to %u",
               LEDGER_VERSION, config.db_path, schema, config.sync_full? "full": "normal", config.readers,
               config.group_max);
@@ -144,6 +158,7 @@ main (int argc, char *argv [])
     for (int n = 0; n <= config.readers; n++)
         runner_destroy (&runners [n], frontend_pipe (frontend, n));
     frontend_destroy (&frontend);
+    zactor_destroy (&auth);
     zsys_shutdown ();
     log_info ("stopped: database closed");
     return rc == 0? 0: 1;
