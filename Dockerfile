@@ -29,4 +29,4 @@ USER ledger
 WORKDIR /data
 VOLUME /data
 EXPOSE 5555
-CMD ["ledgerd", "--db", "/data/ledger.db", "--bind", "tcp://0.0.0.0:5555"]
+CMD ["ledgerd", "--db", "/data/ledger.db", "--bind", "tcp://0.0.0.0:5555", "--insecure-bind"]
