@@ -1,0 +1,28 @@
+/*  faulty_vfs -- an SQLite VFS that fails the k-th write, sync or truncate.
+
+    It wraps the default VFS and counts every xWrite, xSync and xTruncate on
+    every file (database, WAL, journal). When the count reaches `fail_at` the
+    call returns the chosen error instead of doing anything; in "keep
+    failing" mode every later one fails too. For tests only: it is how the
+    store is shown to turn storage failures into retryable errors, never an
+    `ok` for work that is not on disk. */
+
+#ifndef FAULTY_VFS_H
+#define FAULTY_VFS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Register the faulty VFS as the default one (once per process). Returns 0. */
+int faulty_vfs_install (void);
+
+/* Arm it: fail the fail_at-th counted call from now on (0: never) with rc
+   (SQLITE_IOERR_WRITE, SQLITE_FULL, ...), and every one after it if
+   keep_failing. Resets the count. */
+void faulty_vfs_arm (uint64_t fail_at, int rc, bool keep_failing);
+
+/* Calls counted since the last arm, and how many were failed. */
+uint64_t faulty_vfs_calls (void);
+uint64_t faulty_vfs_failures (void);
+
+#endif
