@@ -6,7 +6,7 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps deps-test build run test test-asan clean
+.PHONY: all deps deps-test build run test test-asan test-valgrind clean deps-fuzz fuzz fuzz-ci
 
 all: build
 
@@ -33,5 +33,39 @@ test-asan: deps-test
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	    ctest --test-dir $(BUILD_ASAN) --output-on-failure -j $(JOBS)
 
+# The request decoder under libFuzzer (clang, ASan, UBSan): `make fuzz` runs
+# it for 10 minutes, `make fuzz-ci` for one. New inputs go to
+# $(BUILD_FUZZ)/corpus, crashes to $(BUILD_FUZZ)/artifacts; the seeds in
+# tests/corpus/request are only read. Keep a crash by copying it there.
+BUILD_FUZZ ?= build-fuzz
+
+deps-fuzz:
+	@sh scripts/install-deps.sh fuzz
+
+fuzz: deps-fuzz
+	$(call run_fuzzer,600)
+
+fuzz-ci: deps-fuzz
+	$(call run_fuzzer,60)
+
+define run_fuzzer
+	cmake -S . -B $(BUILD_FUZZ) -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLEDGER_FUZZ=ON $(CMAKE_ARGS)
+	cmake --build $(BUILD_FUZZ) -j $(JOBS) --target fuzz_request
+	mkdir -p $(BUILD_FUZZ)/corpus $(BUILD_FUZZ)/artifacts
+	cp -n tests/corpus/request/* $(BUILD_FUZZ)/corpus/
+	$(BUILD_FUZZ)/bin/fuzz_request -max_total_time=$(1) -max_len=65536 -rss_limit_mb=256 -timeout=10 \
+	    -print_final_stats=1 -artifact_prefix=$(BUILD_FUZZ)/artifacts/ \
+	    $(BUILD_FUZZ)/corpus tests/corpus/request
+endef
+
+# The integration tests once more with every ledgerd under valgrind: any
+# memory error or definite leak makes the worker exit 99, and the test fail.
+VALGRIND = valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
+test-valgrind: deps-test
+	cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=Debug -DLEDGER_WERROR=ON $(CMAKE_ARGS)
+	cmake --build build-valgrind -j $(JOBS)
+	LEDGER_TEST_WRAPPER="$(VALGRIND)" ctest --test-dir build-valgrind --output-on-failure -j $(JOBS) \
+	    -R 'test_worker_ops|test_worker_lifecycle|test_group_commit|test_client$$'
+
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) build-valgrind

@@ -7,7 +7,7 @@ set -eu
 PACKAGES="gcc make cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
 libsqlite3-dev libjansson-dev"
 if [ "${1:-}" = "test" ]; then
-    PACKAGES="$PACKAGES docker-compose"
+    PACKAGES="$PACKAGES docker-compose valgrind"
 fi
 
 missing=""

@@ -201,11 +201,23 @@ s_spawn (harness_t *self, const char **extras)
     size_t n_extras = 0;
     while (extras [n_extras])
         n_extras++;
+    //  LEDGER_TEST_WRAPPER runs the worker under another program, e.g.
+    //  "valgrind --error-exitcode=99 --leak-check=full": its words go first.
+    char *wrapper = getenv ("LEDGER_TEST_WRAPPER")? strdup (getenv ("LEDGER_TEST_WRAPPER")): NULL;
+    size_t n_wrapper = 0;
+    char *words [16];
+    for (char *save = NULL, *word = wrapper? strtok_r (wrapper, " ", &save): NULL; word && n_wrapper < 16;
+         word = strtok_r (NULL, " ", &save))
+        words [n_wrapper++] = word;
     //  posix_spawn's argv is not const for historical reasons; it is not written.
-    char **argv = calloc (n_extras + 6, sizeof *argv);
-    if (!argv)
+    char **argv = calloc (n_wrapper + n_extras + 6, sizeof *argv);
+    if (!argv) {
+        free (wrapper);
         return -1;
+    }
     size_t argc = 0;
+    for (size_t index = 0; index < n_wrapper; index++)
+        argv [argc++] = words [index];
     argv [argc++] = (char *) LEDGERD_PATH;
     argv [argc++] = (char *) "--db";
     argv [argc++] = self->db_path;
@@ -255,12 +267,13 @@ s_spawn (harness_t *self, const char **extras)
             if (rc == 0)
                 rc = posix_spawnattr_setsigdefault (&attr, &defaults);
             if (rc == 0)
-                rc = posix_spawn (&self->pid, LEDGERD_PATH, &actions, &attr, argv, environ);
+                rc = posix_spawnp (&self->pid, argv [0], &actions, &attr, argv, environ);
             posix_spawnattr_destroy (&attr);
         }
         posix_spawn_file_actions_destroy (&actions);
     }
     free (argv);
+    free (wrapper);
     if (rc) {
         fprintf (stderr, "harness: cannot start %s: %s\n", LEDGERD_PATH, strerror (rc));
         self->pid = -1;
