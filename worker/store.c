@@ -51,9 +51,9 @@ store_new (const char *path, const store_options_t *options, stats_t *stats, cha
     msgpack_sbuffer_init (&self->results);
     msgpack_sbuffer_init (&self->rows);
 
-    const char *fail_commit = getenv ("LEDGERD_TEST_FAIL_COMMIT");
-    if (fail_commit && !options->read_only)
-        self->fail_commit_at = strtoull (fail_commit, NULL, 10);
+    const char *fail_commit = getenv ("LEDGERD_TEST_FAIL_COMMIT_KEY");
+    if (fail_commit && *fail_commit && !options->read_only)
+        self->fail_commit_key = strdup (fail_commit);
     int flags = options->read_only? SQLITE_OPEN_READONLY: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2 (path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -110,6 +110,7 @@ store_destroy (store_t **self_p)
     msgpack_sbuffer_destroy (&self->rows);
     free (self->batch.ids);
     free (self->batch.failed);
+    free (self->fail_commit_key);
     free (self);
     *self_p = NULL;
 }
@@ -334,11 +335,26 @@ s_storage_class (proto_class_t klass)
     return klass == PROTO_CLASS_BUSY || klass == PROTO_CLASS_IO || klass == PROTO_CLASS_INTERNAL;
 }
 
-/*  Test hook: make the Nth group commit fail, as a full disk would. */
+/*  Test hook: make a commit fail, as a full disk would. */
 static int
 s_fail_commit_hook (void *arg)
 {
     return 1;
+}
+
+/*  Test hook: does this group hold the batch whose key says "fail my
+    group's commit"? It fires once. */
+static bool
+s_poisoned (store_t *self, const proto_request_t **requests, size_t count)
+{
+    if (!self->fail_commit_key || self->fail_commit_done)
+        return false;
+    size_t len = strlen (self->fail_commit_key);
+    for (size_t n = 0; n < count; n++)
+        if (requests [n]->key && requests [n]->key_len == len
+        &&  memcmp (requests [n]->key, self->fail_commit_key, len) == 0)
+            return self->fail_commit_done = true;
+    return false;
 }
 
 void
@@ -398,8 +414,7 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
         klass [n] = batch_err.klass;
         proto_reply_error (outs [n], requests [n], &batch_err);
     }
-    self->commits++;
-    if (self->fail_commit_at && self->commits == self->fail_commit_at)
+    if (s_poisoned (self, requests, count))
         sqlite3_commit_hook (self->db, s_fail_commit_hook, NULL);
     rc = s_exec (self, STMT_COMMIT);
     sqlite3_commit_hook (self->db, NULL, NULL);

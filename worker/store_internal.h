@@ -85,8 +85,8 @@ struct _store_t {
     msgpack_sbuffer results;    /* the results array of the running batch */
     msgpack_sbuffer rows;       /* scratch for row lists of unknown length */
     int64_t last_prune_us;
-    uint64_t commits;           /* group commits so far */
-    uint64_t fail_commit_at;    /* test hook: fail this commit (0: never) */
+    char *fail_commit_key;      /* test hook: fail the commit of the group holding this key */
+    bool fail_commit_done;
 };
 
 /* Ready a prepared statement: reset it and clear its bindings. */

@@ -182,12 +182,15 @@ s_report_failed (import_t *imp, ledger_result_t *result, size_t first_line, size
     const char *field = ledger_result_error_field (result);
     const char *code = ledger_result_error_code (result);
     bool missing_category = klass && strcmp (klass, "not_found") == 0 && field && strcmp (field, "category") == 0;
-    return ctl_fail (imp->ctl, CTL_EXIT_FAILED,
-                     "%s:%zu: %s%s%s%s: %s (%s)%s; stopped with the %zu rows before line %zu imported, none after",
+    char outcome [160] = "nothing was imported";
+    if (imp->imported)
+        snprintf (outcome, sizeof (outcome), "stopped: the %zu row%s before line %zu %s imported, none from there on",
+                  imp->imported, imp->imported == 1? "": "s", first_line, imp->imported == 1? "is": "are");
+    return ctl_fail (imp->ctl, CTL_EXIT_FAILED, "%s:%zu: %s%s%s%s: %s (%s)%s; %s",
                      imp->path, line, klass, field? " (": "", field? field: "", field? ")": "",
                      ledger_result_error_message (result), code? code: "?",
-                     missing_category && !imp->create_categories? " (--create-categories creates it)": "",
-                     imp->imported, first_line);
+                     missing_category && !imp->create_categories? "; --create-categories creates missing ones": "",
+                     outcome);
 }
 
 /*  Send batch number k. Returns CTL_EXIT_OK when its rows are in. */
@@ -294,6 +297,7 @@ ctl_cmd_import (ctl_t *ctl, int argc, char **argv)
     int status = s_parse (ctl, argc, argv, &imp);
     if (status != CTL_CONTINUE)
         return status;
+    status = CTL_EXIT_OK;
 
     double start = s_now_s ();
     char *data = NULL;

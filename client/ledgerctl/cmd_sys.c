@@ -17,8 +17,10 @@ s_parse (ctl_t *ctl, int argc, char **argv, table_format_t *format_p)
         { "format", required_argument, NULL, CTL_OPT_FIRST_LOCAL },
         CTL_COMMON_OPTIONS
     };
+    /*  Without format_p, the table starts after --format, so it is unknown. */
+    const struct option *accepted = format_p? options: options + 1;
     int opt;
-    while ((opt = getopt_long (argc, argv, CTL_SHORT_OPTIONS, options + (format_p? 0: 1), NULL)) != -1) {
+    while ((opt = getopt_long (argc, argv, CTL_SHORT_OPTIONS, accepted, NULL)) != -1) {
         int status = opt == CTL_OPT_FIRST_LOCAL? (ctl_parse_format (ctl, optarg, format_p)? CTL_EXIT_USAGE: CTL_CONTINUE)
                                                : ctl_option (ctl, opt, optarg, argv);
         if (status != CTL_CONTINUE)

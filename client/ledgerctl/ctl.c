@@ -72,6 +72,12 @@ ctl_option (ctl_t *ctl, int opt, const char *arg, char **argv)
                 return CTL_EXIT_USAGE;
             ctl->retries = (int) value;
             return CTL_CONTINUE;
+        case CTL_OPT_CURVE_CERT:
+            ctl->curve_cert = arg;
+            return CTL_CONTINUE;
+        case CTL_OPT_SERVER_KEY:
+            ctl->server_key = arg;
+            return CTL_CONTINUE;
         case CTL_OPT_HELP:
         case 'h':
             ctl_print_help (ctl);
@@ -92,6 +98,10 @@ ctl_client (ctl_t *ctl)
 {
     if (ctl->client)
         return ctl->client;
+    if (!ctl->curve_cert != !ctl->server_key) {
+        ctl_usage (ctl, "--curve-cert and --server-key go together");
+        return NULL;
+    }
     ctl->client = ledger_client_new (ctl->endpoint);
     if (!ctl->client) {
         ctl_usage (ctl, "cannot use endpoint \"%s\" (expected e.g. tcp://127.0.0.1:5555)", ctl->endpoint);
@@ -101,6 +111,10 @@ ctl_client (ctl_t *ctl)
         ledger_client_set_timeout (ctl->client, ctl->timeout_ms);
     if (ctl->retries >= 0)
         ledger_client_set_retries (ctl->client, ctl->retries);
+    if (ctl->curve_cert && ledger_client_set_curve (ctl->client, ctl->curve_cert, ctl->server_key)) {
+        ctl_usage (ctl, "%s", ledger_client_error (ctl->client));
+        ledger_client_destroy (&ctl->client);
+    }
     return ctl->client;
 }
 

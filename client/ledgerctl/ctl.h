@@ -44,6 +44,8 @@ typedef struct {
 
 struct _ctl_t {
     const char *endpoint;
+    const char *curve_cert;     /* this client's certificate file, or NULL: no CURVE */
+    const char *server_key;     /* the worker's public key or certificate file */
     int timeout_ms;             /* -1: the library's default */
     int retries;                /* -1: the library's default */
     const ctl_command_t *command;       /* the one running */
@@ -57,6 +59,8 @@ enum {
     CTL_OPT_ENDPOINT = 256,
     CTL_OPT_TIMEOUT,
     CTL_OPT_RETRIES,
+    CTL_OPT_CURVE_CERT,
+    CTL_OPT_SERVER_KEY,
     CTL_OPT_HELP,
     CTL_OPT_FIRST_LOCAL         /* commands number their own options from here */
 };
@@ -65,6 +69,8 @@ enum {
     { "endpoint",   required_argument, NULL, CTL_OPT_ENDPOINT }, \
     { "timeout-ms", required_argument, NULL, CTL_OPT_TIMEOUT }, \
     { "retries",    required_argument, NULL, CTL_OPT_RETRIES }, \
+    { "curve-cert", required_argument, NULL, CTL_OPT_CURVE_CERT }, \
+    { "server-key", required_argument, NULL, CTL_OPT_SERVER_KEY }, \
     { "help",       no_argument,       NULL, CTL_OPT_HELP }, \
     { NULL, 0, NULL, 0 }
 
@@ -89,7 +95,8 @@ int ctl_fail (ctl_t *ctl, int status, const char *format, ...) __attribute__ ((f
 void ctl_print_help (ctl_t *ctl);
 
 /* The client, made on first use from the connection options. Returns NULL
-   (having said why) if the endpoint is malformed. Owned by ctl. */
+   (having said why) if the endpoint is malformed or the CURVE keys cannot
+   be used. Owned by ctl. */
 ledger_client_t *ctl_client (ctl_t *ctl);
 
 /* Submit batch; destroys it and sets *batch_p to NULL. Returns

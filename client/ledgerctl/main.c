@@ -8,6 +8,7 @@
 
 #include "ctl.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,7 @@
     "  --format F         table, csv or json (one object per line); default: table\n" \
     "                     on a terminal, csv otherwise\n"
 
-#define TIME_HELP \
+#define TIME_HELP "\n" \
     "TIME is RFC 3339 with an offset (2025-01-02T10:00:00+01:00, ...Z) or a bare\n" \
     "date (2025-01-02), which means that day's midnight UTC. AMOUNT is a decimal\n" \
     "with at most two decimals (-12.34); negative for money spent.\n"
@@ -119,7 +120,11 @@ static const char s_connection_help [] =
     "                     several, separated by commas, share the load\n"
     "  --timeout-ms N     wait this long for a reply before sending again (default 5000)\n"
     "  --retries N        send again this many times after a timeout or a retryable\n"
-    "                     error (default 3); retries never apply a batch twice\n";
+    "                     error (default 3); retries never apply a batch twice\n"
+    "  --curve-cert FILE  talk CURVE with this client certificate (czmq format: FILE\n"
+    "                     and FILE_secret; default $LEDGER_CURVE_CERT)\n"
+    "  --server-key KEY   the worker's public key (40 Z85 characters) or public\n"
+    "                     certificate file (default $LEDGER_SERVER_KEY)\n";
 
 static const char s_exit_help [] =
     "Exit status: 0 done; 1 the worker refused the request or the input is bad;\n"
@@ -137,8 +142,10 @@ ctl_print_help (ctl_t *ctl)
     const ctl_command_t *command = ctl->command;
     printf ("usage: ledgerctl ");
     s_print_words (stdout, command);
+    /*  The summary is written to follow a command name in a list; as a
+        sentence of its own it starts with a capital. */
     printf ("%s%s\n\n%c%s.\n\n", command->synopsis [0]? " ": "", command->synopsis,
-            command->summary [0] - 'a' + 'A', command->summary + 1);
+            toupper ((unsigned char) command->summary [0]), command->summary + 1);
     if (command->help [0])
         printf ("%s\n", command->help);
     printf ("%s\n%s", s_connection_help, s_exit_help);
@@ -147,7 +154,8 @@ ctl_print_help (ctl_t *ctl)
 static void
 s_print_usage (void)
 {
-    printf ("usage: ledgerctl [--endpoint E] [--timeout-ms N] [--retries N] COMMAND [ARGS]\n\n"
+    printf ("usage: ledgerctl [--endpoint E] [--timeout-ms N] [--retries N]\n"
+            "                 [--curve-cert FILE --server-key KEY] COMMAND [ARGS]\n\n"
             "The command line for ledgerd, the expense ledger worker.\n\nCommands:\n");
     for (size_t n = 0; n < COMMAND_COUNT; n++) {
         char words [40];
@@ -217,6 +225,12 @@ main (int argc, char *argv [])
     const char *env = getenv ("LEDGER_ENDPOINT");
     if (env && *env)
         ctl.endpoint = env;
+    env = getenv ("LEDGER_CURVE_CERT");
+    if (env && *env)
+        ctl.curve_cert = env;
+    env = getenv ("LEDGER_SERVER_KEY");
+    if (env && *env)
+        ctl.server_key = env;
 
     static const struct option options [] = {
         { "version", no_argument, NULL, CTL_OPT_FIRST_LOCAL },

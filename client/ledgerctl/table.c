@@ -188,12 +188,15 @@ s_pad (FILE *out, size_t count)
         fputc (' ', out);
 }
 
-/*  One line of the aligned table; the last column is not padded, so lines
-    carry no trailing blanks. */
+/*  One line of the aligned table. Padding stops after the last cell that
+    holds something, so lines carry no trailing blanks. */
 static void
 s_print_line (table_t *self, char *const *cells, const size_t *widths, bool header)
 {
-    for (size_t n = 0; n < self->count; n++) {
+    size_t end = self->count;
+    while (end > 1 && (!cells [end - 1] || !cells [end - 1][0]))
+        end--;
+    for (size_t n = 0; n < end; n++) {
         const char *cell = cells [n]? cells [n]: "";
         size_t gap = widths [n] - s_display_width (cell);
         bool right = !header && self->columns [n].kind != TABLE_TEXT;
@@ -202,7 +205,7 @@ s_print_line (table_t *self, char *const *cells, const size_t *widths, bool head
         if (right)
             s_pad (self->out, gap);
         fputs (cell, self->out);
-        if (!right && n + 1 < self->count)
+        if (!right && n + 1 < end)
             s_pad (self->out, gap);
     }
     fputc ('\n', self->out);

@@ -172,18 +172,13 @@ test_failures_in_a_group_are_isolated (void)
 static void
 test_failed_commit_fails_the_whole_group (void)
 {
-    /*  Commit 1 is the set-up batch, 2 the batch that holds the writer
-        while the rest queue, 3 the group of the rest: that one fails. */
-    setenv ("LEDGERD_TEST_FAIL_COMMIT", "3", 1);
+    /*  The group holding the batch keyed "commit-4" fails to commit, once. */
+    setenv ("LEDGERD_TEST_FAIL_COMMIT_KEY", "commit-4", 1);
     harness_t *worker = harness_start ("--busy-timeout-ms", "20000", NULL);
-    unsetenv ("LEDGERD_TEST_FAIL_COMMIT");
+    unsetenv ("LEDGERD_TEST_FAIL_COMMIT_KEY");
     CHECK (worker != NULL);
     if (!worker)
         return;
-    zsock_t *req = harness_req (worker);
-    json_decref (harness_call (req, OPS ("{\"op\":\"category.create\",\"name\":\"Setup\"}")));
-    zsock_destroy (&req);
-
     enum { COUNT = 8 };
     char texts [COUNT] [300];
     const char *batches [COUNT];
@@ -192,28 +187,33 @@ test_failed_commit_fails_the_whole_group (void)
                   "{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}", n, n, n);
         batches [n] = texts [n];
     }
+    long long transactions = s_stat (worker, "transactions");
     json_t *replies [COUNT];
     s_run_queued (worker, batches, COUNT, replies);
     int failed = 0;
     for (int n = 0; n < COUNT; n++) {
-        if (harness_bool (replies [n], "ok") == 1)
+        char sql [100];
+        snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE amount = %d", n);
+        if (harness_bool (replies [n], "ok") == 1) {
+            CHECK_INT (s_count (harness_db_path (worker), sql), 1);
             continue;
+        }
         failed++;
         CHECK_STR (harness_str (replies [n], "error.class"), "io");
         CHECK_INT (harness_bool (replies [n], "error.retryable"), 1);
-        char sql [100];
-        snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE amount = %d", n);
         CHECK_INT (s_count (harness_db_path (worker), sql), 0);
     }
-    /*  The batch that held the writer commits alone (commit 2); the group
-        queued behind it is commit 3, which fails. */
-    CHECK (failed >= COUNT - 1);
+    /*  The poisoned batch failed, and not alone: its whole group did. */
+    CHECK_INT (harness_bool (replies [4], "ok"), 0);
+    CHECK (failed >= 2);
+    CHECK (s_stat (worker, "transactions") - transactions < COUNT);
     CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM idempotency"), COUNT - failed);
-    /*  Their retries (same keys) now commit, each once. */
-    req = harness_req (worker);
+    /*  Their retries (same keys) now commit, each once; the others replay. */
+    zsock_t *req = harness_req (worker);
     for (int n = 0; n < COUNT; n++) {
         json_t *reply = harness_call (req, texts [n]);
         CHECK_INT (harness_bool (reply, "ok"), 1);
+        CHECK_INT (harness_bool (reply, "replayed") == 1, harness_bool (replies [n], "ok") == 1);
         json_decref (reply);
         json_decref (replies [n]);
     }

@@ -1,0 +1,265 @@
+/*  Unit: what ledgerctl import reads -- the CSV reader (csv.c), the rows
+    it makes of a bank statement (import_rows.c), and the content hash its
+    idempotency keys are named after (sha256.c). */
+
+#include "csv.h"
+#include "import_rows.h"
+#include "sha256.h"
+#include "testing.h"
+
+#include <stdlib.h>
+
+/*  Read all of text; return the records as "field|field" lines, each
+    prefixed with its line number ("2:a|b\n"), or the error ("!3: why"). */
+static char *
+s_records (const char *text, size_t size)
+{
+    static char out [4096];
+    size_t used = 0;
+    out [0] = 0;
+    csv_reader_t *csv = csv_reader_new (text, size);
+    int rc;
+    while ((rc = csv_reader_next (csv)) == 1) {
+        used += (size_t) snprintf (out + used, sizeof (out) - used, "%zu:", csv_reader_line (csv));
+        for (size_t n = 0; n < csv_reader_fields (csv); n++)
+            used += (size_t) snprintf (out + used, sizeof (out) - used, "%s%s", n? "|": "", csv_reader_field (csv, n));
+        used += (size_t) snprintf (out + used, sizeof (out) - used, "\n");
+    }
+    if (rc < 0)
+        snprintf (out + used, sizeof (out) - used, "!%zu: %s", csv_reader_line (csv), csv_reader_error (csv));
+    CHECK_INT (csv_reader_next (csv), rc);      /* stays at the end, or broken */
+    csv_reader_destroy (&csv);
+    CHECK (csv == NULL);
+    return out;
+}
+
+#define RECORDS(text) s_records (text, sizeof (text) - 1)
+
+static void
+test_csv_plain_records (void)
+{
+    CHECK_STR (RECORDS ("a,b,c\n1,2,3\n"), "1:a|b|c\n2:1|2|3\n");
+    CHECK_STR (RECORDS ("a,b\r\n1,2\r\n"), "1:a|b\n2:1|2\n");
+    CHECK_STR (RECORDS ("a,b\r1,2\r"), "1:a|b\n2:1|2\n");          /* old Mac line ends */
+    CHECK_STR (RECORDS ("a,b\n1,2"), "1:a|b\n2:1|2\n");            /* no final line end */
+    CHECK_STR (RECORDS ("a,,c,\n"), "1:a||c|\n");                  /* empty fields, at the end too */
+    CHECK_STR (RECORDS (""), "");
+    CHECK_STR (RECORDS ("\xEF\xBB\xBF" "date,amount\n"), "1:date|amount\n");  /* byte order mark */
+    CHECK_STR (RECORDS (" a , b \n"), "1: a | b \n");               /* unquoted blanks are the caller's */
+}
+
+static void
+test_csv_blank_lines_are_skipped_but_counted (void)
+{
+    CHECK_STR (RECORDS ("a\n\n  \nb\r\n\r\nc\n"), "1:a\n4:b\n6:c\n");
+    CHECK_STR (RECORDS ("a\n\"\"\n"), "1:a\n2:\n");                 /* a quoted empty field is a record */
+}
+
+static void
+test_csv_quoted_fields (void)
+{
+    CHECK_STR (RECORDS ("\"a,b\",c\n"), "1:a,b|c\n");
+    CHECK_STR (RECORDS ("\"say \"\"hi\"\"\",x\n"), "1:say \"hi\"|x\n");
+    CHECK_STR (RECORDS ("x,\"two\nlines\",y\nnext\n"), "1:x|two\nlines|y\n3:next\n");
+    CHECK_STR (RECORDS ("x,\"a\r\nb\"\r\nz\n"), "1:x|a\r\nb\n3:z\n");
+    CHECK_STR (RECORDS ("a, \"b\" ,c\n"), "1:a|b|c\n");             /* blanks around quotes */
+    CHECK_STR (RECORDS ("5\" screen,1\n"), "1:5\" screen|1\n");     /* a stray quote is text */
+    CHECK_STR (RECORDS ("\"\",\"\"\n"), "1:|\n");
+}
+
+static void
+test_csv_malformed (void)
+{
+    CHECK_STR (RECORDS ("a\n\"open,b\nc\n"), "1:a\n!2: a quoted field is not closed before the end of the file");
+    CHECK_STR (RECORDS ("\"a\"b,c\n"),
+               "!1: text after the closing quote of a field (quotes inside a quoted field are doubled: \"\")");
+    CHECK_STR (s_records ("a,b\nc\0d\n", 8), "1:a|b\n!2: a NUL byte in a field");
+}
+
+static void
+test_csv_long_fields_and_many_fields (void)
+{
+    char *text = malloc (200000);
+    size_t used = 0;
+    for (int n = 0; n < 100000; n++)
+        text [used++] = 'x';
+    text [used++] = '\n';
+    for (int n = 0; n < 5000; n++) {
+        text [used++] = 'f';
+        text [used++] = ',';
+    }
+    text [used++] = '\n';
+    csv_reader_t *csv = csv_reader_new (text, used);
+    CHECK_INT (csv_reader_next (csv), 1);
+    CHECK_INT (strlen (csv_reader_field (csv, 0)), 100000);
+    CHECK_INT (csv_reader_next (csv), 1);
+    CHECK_INT (csv_reader_fields (csv), 5001);
+    CHECK_STR (csv_reader_field (csv, 4999), "f");
+    CHECK_STR (csv_reader_field (csv, 5000), "");
+    CHECK_STR (csv_reader_field (csv, 5001), "");               /* past the end */
+    CHECK_INT (csv_reader_next (csv), 0);
+    csv_reader_destroy (&csv);
+    free (text);
+}
+
+/*  Parse text as an import file; returns the rows or NULL with errbuf. */
+static import_rows_t *
+s_rows (const char *text, char *errbuf)
+{
+    return import_rows_parse (text, strlen (text), errbuf, 300);
+}
+
+static void
+test_rows_columns_by_name (void)
+{
+    char error [300] = "";
+    /*  Any case, aliases, blanks, other columns ignored, any order. */
+    import_rows_t *rows = s_rows ("Balance, Memo ,CATEGORY,Amount,Date\n"
+                                  "100.00,coffee,Food,-3.40,2025-01-02T08:12:00+01:00\n"
+                                  "96.60,,,+25,2025-01-03\n", error);
+    CHECK (rows != NULL);
+    if (!rows) {
+        fprintf (stderr, "%s\n", error);
+        return;
+    }
+    CHECK_INT (import_rows_count (rows), 2);
+    const import_row_t *row = import_rows_get (rows, 0);
+    CHECK_INT (row->line, 2);
+    CHECK_INT (row->amount, -340);
+    CHECK_INT (row->occurred_us, 1735801920000000LL);           /* 07:12Z */
+    CHECK_INT (row->occurred_offset, 60);
+    CHECK_STR (row->description, "coffee");
+    CHECK_STR (row->category, "Food");
+    row = import_rows_get (rows, 1);
+    CHECK_INT (row->line, 3);
+    CHECK_INT (row->amount, 2500);
+    CHECK_INT (row->occurred_us, 1735862400000000LL);           /* a bare date: midnight UTC */
+    CHECK_INT (row->occurred_offset, 0);
+    CHECK (row->description == NULL);                           /* empty: none */
+    CHECK (row->category == NULL);
+    CHECK (import_rows_get (rows, 2) == NULL);
+    import_rows_destroy (&rows);
+    CHECK (rows == NULL);
+
+    static const char *const time_names [] = { "date", "occurred_at", "time", "timestamp" };
+    for (size_t n = 0; n < 4; n++) {
+        char text [200];
+        snprintf (text, sizeof (text), "amount,%s,desc\n1,2025-01-01,x\n", time_names [n]);
+        rows = s_rows (text, error);
+        CHECK (rows && import_rows_count (rows) == 1 && strcmp (import_rows_get (rows, 0)->description, "x") == 0);
+        import_rows_destroy (&rows);
+    }
+    rows = s_rows ("date,amount,description\n", error);         /* a header alone is no error */
+    CHECK (rows && import_rows_count (rows) == 0);
+    import_rows_destroy (&rows);
+}
+
+static void
+test_rows_errors_name_the_line (void)
+{
+    static const struct {
+        const char *text;
+        const char *error;
+    } cases [] = {
+        { "", "line 1: the file is empty: expected a header row (date,amount,description,category)" },
+        { "amount,description\n", "line 1: the header has no date column (date, occurred_at, time or timestamp)" },
+        { "date,description\n", "line 1: the header has no amount column" },
+        { "date,amount,time\n", "line 1: columns 1 and 3 both give the date" },
+        { "date,amount\n2025-01-01,1\n\n2025-01-01,1.234\n", "line 4: amount \"1.234\" has more than two decimals" },
+        { "date,amount\n2025-01-01,1e3\n", "line 2: amount \"1e3\" is not a decimal number like -12.34" },
+        { "date,amount\n2025-01-01,\n", "line 2: the amount is empty" },
+        { "date,amount\n,1\n", "line 2: the date is empty" },
+        { "date,amount\n2025-01-01,99999999999999999999\n", "line 2: amount \"99999999999999999999\" is too large" },
+        { "date,amount\n2025-01-01T10:00:00,1\n",
+          "line 2: date \"2025-01-01T10:00:00\" has no UTC offset: add Z or +hh:mm, or give a bare date (midnight UTC)" },
+        { "date,amount\n01/02/2025,1\n",
+          "line 2: date \"01/02/2025\" is not YYYY-MM-DD or an RFC 3339 time like 2025-01-02T10:00:00+01:00" },
+        { "date,amount,description\n2025-01-01,1,a,b\n",
+          "line 2: 4 fields where the header has 3 (a comma inside a value needs quotes)" },
+        { "date,amount,category\n2025-01-01,1,\xC3\x28\n", "line 2: the category name is not valid UTF-8" },
+        { "date,amount\n\"2025-01-01,1\n", "line 2: a quoted field is not closed before the end of the file" },
+    };
+    for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
+        char error [300] = "";
+        import_rows_t *rows = s_rows (cases [n].text, error);
+        CHECK (rows == NULL);
+        CHECK_STR (error, cases [n].error);
+        import_rows_destroy (&rows);
+    }
+}
+
+static void
+test_rows_length_limits (void)
+{
+    char text [1400], error [300];
+    char name [102];
+    memset (name, 'n', 101);
+    name [101] = 0;
+    snprintf (text, sizeof (text), "date,amount,category\n2025-01-01,1,%s\n", name);
+    CHECK (s_rows (text, error) == NULL);
+    CHECK_STR (error, "line 2: the category name is longer than 100 bytes");
+    name [100] = 0;
+    snprintf (text, sizeof (text), "date,amount,category\n2025-01-01,1,%s\n", name);
+    import_rows_t *rows = s_rows (text, error);
+    CHECK (rows != NULL);
+    import_rows_destroy (&rows);
+
+    char description [1002];
+    memset (description, 'd', 1001);
+    description [1001] = 0;
+    snprintf (text, sizeof (text), "date,amount,desc\n2025-01-01,1,%s\n", description);
+    CHECK (s_rows (text, error) == NULL);
+    CHECK_STR (error, "line 2: the description is longer than 1000 bytes");
+}
+
+static void
+test_sha256_known_digests (void)
+{
+    char hex [65];
+    sha256_hex ("", 0, hex);
+    CHECK_STR (hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    sha256_hex ("abc", 3, hex);
+    CHECK_STR (hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    const char *two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    sha256_hex (two_blocks, strlen (two_blocks), hex);
+    CHECK_STR (hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+
+    /*  Around the padding boundaries (55/56 bytes left in a block). */
+    static const struct {
+        size_t size;
+        const char *digest;
+    } sizes [] = {
+        { 55,  "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072" },
+        { 56,  "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e" },
+        { 63,  "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2" },
+        { 64,  "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c" },
+        { 119, "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c" },
+        { 120, "13f05a0b594787f5ecd315edc96141bd3243203d1b7d4f0836f37308b276ba98" },
+    };
+    char xs [128];
+    memset (xs, 'x', sizeof (xs));
+    for (size_t n = 0; n < sizeof (sizes) / sizeof (sizes [0]); n++) {
+        sha256_hex (xs, sizes [n].size, hex);
+        CHECK_STR (hex, sizes [n].digest);
+    }
+    char *million = malloc (1000000);
+    memset (million, 'a', 1000000);
+    sha256_hex (million, 1000000, hex);
+    CHECK_STR (hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    free (million);
+}
+
+int
+main (void)
+{
+    TEST_RUN (test_csv_plain_records);
+    TEST_RUN (test_csv_blank_lines_are_skipped_but_counted);
+    TEST_RUN (test_csv_quoted_fields);
+    TEST_RUN (test_csv_malformed);
+    TEST_RUN (test_csv_long_fields_and_many_fields);
+    TEST_RUN (test_rows_columns_by_name);
+    TEST_RUN (test_rows_errors_name_the_line);
+    TEST_RUN (test_rows_length_limits);
+    TEST_RUN (test_sha256_known_digests);
+    return TEST_DONE ();
+}
