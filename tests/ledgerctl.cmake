@@ -2,7 +2,7 @@
 # real binary against a real worker as an integration test.
 set(LEDGERCTL_DIR ${CMAKE_SOURCE_DIR}/client/ledgerctl)
 
-ledger_unit_test(test_csv ${LEDGERCTL_DIR}/csv.c ${LEDGERCTL_DIR}/import_rows.c ${LEDGERCTL_DIR}/sha256.c)
+ledger_unit_test(test_csv ${LEDGERCTL_DIR}/csv.c ${LEDGERCTL_DIR}/import_rows.c)
 target_include_directories(test_csv PRIVATE ${LEDGERCTL_DIR})
 target_link_libraries(test_csv PRIVATE ledger_proto)
 

@@ -1,10 +1,8 @@
-/*  Unit: what ledgerctl import reads -- the CSV reader (csv.c), the rows
-    it makes of a bank statement (import_rows.c), and the content hash its
-    idempotency keys are named after (sha256.c). */
+/*  Unit: what ledgerctl import reads -- the CSV reader (csv.c) and the
+    rows it makes of a bank statement (import_rows.c). */
 
 #include "csv.h"
 #include "import_rows.h"
-#include "sha256.h"
 #include "testing.h"
 
 #include <stdlib.h>
@@ -212,43 +210,6 @@ test_rows_length_limits (void)
     CHECK_STR (error, "line 2: the description is longer than 1000 bytes");
 }
 
-static void
-test_sha256_known_digests (void)
-{
-    char hex [65];
-    sha256_hex ("", 0, hex);
-    CHECK_STR (hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-    sha256_hex ("abc", 3, hex);
-    CHECK_STR (hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-    const char *two_blocks = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
-    sha256_hex (two_blocks, strlen (two_blocks), hex);
-    CHECK_STR (hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
-
-    /*  Around the padding boundaries (55/56 bytes left in a block). */
-    static const struct {
-        size_t size;
-        const char *digest;
-    } sizes [] = {
-        { 55,  "d5e285683cd4efc02d021a5c62014694958901005d6f71e89e0989fac77e4072" },
-        { 56,  "04c26261370ee7541549d16dee320c723e3fd14671e66a099afe0a377c16888e" },
-        { 63,  "75220b47218278e656f2013bb8f0c455a25eaf01e86c64924e9d48d89776d6f2" },
-        { 64,  "7ce100971f64e7001e8fe5a51973ecdfe1ced42befe7ee8d5fd6219506b5393c" },
-        { 119, "000b48d4edf0fa7bee3c6236ecd2785baa5db4eeb8bb54341b029e0d9fa5fb0c" },
-        { 120, "13f05a0b594787f5ecd315edc96141bd3243203d1b7d4f0836f37308b276ba98" },
-    };
-    char xs [128];
-    memset (xs, 'x', sizeof (xs));
-    for (size_t n = 0; n < sizeof (sizes) / sizeof (sizes [0]); n++) {
-        sha256_hex (xs, sizes [n].size, hex);
-        CHECK_STR (hex, sizes [n].digest);
-    }
-    char *million = malloc (1000000);
-    memset (million, 'a', 1000000);
-    sha256_hex (million, 1000000, hex);
-    CHECK_STR (hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
-    free (million);
-}
-
 int
 main (void)
 {
@@ -260,6 +221,5 @@ main (void)
     TEST_RUN (test_rows_columns_by_name);
     TEST_RUN (test_rows_errors_name_the_line);
     TEST_RUN (test_rows_length_limits);
-    TEST_RUN (test_sha256_known_digests);
     return TEST_DONE ();
 }
