@@ -176,5 +176,6 @@ int ctl_cmd_txn_update (ctl_t *ctl, int argc, char **argv);
 int ctl_cmd_txn_delete (ctl_t *ctl, int argc, char **argv);
 int ctl_cmd_query (ctl_t *ctl, int argc, char **argv);
 int ctl_cmd_import (ctl_t *ctl, int argc, char **argv);
+int ctl_cmd_keygen (ctl_t *ctl, int argc, char **argv);
 
 #endif

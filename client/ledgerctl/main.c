@@ -92,6 +92,11 @@ static const ctl_command_t s_commands [] = {
       "  --page-size N      rows per request, 1 to 10000 (default 1000)\n"
       FORMAT_HELP
       TIME_HELP },
+    { "keygen", NULL, ctl_cmd_keygen, "NAME",
+      "write a CURVE certificate pair: NAME (public) and NAME_secret (private)",
+      "Give NAME to the worker (its --curve-allow directory) for a client, or to\n"
+      "clients (--server-key) for a worker; keep NAME_secret private. Existing\n"
+      "files are never overwritten. Needs no worker.\n" },
     { "import", NULL, ctl_cmd_import, "FILE.csv|- [--batch-size N] [--create-categories]",
       "import a bank-statement CSV file",
       "  --batch-size N        rows per batch, 1 to 10000 (default 500); each batch\n"

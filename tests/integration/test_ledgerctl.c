@@ -779,15 +779,23 @@ test_import_stops_at_the_failing_line (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
-/*  Write a new certificate pair as dir/name and dir/name_secret. */
+/*  Write a new certificate pair as dir/name and dir/name_secret, with
+    `ledgerctl keygen`, which must refuse to overwrite it afterwards. */
 static void
 s_keygen (const char *dir, const char *name)
 {
     char path [400];
     snprintf (path, sizeof (path), "%s/%s", dir, name);
-    zcert_t *cert = zcert_new ();
-    zcert_save (cert, path);
+    run_t run;
+    CHECK_INT (s_run (&run, NULL, NULL, "keygen", path, NULL), 0);
+    CHECK (strstr (run.out, "public key: ") != NULL);
+    s_run_free (&run);
+    zcert_t *cert = zcert_load (path);
+    CHECK (cert != NULL);
     zcert_destroy (&cert);
+    CHECK_INT (s_run (&run, NULL, NULL, "keygen", path, NULL), 1);
+    CHECK (strstr (run.err, "not overwriting") != NULL);
+    s_run_free (&run);
 }
 
 /*  A worker that lets in only CURVE clients whose certificate is in
