@@ -33,7 +33,7 @@ ctl_cmd_keygen (ctl_t *ctl, int argc, char **argv)
     zcert_set_meta (cert, "name", "%s", base? base + 1: name);
     int rc = zcert_save (cert, name);
     if (rc == 0)
-        printf ("wrote %s (public: put it in the worker's --curve-allow directory, or pass it as --server-key)\n"
+        printf ("wrote %s (public: put it in the worker's --curve-allow directory, or pass it as --curve-server-key)\n"
                 "  and %s (secret: keep it private)\npublic key: %s\n", name, secret, zcert_public_txt (cert));
     zcert_destroy (&cert);
     if (rc)

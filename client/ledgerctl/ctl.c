@@ -99,7 +99,7 @@ ctl_client (ctl_t *ctl)
     if (ctl->client)
         return ctl->client;
     if (!ctl->curve_cert != !ctl->server_key) {
-        ctl_usage (ctl, "--curve-cert and --server-key go together");
+        ctl_usage (ctl, "--curve-secret and --curve-server-key go together");
         return NULL;
     }
     ctl->client = ledger_client_new (ctl->endpoint);

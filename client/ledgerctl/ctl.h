@@ -69,8 +69,8 @@ enum {
     { "endpoint",   required_argument, NULL, CTL_OPT_ENDPOINT }, \
     { "timeout-ms", required_argument, NULL, CTL_OPT_TIMEOUT }, \
     { "retries",    required_argument, NULL, CTL_OPT_RETRIES }, \
-    { "curve-cert", required_argument, NULL, CTL_OPT_CURVE_CERT }, \
-    { "server-key", required_argument, NULL, CTL_OPT_SERVER_KEY }, \
+    { "curve-secret", required_argument, NULL, CTL_OPT_CURVE_CERT }, \
+    { "curve-server-key", required_argument, NULL, CTL_OPT_SERVER_KEY }, \
     { "help",       no_argument,       NULL, CTL_OPT_HELP }, \
     { NULL, 0, NULL, 0 }
 

@@ -95,7 +95,7 @@ static const ctl_command_t s_commands [] = {
     { "keygen", NULL, ctl_cmd_keygen, "NAME",
       "write a CURVE certificate pair: NAME (public) and NAME_secret (private)",
       "Give NAME to the worker (its --curve-allow directory) for a client, or to\n"
-      "clients (--server-key) for a worker; keep NAME_secret private. Existing\n"
+      "clients (--curve-server-key) for a worker; keep NAME_secret private. Existing\n"
       "files are never overwritten. Needs no worker.\n" },
     { "import", NULL, ctl_cmd_import, "FILE.csv|- [--batch-size N] [--create-categories]",
       "import a bank-statement CSV file",
@@ -126,10 +126,12 @@ static const char s_connection_help [] =
     "  --timeout-ms N     wait this long for a reply before sending again (default 5000)\n"
     "  --retries N        send again this many times after a timeout or a retryable\n"
     "                     error (default 3); retries never apply a batch twice\n"
-    "  --curve-cert FILE  talk CURVE with this client certificate (czmq format: FILE\n"
-    "                     and FILE_secret; default $LEDGER_CURVE_CERT)\n"
-    "  --server-key KEY   the worker's public key (40 Z85 characters) or public\n"
-    "                     certificate file (default $LEDGER_SERVER_KEY)\n";
+    "  --curve-secret FILE\n"
+    "                     talk CURVE with this client certificate (czmq format: FILE\n"
+    "                     and FILE_secret; default $LEDGER_CURVE_SECRET)\n"
+    "  --curve-server-key KEY\n"
+    "                     the worker's public key (40 Z85 characters) or public\n"
+    "                     certificate file (default $LEDGER_CURVE_SERVER_KEY)\n";
 
 static const char s_exit_help [] =
     "Exit status: 0 done; 1 the worker refused the request or the input is bad;\n"
@@ -160,7 +162,7 @@ static void
 s_print_usage (void)
 {
     printf ("usage: ledgerctl [--endpoint E] [--timeout-ms N] [--retries N]\n"
-            "                 [--curve-cert FILE --server-key KEY] COMMAND [ARGS]\n\n"
+            "                 [--curve-secret FILE --curve-server-key KEY] COMMAND [ARGS]\n\n"
             "The command line for ledgerd, the expense ledger worker.\n\nCommands:\n");
     for (size_t n = 0; n < COMMAND_COUNT; n++) {
         char words [40];
@@ -230,10 +232,10 @@ main (int argc, char *argv [])
     const char *env = getenv ("LEDGER_ENDPOINT");
     if (env && *env)
         ctl.endpoint = env;
-    env = getenv ("LEDGER_CURVE_CERT");
+    env = getenv ("LEDGER_CURVE_SECRET");
     if (env && *env)
         ctl.curve_cert = env;
-    env = getenv ("LEDGER_SERVER_KEY");
+    env = getenv ("LEDGER_CURVE_SERVER_KEY");
     if (env && *env)
         ctl.server_key = env;
 

@@ -840,21 +840,21 @@ test_curve_options (void)
     for (int attempt = 0; attempt < 20; attempt++) {
         s_run_free (&run);
         if (s_run (&run, endpoint, NULL, "--timeout-ms", "500", "--retries", "0",
-                   "--curve-cert", client, "--server-key", server, "ping", NULL) == 0)
+                   "--curve-secret", client, "--curve-server-key", server, "ping", NULL) == 0)
             break;
     }
     CHECK_INT (run.status, 0);
     s_run_free (&run);
-    CHECK_INT (s_run (&run, endpoint, NULL, "add-category", "Secret", "--curve-cert", client,
-                      "--server-key", server, NULL), 0);
+    CHECK_INT (s_run (&run, endpoint, NULL, "add-category", "Secret", "--curve-secret", client,
+                      "--curve-server-key", server, NULL), 0);
     CHECK_STR (run.out, "1\n");
     s_run_free (&run);
 
     /*  The keys from the environment; the server key as Z85 text. */
     zcert_t *server_cert = zcert_load (server);
     char cert_env [400], key_env [100];
-    snprintf (cert_env, sizeof (cert_env), "LEDGER_CURVE_CERT=%s", client);
-    snprintf (key_env, sizeof (key_env), "LEDGER_SERVER_KEY=%s", zcert_public_txt (server_cert));
+    snprintf (cert_env, sizeof (cert_env), "LEDGER_CURVE_SECRET=%s", client);
+    snprintf (key_env, sizeof (key_env), "LEDGER_CURVE_SERVER_KEY=%s", zcert_public_txt (server_cert));
     zcert_destroy (&server_cert);
     const char *const envs [] = { cert_env, key_env, NULL };
     char *argv [] = { NULL, (char *) "--endpoint", endpoint, (char *) "categories", (char *) "--format",
@@ -870,15 +870,15 @@ test_curve_options (void)
     CHECK_INT (s_run (&run, endpoint, NULL, "--timeout-ms", "300", "--retries", "1", "ping", NULL), 3);
     CHECK (strstr (run.err, "authentication failed") != NULL);
     s_run_free (&run);
-    CHECK_INT (s_run (&run, endpoint, NULL, "--timeout-ms", "300", "--retries", "1", "--curve-cert", stranger,
-                      "--server-key", server, "add-category", "Intruder", NULL), 3);
+    CHECK_INT (s_run (&run, endpoint, NULL, "--timeout-ms", "300", "--retries", "1", "--curve-secret", stranger,
+                      "--curve-server-key", server, "add-category", "Intruder", NULL), 3);
     CHECK (strstr (run.err, "authentication failed") != NULL);
     s_run_free (&run);
     /*  Half the keys, or keys that cannot be read: a usage error. */
-    CHECK_INT (s_run (&run, endpoint, NULL, "--curve-cert", client, "ping", NULL), 2);
+    CHECK_INT (s_run (&run, endpoint, NULL, "--curve-secret", client, "ping", NULL), 2);
     CHECK (s_one_error_line (run.err));
     s_run_free (&run);
-    CHECK_INT (s_run (&run, endpoint, NULL, "--curve-cert", "/nonexistent/cert", "--server-key", server, "ping", NULL), 2);
+    CHECK_INT (s_run (&run, endpoint, NULL, "--curve-secret", "/nonexistent/cert", "--curve-server-key", server, "ping", NULL), 2);
     CHECK (strstr (run.err, "/nonexistent/cert") != NULL);
     s_run_free (&run);
 
