@@ -18,21 +18,6 @@
 
 extern char **environ;
 
-static long long
-s_count (const char *db_path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *stmt;
-    long long count = -1;
-    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK) {
-        if (sqlite3_step (stmt) == SQLITE_ROW)
-            count = sqlite3_column_int64 (stmt, 0);
-        sqlite3_finalize (stmt);
-    }
-    sqlite3_close (db);
-    return count;
-}
 
 static ledger_client_t *
 s_client (const char *endpoint, int timeout_ms, int retries)
@@ -167,7 +152,7 @@ test_pipelining_1000_requests (void)
     }
     CHECK_INT (received, COUNT);
     CHECK_INT (ok, COUNT);
-    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM txn"), COUNT);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), COUNT);
     ledger_client_destroy (&client);
     CHECK_INT (harness_stop (&worker, false), 0);
 }
@@ -188,7 +173,7 @@ s_restarter (void *arg)
 {
     restarter_t *self = (restarter_t *) arg;
     int64_t deadline = zclock_mono () + 60000;
-    while (s_count (self->db, "SELECT count (*) FROM txn") < self->kill_at && zclock_mono () < deadline)
+    while (harness_sql_int (self->db, "SELECT count (*) FROM txn") < self->kill_at && zclock_mono () < deadline)
         zclock_sleep (5);       /* watching the database, not timing a race */
     harness_signal (self->worker, SIGKILL);
     harness_wait (self->worker, 10000);
@@ -235,9 +220,9 @@ test_worker_killed_and_restarted_mid_stream (void)
     CHECK_INT (ok, COUNT);
     CHECK (retried >= 1);       /* the kill really happened mid-stream */
     /*  Every batch exactly once, whole. */
-    CHECK_INT (s_count (restarter.db, "SELECT count (*) FROM txn"), 2 * COUNT);
-    CHECK_INT (s_count (restarter.db, "SELECT count (DISTINCT amount) FROM txn"), COUNT);
-    CHECK_INT (s_count (restarter.db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount HAVING count (*) <> 2)"), 0);
+    CHECK_INT (harness_sql_int (restarter.db, "SELECT count (*) FROM txn"), 2 * COUNT);
+    CHECK_INT (harness_sql_int (restarter.db, "SELECT count (DISTINCT amount) FROM txn"), COUNT);
+    CHECK_INT (harness_sql_int (restarter.db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount HAVING count (*) <> 2)"), 0);
     ledger_client_destroy (&client);
     if (restarter.worker)
         CHECK_INT (harness_stop (&restarter.worker, false), 0);
@@ -305,7 +290,7 @@ test_replies_held_past_the_timeout (void)
         CHECK (ledger_result_replayed (result));        /* the first try had committed */
     }
     ledger_result_destroy (&result);
-    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM txn WHERE amount = 777"), 1);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn WHERE amount = 777"), 1);
     ledger_batch_destroy (&batch);
     ledger_client_destroy (&client);
     proxy.stop = true;
@@ -366,7 +351,7 @@ test_busy_is_retried_until_it_succeeds (void)
     CHECK (result && !ledger_result_replayed (result));
     ledger_result_destroy (&result);
     sqlite3_close (locker.lock);
-    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM category"), 1);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM category"), 1);
     ledger_batch_destroy (&batch);
     ledger_client_destroy (&client);
     CHECK_INT (harness_stop (&worker, false), 0);

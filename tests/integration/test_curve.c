@@ -11,21 +11,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static long long
-s_count (const char *db_path)
-{
-    sqlite3 *db;
-    sqlite3_stmt *stmt;
-    long long count = -1;
-    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-    &&  sqlite3_prepare_v2 (db, "SELECT count (*) FROM category", -1, &stmt, NULL) == SQLITE_OK) {
-        if (sqlite3_step (stmt) == SQLITE_ROW)
-            count = sqlite3_column_int64 (stmt, 0);
-        sqlite3_finalize (stmt);
-    }
-    sqlite3_close (db);
-    return count;
-}
 
 /*  Write a new certificate pair as dir/name and dir/name_secret. */
 static void
@@ -129,7 +114,7 @@ test_curve (void)
     CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
     ledger_result_destroy (&result);
 
-    CHECK_INT (s_count (db), 1);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM category"), 1);
     kill (pid, SIGTERM);
     int status = -1;
     waitpid (pid, &status, 0);

@@ -12,21 +12,6 @@
 
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 
-static long long
-s_count (const char *db_path, const char *sql)
-{
-    sqlite3 *db;
-    sqlite3_stmt *stmt;
-    long long count = -1;
-    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK) {
-        if (sqlite3_step (stmt) == SQLITE_ROW)
-            count = sqlite3_column_int64 (stmt, 0);
-        sqlite3_finalize (stmt);
-    }
-    sqlite3_close (db);
-    return count;
-}
 
 static void
 s_send_json (zsock_t *dealer, const char *text)
@@ -159,9 +144,9 @@ test_failures_in_a_group_are_isolated (void)
         json_decref (replies [n]);
 
     const char *db = harness_db_path (worker);
-    CHECK_INT (s_count (db, "SELECT count (*) FROM txn WHERE amount IN (0, 1, 3, 5, 6, 9)"), 6);
-    CHECK_INT (s_count (db, "SELECT count (*) FROM txn WHERE amount IN (2, 4)"), 0);
-    CHECK_INT (s_count (db, "SELECT count (*) FROM txn WHERE amount = 6"), 1);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM txn WHERE amount IN (0, 1, 3, 5, 6, 9)"), 6);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM txn WHERE amount IN (2, 4)"), 0);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM txn WHERE amount = 6"), 1);
     /*  They really shared transactions: far fewer than one per batch. */
     long long used = s_stat (worker, "transactions") - transactions;
     printf ("     %d batches in %lld write transactions\n", COUNT, used);
@@ -195,19 +180,19 @@ test_failed_commit_fails_the_whole_group (void)
         char sql [100];
         snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE amount = %d", n);
         if (harness_bool (replies [n], "ok") == 1) {
-            CHECK_INT (s_count (harness_db_path (worker), sql), 1);
+            CHECK_INT (harness_sql_int (harness_db_path (worker), sql), 1);
             continue;
         }
         failed++;
         CHECK_STR (harness_str (replies [n], "error.class"), "io");
         CHECK_INT (harness_bool (replies [n], "error.retryable"), 1);
-        CHECK_INT (s_count (harness_db_path (worker), sql), 0);
+        CHECK_INT (harness_sql_int (harness_db_path (worker), sql), 0);
     }
     /*  The poisoned batch failed, and not alone: its whole group did. */
     CHECK_INT (harness_bool (replies [4], "ok"), 0);
     CHECK (failed >= 2);
     CHECK (s_stat (worker, "transactions") - transactions < COUNT);
-    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM idempotency"), COUNT - failed);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM idempotency"), COUNT - failed);
     /*  Their retries (same keys) now commit, each once; the others replay. */
     zsock_t *req = harness_req (worker);
     for (int n = 0; n < COUNT; n++) {
@@ -218,7 +203,7 @@ test_failed_commit_fails_the_whole_group (void)
         json_decref (replies [n]);
     }
     zsock_destroy (&req);
-    CHECK_INT (s_count (harness_db_path (worker), "SELECT count (*) FROM txn"), COUNT);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), COUNT);
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 

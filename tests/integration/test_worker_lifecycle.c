@@ -113,8 +113,6 @@ test_start_up_failures (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
-static long long s_count_rows (const char *db_path, const char *sql);
-
 /*  The worker's log, read whole. */
 static char *
 s_read_log (harness_t *worker)
@@ -198,7 +196,7 @@ test_second_signal_exits_at_once (void)
     sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close (other);
     /*  Nothing of the unfinished batch is in the database. */
-    CHECK_INT (s_count_rows (harness_db_path (worker), "SELECT count (*) FROM category"), 0);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM category"), 0);
     zsock_destroy (&dealer);
     harness_stop (&worker, false);
 }
@@ -255,7 +253,7 @@ test_idempotency_keys_expire_after_the_ttl (void)
         zsock_destroy (&req);
         CHECK_INT (harness_stop (&worker, false), 0);
     }
-    CHECK_INT (s_count_rows (db, "SELECT count (*) FROM txn"), 2);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM txn"), 2);
     harness_remove_dir (dir);
 }
 
@@ -314,21 +312,6 @@ test_busy_while_another_process_holds_the_lock (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
-static long long
-s_count_rows (const char *db_path, const char *sql)
-{
-    sqlite3 *db;
-    long long count = -1;
-    sqlite3_stmt *stmt;
-    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK) {
-        if (sqlite3_step (stmt) == SQLITE_ROW)
-            count = sqlite3_column_int64 (stmt, 0);
-        sqlite3_finalize (stmt);
-    }
-    sqlite3_close (db);
-    return count;
-}
 
 /*  Send batches pipelined, signal the worker once the first reply is in,
     and check that every batch it took was answered and only those are in
@@ -392,9 +375,9 @@ s_drain_on (int signum)
     /*  Exactly the answered batches are in the database, each whole. */
     char db [300];
     snprintf (db, sizeof (db), "%s", harness_db_path (worker));
-    CHECK_INT (s_count_rows (db, "SELECT count (*) FROM txn"), (long long) ok * OPS_PER);
-    CHECK_INT (s_count_rows (db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount HAVING count (*) <> 50)"), 0);
-    CHECK_INT (s_count_rows (db, "SELECT count (*) FROM idempotency"), ok);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM txn"), (long long) ok * OPS_PER);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount HAVING count (*) <> 50)"), 0);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM idempotency"), ok);
     printf ("     signal %d: %d of %d batches answered before exit\n", signum, replies, BATCHES);
     zsock_destroy (&dealer);
     harness_stop (&worker, false);

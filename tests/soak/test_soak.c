@@ -16,7 +16,6 @@
 
 #include <dirent.h>
 #include <pthread.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -200,16 +199,7 @@ test_soak (void)
     char db [300];
     snprintf (db, sizeof (db), "%s", harness_db_path (worker));
     CHECK_INT (harness_stop (&worker, true), 0);
-    sqlite3 *handle;
-    sqlite3_stmt *stmt;
-    long long rows = -1;
-    if (sqlite3_open_v2 (db, &handle, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-    &&  sqlite3_prepare_v2 (handle, "SELECT count (*) FROM txn", -1, &stmt, NULL) == SQLITE_OK) {
-        if (sqlite3_step (stmt) == SQLITE_ROW)
-            rows = sqlite3_column_int64 (stmt, 0);
-        sqlite3_finalize (stmt);
-    }
-    sqlite3_close (handle);
+    long long rows = harness_sql_int (db, "SELECT count (*) FROM txn");
     CHECK_INT (rows, 5 * atomic_load (&s_ok_batches));
     char *slash = strrchr (db, '/');
     *slash = 0;

@@ -5,6 +5,8 @@
 #endif
 
 #include "worker_harness.h"
+
+#include <sqlite3.h>
 #include "proto_json.h"
 
 #include <arpa/inet.h>
@@ -802,4 +804,19 @@ harness_bool (json_t *root, const char *path)
 {
     json_t *value = harness_get (root, path);
     return json_is_boolean (value)? (json_is_true (value)? 1: 0): -1;
+}
+
+long long
+harness_sql_int (const char *db_path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *stmt = NULL;
+    long long value = -1;
+    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
+    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
+    &&  sqlite3_step (stmt) == SQLITE_ROW)
+        value = sqlite3_column_int64 (stmt, 0);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+    return value;
 }

@@ -116,6 +116,10 @@ json_t *harness_callf (zsock_t *req, const char *format, ...)
    and return the reply as harness_call does: for malformed-input tests. */
 json_t *harness_call_raw (zsock_t *req, const void *data, size_t size);
 
+/* Run sql on the database at db_path (read-only, a connection of its own)
+   and return the first column of the first row as an integer, or -1. */
+long long harness_sql_int (const char *db_path, const char *sql);
+
 /* Return the value at path in root, or NULL if there is none. A path is
    object keys and array indexes separated by dots, like "results.0.id" or
    "error.class"; the empty path is root itself. The value is borrowed from
