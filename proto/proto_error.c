@@ -34,6 +34,10 @@ proto_class_retryable (proto_class_t klass)
 
 static void
 s_set (proto_error_t *self, proto_class_t klass, int op, const char *field, uint32_t len,
+       const char *code, const char *format, va_list args) __attribute__ ((format (printf, 7, 0)));
+
+static void
+s_set (proto_error_t *self, proto_class_t klass, int op, const char *field, uint32_t len,
        const char *code, const char *format, va_list args)
 {
     self->klass = klass;

@@ -585,6 +585,16 @@ s_fingerprint (const proto_request_t *request)
                 hash = s_mix_text (hash, field, strlen (field));
                 hash = s_mix_value (hash, &op->value [f]);
             }
+        /*  An invalid op (independent mode) compares by its error: what
+            made it invalid (an unknown field, a value that did not decode)
+            is not in its values, and two batches that differ there must
+            not pass for the same batch. */
+        if (op->error) {
+            hash = s_mix (hash, "E", 1);
+            hash = s_mix_text (hash, op->error->code, strlen (op->error->code));
+            hash = s_mix_text (hash, op->error->field, strlen (op->error->field));
+            hash = s_mix_text (hash, op->error->message, strlen (op->error->message));
+        }
     }
     return hash;
 }

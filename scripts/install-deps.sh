@@ -3,12 +3,15 @@
 # missing ones, so that `make run` and `make test` work on a fresh machine.
 set -eu
 
-# What building needs; `install-deps.sh test` adds what only the tests use.
+# What building needs; `install-deps.sh test` adds what only the tests use,
+# `install-deps.sh fuzz` what the fuzzer needs.
 PACKAGES="gcc make cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
 libsqlite3-dev libjansson-dev"
-if [ "${1:-}" = "test" ]; then
-    PACKAGES="$PACKAGES docker-compose valgrind"
-fi
+case "${1:-}" in
+    test) PACKAGES="$PACKAGES docker-compose valgrind" ;;
+    # libFuzzer's runtime is in libclang-rt-14-dev, which clang only recommends.
+    fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
+esac
 
 missing=""
 for pkg in $PACKAGES; do

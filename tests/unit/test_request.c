@@ -325,6 +325,34 @@ test_fingerprint_is_stable_across_builds (void)
 }
 
 static void
+test_invalid_ops_keep_batches_apart (void)
+{
+    /*  Independent mode: batches that differ only in what made an op
+        invalid must not share a fingerprint (a key reused across them must
+        be KEY_REUSED, not a replay of the other's reply). Ops whose errors
+        are the same to the letter may: the reply would be the same too. */
+    static const char *pairs [] [2] = {
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"memo\":\"x\"}",
+          "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"}" },
+        { "{\"op\":\"txn.nope\"}", "{\"op\":\"category.nope\"}" },
+        { "{\"op\":\"txn.create\",\"amount\":1.5,\"occurred_at\":\"2025-01-01T00:00:00Z\"}",
+          "{\"op\":\"txn.create\",\"amount\":\"x\",\"occurred_at\":\"2025-01-01T00:00:00Z\"}" },
+    };
+    for (size_t n = 0; n < sizeof (pairs) / sizeof (pairs [0]); n++) {
+        uint64_t fingerprints [2];
+        for (int side = 0; side < 2; side++) {
+            char text [400];
+            snprintf (text, sizeof (text), "{\"v\":1,\"mode\":\"independent\",\"ops\":[%s]}", pairs [n] [side]);
+            proto_request_t *request = s_decode (text, 10);
+            CHECK (!proto_error_is_set (&request->error));
+            fingerprints [side] = request->fingerprint;
+            proto_request_destroy (&request);
+        }
+        CHECK (fingerprints [0] != fingerprints [1]);
+    }
+}
+
+static void
 test_errors_stay_valid_utf8 (void)
 {
     /*  An unknown field of "a" and 40 two-byte characters: cut at 64 bytes,
@@ -382,6 +410,7 @@ main (void)
     TEST_RUN (test_msgpack_timestamp);
     TEST_RUN (test_fingerprint);
     TEST_RUN (test_fingerprint_is_stable_across_builds);
+    TEST_RUN (test_invalid_ops_keep_batches_apart);
     TEST_RUN (test_errors_stay_valid_utf8);
     TEST_RUN (test_cursor);
     free (s_body);
