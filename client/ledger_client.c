@@ -98,16 +98,28 @@ s_random64 (void)
     return value;
 }
 
+/*  Close the socket and its monitor. The monitor is stopped first: an
+    event sent to a monitor whose reader is gone blocks libzmq's I/O thread,
+    and with it every socket of the context (zeromq/libzmq#3575). */
+static void
+s_close (ledger_client_t *self)
+{
+    if (self->socket && self->monitor)
+        zmq_socket_monitor (self->socket, NULL, 0);
+    if (self->socket)
+        zmq_close (self->socket);
+    if (self->monitor)
+        zmq_close (self->monitor);
+    self->socket = NULL;
+    self->monitor = NULL;
+}
+
 /*  (Re)open the socket and connect it to every endpoint, with a monitor
     that reports failed handshakes. */
 static int
 s_open (ledger_client_t *self)
 {
-    if (self->socket)
-        zmq_close (self->socket);
-    if (self->monitor)
-        zmq_close (self->monitor);
-    self->monitor = NULL;
+    s_close (self);
     self->socket = zmq_socket (self->ctx, ZMQ_DEALER);
     if (!self->socket)
         return s_fail (self, "cannot create a socket: %s", zmq_strerror (errno));
@@ -219,10 +231,7 @@ ledger_client_destroy (ledger_client_t **self_p)
     free (self->ready);
     for (int n = 0; n < self->endpoint_count; n++)
         free (self->endpoints [n]);
-    if (self->socket)
-        zmq_close (self->socket);
-    if (self->monitor)
-        zmq_close (self->monitor);
+    s_close (self);
     if (self->ctx)
         zmq_ctx_term (self->ctx);
     free (self);
@@ -428,9 +437,18 @@ s_pump (ledger_client_t *self, int64_t until)
     }
     if (self->ready_count > ready_before)
         return;                 /* a request gave up: let the caller see it */
-    zmq_pollitem_t item = { self->socket, 0, ZMQ_POLLIN, 0 };
     long timeout = wake <= now? 0: (long) (wake - now);
-    if (zmq_poll (&item, 1, timeout) <= 0)
+    if (!self->socket && s_open (self)) {
+        zmq_poll (NULL, 0, timeout);            /* no socket yet: try again at the next timer */
+        return;
+    }
+    /*  The monitor is read as events come, so they never pile up in it. */
+    zmq_pollitem_t items [2] = { { self->socket, 0, ZMQ_POLLIN, 0 }, { self->monitor, 0, ZMQ_POLLIN, 0 } };
+    if (zmq_poll (items, self->monitor? 2: 1, timeout) <= 0)
+        return;
+    if (self->monitor && (items [1].revents & ZMQ_POLLIN))
+        s_check_handshakes (self);
+    if (!(items [0].revents & ZMQ_POLLIN))
         return;
     zmq_msg_t msg;
     zmq_msg_init (&msg);
