@@ -45,7 +45,8 @@ struct _ledger_client_t {
     int opened;                 /* sockets opened, to name each monitor */
     bool curve;
     uint8_t curve_public [32], curve_secret [32], curve_server [32];
-    bool auth_failed;           /* a handshake failed since the last reply */
+    bool auth_refused;          /* the worker refused our key since the last reply */
+    bool handshake_broken;      /* a handshake was cut short: wrong mechanism or server key */
     char *endpoints [MAX_ENDPOINTS];
     int endpoint_count;
     int timeout_ms;
@@ -133,7 +134,7 @@ s_open (ledger_client_t *self)
     char endpoint [64];
     snprintf (endpoint, sizeof (endpoint), "inproc://ledger-client-%p-%d", (void *) self, self->opened++);
     if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
-                            | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) == 0) {
+                            | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
         self->monitor = zmq_socket (self->ctx, ZMQ_PAIR);
         if (self->monitor && zmq_connect (self->monitor, endpoint)) {
             zmq_close (self->monitor);
@@ -156,8 +157,10 @@ s_check_handshakes (ledger_client_t *self)
         if (zmq_msg_more (&msg) && zmq_msg_size (&msg) >= 2) {
             uint16_t event;
             memcpy (&event, zmq_msg_data (&msg), 2);
-            if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL))
-                self->auth_failed = true;
+            if (event & ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                self->auth_refused = true;
+            if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
+                self->handshake_broken = true;
         }
     }
     zmq_msg_close (&msg);
@@ -376,7 +379,8 @@ s_on_reply (ledger_client_t *self, zmq_msg_t *msg, int64_t now)
     ledger_result_t *result = ledger_result_from_reply (zmq_msg_data (msg), zmq_msg_size (msg), reason, sizeof (reason));
     if (!result)
         return;                 /* not a reply we can read: its request times out and is retried */
-    self->auth_failed = false;  /* a reply came: whatever failed before was another connection */
+    self->auth_refused = false; /* a reply came: whatever failed before was another connection */
+    self->handshake_broken = false;
     ssize_t n = s_find (self, ledger_result_reply_id (result));
     if (n < 0 || self->pending [n].resend_at) {
         ledger_result_destroy (&result);        /* stale: already done, or a try we gave up on */
@@ -406,10 +410,14 @@ s_pump (ledger_client_t *self, int64_t until)
         if (!pending->resend_at && now >= pending->deadline) {
             char reason [160];
             s_check_handshakes (self);
-            if (self->auth_failed)
-                snprintf (reason, sizeof (reason), "authentication failed: the worker refused this client's %s "
-                          "(no reply within %d ms)", self->curve? "CURVE key": "connection without CURVE",
-                          self->timeout_ms);
+            if (self->auth_refused)
+                snprintf (reason, sizeof (reason), "authentication failed: the worker refused this client's "
+                          "CURVE key (no reply within %d ms)", self->timeout_ms);
+            else
+            if (self->handshake_broken)
+                snprintf (reason, sizeof (reason), "authentication failed: the worker closed the connection "
+                          "during the handshake (%s; no reply within %d ms)",
+                          self->curve? "is the server key right?": "does it require CURVE?", self->timeout_ms);
             else
                 snprintf (reason, sizeof (reason), "no reply within %d ms", self->timeout_ms);
             s_try_failed (self, n, now, true, reason);

@@ -29,7 +29,7 @@ s_create (const char *endpoint, const char *client_cert, const char *server_key,
 {
     ledger_client_t *client = ledger_client_new (endpoint);
     ledger_client_set_timeout (client, 500);
-    ledger_client_set_retries (client, 1);
+    ledger_client_set_retries (client, 3);
     if (client_cert)
         CHECK_INT (ledger_client_set_curve (client, client_cert, server_key), 0);
     ledger_batch_t *batch = ledger_batch_new ();
@@ -72,11 +72,9 @@ test_curve (void)
         refuses. Ready is when alice gets through. */
     char db [300], endpoint [64];
     snprintf (db, sizeof (db), "%s/ledger.db", port_dir);
-    zsock_t *probe = zsock_new_router ("tcp://127.0.0.1:*");
-    char *last = zsock_last_endpoint (probe);
-    snprintf (endpoint, sizeof (endpoint), "%s", last);
-    zstr_free (&last);
-    zsock_destroy (&probe);
+    char *free_endpoint = harness_free_endpoint ();
+    snprintf (endpoint, sizeof (endpoint), "%s", free_endpoint);
+    zstr_free (&free_endpoint);
     pid_t pid = fork ();
     if (pid == 0) {
         char log [400];

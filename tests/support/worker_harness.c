@@ -820,3 +820,10 @@ harness_sql_int (const char *db_path, const char *sql)
     sqlite3_close (db);
     return value;
 }
+
+char *
+harness_free_endpoint (void)
+{
+    int port = s_free_port ();
+    return port > 0? zsys_sprintf ("tcp://127.0.0.1:%d", port): NULL;
+}

@@ -116,6 +116,10 @@ json_t *harness_callf (zsock_t *req, const char *format, ...)
    and return the reply as harness_call does: for malformed-input tests. */
 json_t *harness_call_raw (zsock_t *req, const void *data, size_t size);
 
+/* A new string "tcp://127.0.0.1:PORT" naming a port nothing listens on
+   now (the caller frees it), or NULL. */
+char *harness_free_endpoint (void);
+
 /* Run sql on the database at db_path (read-only, a connection of its own)
    and return the first column of the first row as an integer, or -1. */
 long long harness_sql_int (const char *db_path, const char *sql);
