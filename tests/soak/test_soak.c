@@ -14,6 +14,14 @@
 #include "testing.h"
 #include "worker_harness.h"
 
+/*  Under AddressSanitizer the worker's RSS is mostly the sanitizer's own
+    (shadow memory, quarantine): the figures are printed, not judged. */
+#if defined (__SANITIZE_ADDRESS__)
+#   define RSS_JUDGED 0
+#else
+#   define RSS_JUDGED 1
+#endif
+
 #include <dirent.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -194,7 +202,8 @@ test_soak (void)
     CHECK_INT (atomic_load (&s_unexpected), 0);
     CHECK (atomic_load (&s_ok_batches) > 0 && atomic_load (&s_bad_answered) > 0 && atomic_load (&s_reconnects) > 0);
     /*  Flat: growth after warm-up within 16 MiB (WAL index, page cache). */
-    CHECK (rss_end - rss_warm < 16 * 1024);
+    if (RSS_JUDGED)
+        CHECK (rss_end - rss_warm < 16 * 1024);
     CHECK (files_end <= files_warm + 2);
     char db [300];
     snprintf (db, sizeof (db), "%s", harness_db_path (worker));
@@ -268,7 +277,9 @@ test_64_pipelining_clients_stay_bounded (void)
     CHECK_INT (atomic_load (&s_unexpected), 0);
     /*  256 requests of ~60 kB in flight at most, and the writer's group:
         well under 256 MiB whatever the load. */
-    CHECK (peak > 0 && peak < 256 * 1024);
+    CHECK (peak > 0);
+    if (RSS_JUDGED)
+        CHECK (peak < 256 * 1024);
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
