@@ -1,0 +1,49 @@
+# ledger-bench's smoke runs: a second or two each, proving the tool works and
+# that every reply was ok (ledger-bench exits 1 if any batch failed, had a
+# failed op or was lost, 3 if it could not set up). Timing targets are not
+# checked here: they live in `ledger-bench compare` (see BENCHMARKS.md).
+if(TARGET ledger-bench)
+    set(BENCH_SCRIPT_DIR ${CMAKE_CURRENT_BINARY_DIR}/bench)
+    file(MAKE_DIRECTORY ${BENCH_SCRIPT_DIR})
+    # A scripted load as `ledgerctl submit` reads it: later lines use what
+    # earlier ones made, so it runs once, in order.
+    file(WRITE ${BENCH_SCRIPT_DIR}/script.jsonl
+"{\"ops\": [{\"op\": \"category.create\", \"name\": \"Food\"}, {\"op\": \"category.create\", \"name\": \"Market\", \"parent\": {\"ref\": 0}}]}
+
+{\"ops\": [{\"op\": \"txn.create\", \"amount\": \"-12.34\", \"occurred_at\": \"2025-01-02T10:00:00+01:00\", \"category\": \"Market\"}]}
+{\"mode\": \"independent\", \"ops\": [{\"op\": \"txn.create\", \"amount\": 700, \"occurred_at\": \"2025-01-03T08:30:00Z\"}, {\"op\": \"sys.ping\"}]}
+{\"ops\": [{\"op\": \"txn.query\", \"from\": \"2025-01-01\", \"categories\": [\"Food\"], \"include_subcategories\": true}]}
+")
+    # The same, with a batch that must fail: the tool has to notice.
+    file(WRITE ${BENCH_SCRIPT_DIR}/failing.jsonl
+"{\"ops\": [{\"op\": \"txn.create\", \"amount\": 1, \"occurred_at\": \"2025-01-03T08:30:00Z\"}]}
+{\"ops\": [{\"op\": \"txn.get\", \"id\": 999999}]}
+")
+
+    # The worker, pipelined, with every op kind and a paging reader beside.
+    add_test(NAME bench_worker
+             COMMAND ledger-bench --spawn --clients 2 --window 4 --batches 200 --batch-ops 5
+                     --mix create:80,update:10,get:5,query:5 --prefill 500 --query-clients 1 --json --quiet)
+    # Open loop: 200 batches on a schedule at 400/s.
+    add_test(NAME bench_open_loop
+             COMMAND ledger-bench --spawn --clients 2 --window 8 --rate 400 --batches 200 --sync normal --quiet)
+    # The baselines and the echo, same workload shape.
+    add_test(NAME bench_baselines
+             COMMAND ledger-bench --direct --raw --echo --clients 2 --batches 100 --batch-ops 5
+                     --mix create:90,update:5,get:5 --prefill 100 --sync normal --json --quiet)
+    add_test(NAME bench_script
+             COMMAND ledger-bench --spawn --script ${BENCH_SCRIPT_DIR}/script.jsonl --quiet)
+    # A not_found reply must make the run fail with status 1, not pass.
+    add_test(NAME bench_detects_failure
+             COMMAND sh -c "\"$0\" --spawn --script \"$1\" --quiet; test $? -eq 1"
+                     $<TARGET_FILE:ledger-bench> ${BENCH_SCRIPT_DIR}/failing.jsonl)
+    # Bad usage is status 2, and nothing starts.
+    add_test(NAME bench_usage
+             COMMAND sh -c "\"$0\" --spawn --window 501; test $? -eq 2" $<TARGET_FILE:ledger-bench>)
+    # The soak machinery on a tiny scale: it must run and judge (0 or 1).
+    add_test(NAME bench_soak_runs
+             COMMAND sh -c "\"$0\" soak --rows 4000 --batch-ops 100 --duration 1 --sample-s 0.1 --quiet; test $? -le 1"
+                     $<TARGET_FILE:ledger-bench>)
+    set_tests_properties(bench_worker bench_open_loop bench_baselines bench_script bench_detects_failure
+                         bench_usage bench_soak_runs PROPERTIES TIMEOUT 120)
+endif()
