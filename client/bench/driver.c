@@ -306,13 +306,25 @@ s_wait_for_go (shared_t *shared)
 }
 
 /*  Connect, ping, and say so; wait for the clock; run. */
+ledger_client_t *
+driver_client_new (const options_t *options, const char *endpoint)
+{
+    ledger_client_t *client = ledger_client_new (endpoint);
+    if (client && (options->curve_secret || options->curve_server_key)
+    &&  ledger_client_set_curve (client, options->curve_secret, options->curve_server_key)) {
+        fprintf (stderr, "ledger-bench: %s\n", ledger_client_error (client));
+        ledger_client_destroy (&client);
+    }
+    return client;
+}
+
 static void *
 s_client_main (void *arg)
 {
     client_t *self = (client_t *) arg;
     shared_t *shared = self->shared;
     const options_t *options = shared->plan->options;
-    ledger_client_t *client = ledger_client_new (shared->plan->endpoint);
+    ledger_client_t *client = driver_client_new (options, shared->plan->endpoint);
     ledger_batch_t *ping = ledger_batch_new ();
     if (!client || !ping || ledger_batch_ping (ping) < 0)
         snprintf (self->error, sizeof (self->error), "cannot make a client for %s", shared->plan->endpoint);
@@ -426,7 +438,7 @@ driver_prefill (const char *endpoint, size_t count, const options_t *options, wo
 {
     *rows_p = NULL;
     work_row_t *rows = calloc (count? count: 1, sizeof (work_row_t));
-    ledger_client_t *client = ledger_client_new (endpoint);
+    ledger_client_t *client = driver_client_new (options, endpoint);
     int rc = -1;
     if (!rows || !client) {
         snprintf (errbuf, errlen, "cannot make a client for %s", endpoint);
@@ -474,7 +486,7 @@ int
 driver_worker_stats (const char *endpoint, const options_t *options, driver_worker_stats_t *stats,
                      char *errbuf, size_t errlen)
 {
-    ledger_client_t *client = ledger_client_new (endpoint);
+    ledger_client_t *client = driver_client_new (options, endpoint);
     ledger_batch_t *batch = ledger_batch_new ();
     ledger_result_t *result = NULL;
     int rc = -1;

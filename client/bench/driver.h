@@ -74,4 +74,8 @@ int driver_worker_stats (const char *endpoint, const options_t *options, driver_
    says why). */
 int driver_add_op (ledger_batch_t *batch, const work_op_t *op);
 
+/* A client for endpoint, with the CURVE keys of options if any; NULL (why
+   on stderr) if they cannot be read. */
+ledger_client_t *driver_client_new (const options_t *options, const char *endpoint);
+
 #endif

@@ -37,6 +37,8 @@
     X (PREFILL,         "prefill",         1, M_RUN) \
     X (TIMEOUT_MS,      "timeout-ms",      1, M_ALL) \
     X (RETRIES,         "retries",         1, M_ALL) \
+    X (CURVE_SECRET,    "curve-secret",    1, M_ALL) \
+    X (CURVE_SERVER_KEY, "curve-server-key", 1, M_ALL) \
     X (SYNC,            "sync",            1, M_RUN | M_SOAK) \
     X (BUSY_TIMEOUT_MS, "busy-timeout-ms", 1, M_RUN | M_COMPARE) \
     X (ECHO_BYTES,      "echo-bytes",      1, M_RUN | M_COMPARE) \
@@ -113,6 +115,8 @@ options_usage (FILE *stream)
 "Worker connection:\n"
 "  --timeout-ms N        wait this long for a reply before a retry or `unknown` (default 5000)\n"
 "  --retries N           resend after a timeout or a retryable error (default 0: count it)\n"
+"  --curve-secret FILE   talk CURVE with this client certificate (FILE and FILE_secret)\n"
+"  --curve-server-key K  the worker's public key (40 Z85 characters) or public certificate file\n"
 "\n"
 "Setting:\n"
 "  --sync full|normal    the spawned worker's and the baselines' synchronous setting (default\n"
@@ -290,6 +294,8 @@ s_apply (options_t *self, int id, const char *value, char *errbuf, size_t errlen
         case OPT_SAMPLE_S:      bad = s_real (value, 0.1, 3600, &self->sample_s); break;
         case OPT_RSS_LIMIT_MIB: bad = s_real (value, 1, 1 << 20, &self->rss_limit_mib); break;
         case OPT_JSON:          self->json = true; break;
+        case OPT_CURVE_SECRET:  self->curve_secret = value; break;
+        case OPT_CURVE_SERVER_KEY: self->curve_server_key = value; break;
         case OPT_QUIET:         self->progress = false; break;
         default:                bad = true; break;
     }

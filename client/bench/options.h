@@ -48,6 +48,8 @@ typedef struct {
     /* Talking to the worker. */
     int timeout_ms;
     int retries;
+    const char *curve_secret;   /* client certificate, for a CURVE worker */
+    const char *curve_server_key;
     /* Where and how. */
     bool sync_full;
     int busy_timeout_ms;
