@@ -259,10 +259,11 @@ ledger_result_t *ledger_client_submit (ledger_client_t *self, ledger_batch_t *ba
    when the window is full (receive first) or the batch is broken. */
 uint64_t ledger_client_send (ledger_client_t *self, ledger_batch_t *batch);
 
-/* Pipelined: wait up to timeout_ms (-1: until one is done) for the next
-   finished request, in whatever order they finish; retries happen inside.
-   Returns its result (ledger_result_request_id says which), or NULL when
-   none finished in time or nothing is in flight. */
+/* Pipelined: wait up to timeout_ms (-1: until one is done; 0: only take a
+   reply that is already here) for the next finished request, in whatever
+   order they finish; retries happen inside. Returns its result
+   (ledger_result_request_id says which), or NULL when none finished in
+   time or nothing is in flight. */
 ledger_result_t *ledger_client_recv (ledger_client_t *self, int timeout_ms);
 
 /* Requests sent with ledger_client_send and not yet received. */
