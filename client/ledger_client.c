@@ -129,8 +129,11 @@ s_open (ledger_client_t *self)
     if (self->curve
     &&  (zmq_setsockopt (self->socket, ZMQ_CURVE_SERVERKEY, self->curve_server, 32)
          || zmq_setsockopt (self->socket, ZMQ_CURVE_PUBLICKEY, self->curve_public, 32)
-         || zmq_setsockopt (self->socket, ZMQ_CURVE_SECRETKEY, self->curve_secret, 32)))
-        return s_fail (self, "cannot set up CURVE: %s", zmq_strerror (errno));
+         || zmq_setsockopt (self->socket, ZMQ_CURVE_SECRETKEY, self->curve_secret, 32))) {
+        s_fail (self, "cannot set up CURVE: %s", zmq_strerror (errno));
+        s_close (self);
+        return -1;
+    }
     char endpoint [64];
     snprintf (endpoint, sizeof (endpoint), "inproc://ledger-client-%p-%d", (void *) self, self->opened++);
     if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
@@ -142,8 +145,11 @@ s_open (ledger_client_t *self)
         }
     }
     for (int n = 0; n < self->endpoint_count; n++)
-        if (zmq_connect (self->socket, self->endpoints [n]))
-            return s_fail (self, "cannot connect to %s: %s", self->endpoints [n], zmq_strerror (errno));
+        if (zmq_connect (self->socket, self->endpoints [n])) {
+            s_fail (self, "cannot connect to %s: %s", self->endpoints [n], zmq_strerror (errno));
+            s_close (self);
+            return -1;
+        }
     return 0;
 }
 
@@ -446,9 +452,15 @@ s_pump (ledger_client_t *self, int64_t until)
     if (self->ready_count > ready_before)
         return;                 /* a request gave up: let the caller see it */
     long timeout = wake <= now? 0: (long) (wake - now);
-    if (!self->socket && s_open (self)) {
-        zmq_poll (NULL, 0, timeout);            /* no socket yet: try again at the next timer */
-        return;
+    if (!self->socket) {
+        if (s_open (self)) {
+            zmq_poll (NULL, 0, timeout);        /* no socket yet: try again at the next timer */
+            return;
+        }
+        /*  What was waiting went out on a socket that is gone: again. */
+        for (size_t n = 0; n < self->pending_count; n++)
+            if (!self->pending [n].resend_at)
+                s_transmit (self, &self->pending [n], now);
     }
     /*  The monitor is read as events come, so they never pile up in it. */
     zmq_pollitem_t items [2] = { { self->socket, 0, ZMQ_POLLIN, 0 }, { self->monitor, 0, ZMQ_POLLIN, 0 } };

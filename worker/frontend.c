@@ -21,6 +21,7 @@ struct _frontend_t {
     void *pipes [MAX_PIPES];            /* [0] the writer, then the readers */
     char endpoints [MAX_PIPES] [48];
     uint32_t in_flight [MAX_PIPES];     /* jobs handed to each runner, not yet back */
+    uint32_t running [MAX_PIPES];       /* of those, in the runner's current group */
     int pipe_count;
     const config_t *config;
     stats_t *stats;
@@ -256,9 +257,10 @@ s_handle_request (frontend_t *self, job_t *job)
     int runner = s_choose_runner (self, job->request);
     /*  One running, max_queue waiting: past that, say so now rather than
         let the queue (and the latency of everyone in it) grow. */
-    if (self->in_flight [runner] > self->config->max_queue) {
+    uint32_t waiting = self->in_flight [runner] - self->running [runner];
+    if (waiting >= self->config->max_queue) {
         proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                         "%u batches are waiting for the %s; retry later", self->in_flight [runner] - 1,
+                         "%u batches are waiting for the %s; retry later", waiting,
                          runner? "readers": "writer");
         goto reject;
     }
@@ -278,11 +280,23 @@ reject:
 static void
 s_take_replies (frontend_t *self, int runner)
 {
-    job_t *job;
-    while (zmq_recv (self->pipes [runner], &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
+    union {
+        job_t *job;
+        uint32_t running;
+    } message;
+    int size;
+    while ((size = zmq_recv (self->pipes [runner], &message, sizeof (message), ZMQ_DONTWAIT)) >= 0) {
+        if (size == (int) sizeof (uint32_t)) {
+            self->running [runner] = message.running;       /* a group starts */
+            continue;
+        }
+        if (size != (int) sizeof (job_t *))
+            continue;
         self->in_flight [runner]--;
-        s_send_reply (self, job);
-        job_destroy (&job);
+        if (self->running [runner])
+            self->running [runner]--;
+        s_send_reply (self, message.job);
+        job_destroy (&message.job);
     }
 }
 

@@ -77,6 +77,10 @@ s_runner_main (void *arg)
         if (s_take (self, &self->group [0], 0) != 1 || !self->group [0])
             break;
         size_t count = s_fill_group (self, &stop);
+        /*  Tell the front end how many jobs are running now, so it counts
+            only the rest as waiting (a 4-byte message; jobs are pointers). */
+        uint32_t running = (uint32_t) count;
+        zmq_send (self->pipe, &running, sizeof (running), 0);
         store_prune (self->store);
         for (size_t n = 0; n < count; n++) {
             self->requests [n] = self->group [n]->request;

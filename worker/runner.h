@@ -5,7 +5,9 @@
     runs them in one transaction. Readers are runners on read-only
     connections, one job at a time, beside the writer (WAL lets them read a
     consistent snapshot while it writes). Jobs arrive as pointers over an
-    inproc PAIR socket and go back the same way with their reply filled in. */
+    inproc PAIR socket and go back the same way with their reply filled in;
+    before running a group the runner says how many jobs it holds (a 4-byte
+    count), so the front end knows how many are still waiting. */
 
 #ifndef WORKER_RUNNER_H
 #define WORKER_RUNNER_H

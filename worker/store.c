@@ -136,10 +136,13 @@ store_prune (store_t *self)
     self->last_prune_us = now;
     sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_PRUNE);
     sqlite3_bind_int64 (stmt, 1, now - self->options.dedup_ttl_s * 1000000);
-    /*  Pruning is housekeeping: if the lock is busy it runs next time. */
+    /*  Pruning is housekeeping: if another process holds the lock it runs
+        next time, rather than make the batches behind it wait. */
+    sqlite3_busy_timeout (self->db, 0);
     if (s_exec (self, STMT_BEGIN_WRITE) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_DONE)
         s_exec (self, STMT_COMMIT);
     sqlite3_reset (stmt);
+    sqlite3_busy_timeout (self->db, self->options.busy_timeout_ms);
     if (sqlite3_get_autocommit (self->db) == 0)
         s_exec (self, STMT_ROLLBACK);
 }
@@ -203,13 +206,19 @@ s_key_lookup (store_t *self, const proto_request_t *request, msgpack_sbuffer *ou
     sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_GET);
     sqlite3_bind_blob (stmt, 1, request->key, (int) request->key_len, SQLITE_STATIC);
     int rc = sqlite3_step (stmt);
-    if (rc == SQLITE_DONE)
+    if (rc == SQLITE_DONE) {
+        sqlite3_reset (stmt);
         return 0;
+    }
+    /*  Every way out resets the statement: one left on a row keeps the
+        connection's read snapshot, and WAL checkpoints wait for it. */
     if (rc != SQLITE_ROW) {
         store_error_from_sqlite (self, rc, -1, NULL, err);
+        sqlite3_reset (stmt);
         return -1;
     }
     if ((uint64_t) sqlite3_column_int64 (stmt, 0) != request->fingerprint) {
+        sqlite3_reset (stmt);
         proto_error_set (err, PROTO_CLASS_INVALID, -1, "key", "KEY_REUSED",
                          "this key was used for a different batch");
         return -1;
