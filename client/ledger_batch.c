@@ -220,6 +220,25 @@ s_pack_text_or_nil (ledger_batch_t *self, const char *text)
         msgpack_pack_nil (&self->pk);
 }
 
+/*  The optional fields: packed as key and value only when given. */
+static void
+s_field_ref (ledger_batch_t *self, const char *key, ledger_ref_t ref)
+{
+    if (ref.kind != LEDGER_REF_UNSET) {
+        proto_pack_cstr (&self->pk, key);
+        s_pack_ref (self, ref);
+    }
+}
+
+static void
+s_field_str (ledger_batch_t *self, const char *key, const char *value)
+{
+    if (value) {
+        proto_pack_cstr (&self->pk, key);
+        proto_pack_cstr (&self->pk, value);
+    }
+}
+
 /*  Start op `name` with `fields` more keys; returns the op's index. */
 static int
 s_begin_op (ledger_batch_t *self, proto_op_code_t code, size_t fields)
@@ -255,10 +274,7 @@ ledger_batch_category_create (ledger_batch_t *self, const char *name, ledger_ref
     int index = s_begin_op (self, PROTO_OP_CATEGORY_CREATE, parent.kind == LEDGER_REF_UNSET? 1: 2);
     proto_pack_cstr (&self->pk, "name");
     proto_pack_cstr (&self->pk, name);
-    if (parent.kind != LEDGER_REF_UNSET) {
-        proto_pack_cstr (&self->pk, "parent");
-        s_pack_ref (self, parent);
-    }
+    s_field_ref (self, "parent", parent);
     return index;
 }
 
@@ -274,14 +290,8 @@ ledger_batch_category_update (ledger_batch_t *self, ledger_ref_t id, const char 
     int index = s_begin_op (self, PROTO_OP_CATEGORY_UPDATE, 1 + (name? 1: 0) + (parent.kind != LEDGER_REF_UNSET));
     proto_pack_cstr (&self->pk, "id");
     s_pack_ref (self, id);
-    if (name) {
-        proto_pack_cstr (&self->pk, "name");
-        proto_pack_cstr (&self->pk, name);
-    }
-    if (parent.kind != LEDGER_REF_UNSET) {
-        proto_pack_cstr (&self->pk, "parent");
-        s_pack_ref (self, parent);
-    }
+    s_field_str (self, "name", name);
+    s_field_ref (self, "parent", parent);
     return index;
 }
 
@@ -322,14 +332,8 @@ ledger_batch_txn_create (ledger_batch_t *self, int64_t amount, ledger_time_t occ
     msgpack_pack_int64 (&self->pk, amount);
     proto_pack_cstr (&self->pk, "occurred_at");
     s_pack_time (self, occurred_at);
-    if (description) {
-        proto_pack_cstr (&self->pk, "description");
-        proto_pack_cstr (&self->pk, description);
-    }
-    if (category.kind != LEDGER_REF_UNSET) {
-        proto_pack_cstr (&self->pk, "category");
-        s_pack_ref (self, category);
-    }
+    s_field_str (self, "description", description);
+    s_field_ref (self, "category", category);
     return index;
 }
 
@@ -363,10 +367,7 @@ ledger_batch_txn_update (ledger_batch_t *self, ledger_ref_t id, const ledger_txn
         proto_pack_cstr (&self->pk, "description");
         s_pack_text_or_nil (self, change->description);
     }
-    if (change->category.kind != LEDGER_REF_UNSET) {
-        proto_pack_cstr (&self->pk, "category");
-        s_pack_ref (self, change->category);
-    }
+    s_field_ref (self, "category", change->category);
     return index;
 }
 
