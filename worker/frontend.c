@@ -1,8 +1,10 @@
-/*  frontend -- the thread that owns the ROUTER socket. */
+/*  frontend -- the thread that owns the ROUTER socket and the writer's
+    connection. */
 
 #include "frontend.h"
 #include "job.h"
 #include "log.h"
+#include "reader.h"
 #include "proto_reply.h"
 
 #include <czmq.h>
@@ -14,15 +16,32 @@
 /* Messages taken from the ROUTER per poll, so replies are not starved. */
 #define RECV_BURST 256
 
-#define MAX_PIPES (1 + CONFIG_MAX_READERS)
+/* A group stops taking batches once their bodies pass this many bytes. */
+#define GROUP_BYTES (8 * 1024 * 1024)
+
+/*  Batches waiting for the writer, oldest first. */
+typedef struct {
+    job_t **jobs;
+    size_t head;
+    size_t count;
+    size_t capacity;
+} queue_t;
 
 struct _frontend_t {
     void *router;
-    void *pipes [MAX_PIPES];            /* [0] the writer, then the readers */
-    char endpoints [MAX_PIPES] [48];
-    uint32_t in_flight [MAX_PIPES];     /* jobs handed to each runner, not yet back */
-    uint32_t running [MAX_PIPES];       /* of those, in the runner's current group */
-    int pipe_count;
+    store_t *store;                     /* the writer's connection */
+    queue_t waiting;                    /* write batches not yet running */
+    job_t **group;                      /* the group running, group_max long */
+    const proto_request_t **requests;
+    msgpack_sbuffer **replies;
+    void *pipes [CONFIG_MAX_READERS];   /* one per reader */
+    reader_t *readers [CONFIG_MAX_READERS];
+    char endpoints [CONFIG_MAX_READERS] [48];
+    uint32_t in_flight [CONFIG_MAX_READERS];    /* jobs handed to each reader, not yet back */
+    int reader_count;
+    bool draining;                      /* stopping: no new requests */
+    int wake_fd;
+    volatile sig_atomic_t *stop;
     const config_t *config;
     stats_t *stats;
 };
@@ -64,8 +83,11 @@ s_curve_server (void *router, const char *path, char *errbuf, size_t errlen)
     return rc;
 }
 
+static void s_serve_while_busy (void *arg, int wait_ms);
+
 frontend_t *
-frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, size_t errlen)
+frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **writer_p,
+              store_t **readers, char *errbuf, size_t errlen)
 {
     frontend_t *self = calloc (1, sizeof (frontend_t));
     if (!self) {
@@ -74,6 +96,15 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, s
     }
     self->config = config;
     self->stats = stats;
+    self->wake_fd = -1;
+    size_t group_max = config->group_max? config->group_max: 1;
+    self->group = calloc (group_max, sizeof (job_t *));
+    self->requests = calloc (group_max, sizeof (proto_request_t *));
+    self->replies = calloc (group_max, sizeof (msgpack_sbuffer *));
+    if (!self->group || !self->requests || !self->replies) {
+        snprintf (errbuf, errlen, "out of memory");
+        goto failed;
+    }
     self->router = zmq_socket (ctx, ZMQ_ROUTER);
     int64_t max_msg = config->max_msg_bytes;
     if (!self->router
@@ -85,9 +116,8 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, s
     }
     if (config->curve_secret && s_curve_server (self->router, config->curve_secret, errbuf, errlen))
         goto failed;
-    self->pipe_count = 1 + config->readers;
-    for (int n = 0; n < self->pipe_count; n++) {
-        snprintf (self->endpoints [n], sizeof (self->endpoints [n]), "inproc://ledgerd-runner-%d", n);
+    for (int n = 0; n < config->readers; n++) {
+        snprintf (self->endpoints [n], sizeof (self->endpoints [n]), "inproc://ledgerd-reader-%d", n);
         void *pipe = self->pipes [n] = zmq_socket (ctx, ZMQ_PAIR);
         /*  Unbounded here: the front end bounds what it hands over. */
         if (!pipe || s_set_int (pipe, ZMQ_LINGER, 0) || s_set_int (pipe, ZMQ_SNDHWM, 0)
@@ -95,12 +125,20 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, char *errbuf, s
             snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
             goto failed;
         }
+        if (!(self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n]))) {
+            snprintf (errbuf, errlen, "cannot start reader %d", n);
+            goto failed;
+        }
+        self->reader_count++;
     }
     for (int n = 0; n < config->bind_count; n++)
         if (zmq_bind (self->router, config->binds [n])) {
             snprintf (errbuf, errlen, "cannot bind %s: %s", config->binds [n], zmq_strerror (errno));
             goto failed;
         }
+    self->store = *writer_p;
+    *writer_p = NULL;
+    store_set_busy_handler (self->store, s_serve_while_busy, self);
     return self;
 
 failed:
@@ -114,49 +152,64 @@ frontend_destroy (frontend_t **self_p)
     if (!self_p || !*self_p)
         return;
     frontend_t *self = *self_p;
+    for (int n = 0; n < self->reader_count; n++)
+        reader_destroy (&self->readers [n], self->pipes [n]);
+    store_destroy (&self->store);
+    for (size_t n = 0; n < self->waiting.count; n++)
+        job_destroy (&self->waiting.jobs [self->waiting.head + n]);
+    free (self->waiting.jobs);
+    free (self->group);
+    free (self->requests);
+    free (self->replies);
     if (self->router) {
         /*  Replies already queued get a second to reach their peers. */
         s_set_int (self->router, ZMQ_LINGER, 1000);
         zmq_close (self->router);
     }
-    for (int n = 0; n < MAX_PIPES; n++)
+    for (int n = 0; n < CONFIG_MAX_READERS; n++)
         if (self->pipes [n])
             zmq_close (self->pipes [n]);
     free (self);
     *self_p = NULL;
 }
 
-const char *
-frontend_pipe_endpoint (frontend_t *self, int index)
-{
-    return self->endpoints [index];
-}
 
-void *
-frontend_pipe (frontend_t *self, int index)
-{
-    return self->pipes [index];
-}
-
-/*  Where a batch goes: the writer if it writes (or has no reader to go
-    to), else the reader with the least work in hand. */
+/*  Append job to the writer's queue. Returns -1 if memory ran out. */
 static int
-s_choose_runner (frontend_t *self, const proto_request_t *request)
+s_queue_push (queue_t *queue, job_t *job)
 {
-    if (request->writes || self->pipe_count == 1)
-        return 0;
-    int best = 1;
-    for (int n = 2; n < self->pipe_count; n++)
-        if (self->in_flight [n] < self->in_flight [best])
-            best = n;
-    return best;
+    if (queue->head + queue->count == queue->capacity) {
+        if (queue->head > 0) {
+            memmove (queue->jobs, queue->jobs + queue->head, queue->count * sizeof (job_t *));
+            queue->head = 0;
+        }
+        else {
+            size_t capacity = queue->capacity? queue->capacity * 2: 256;
+            job_t **jobs = realloc (queue->jobs, capacity * sizeof (job_t *));
+            if (!jobs)
+                return -1;
+            queue->jobs = jobs;
+            queue->capacity = capacity;
+        }
+    }
+    queue->jobs [queue->head + queue->count++] = job;
+    return 0;
+}
+
+static job_t *
+s_queue_pop (queue_t *queue)
+{
+    job_t *job = queue->jobs [queue->head++];
+    if (--queue->count == 0)
+        queue->head = 0;
+    return job;
 }
 
 static uint32_t
-s_total_in_flight (frontend_t *self)
+s_readers_in_flight (frontend_t *self)
 {
     uint32_t total = 0;
-    for (int n = 0; n < self->pipe_count; n++)
+    for (int n = 0; n < self->reader_count; n++)
         total += self->in_flight [n];
     return total;
 }
@@ -178,7 +231,7 @@ dropped:
     log_debug ("reply dropped: %s", zmq_strerror (errno));
 }
 
-/*  Answer a request the writer never sees. */
+/*  Answer a request that is not run. */
 static void
 s_reply_error (frontend_t *self, job_t *job, const proto_error_t *err)
 {
@@ -224,6 +277,20 @@ s_receive (frontend_t *self)
     return job;
 }
 
+/*  The reader with the least work in hand. */
+static int
+s_choose_reader (frontend_t *self)
+{
+    int best = 0;
+    for (int n = 1; n < self->reader_count; n++)
+        if (self->in_flight [n] < self->in_flight [best])
+            best = n;
+    return best;
+}
+
+/*  Check a request and queue it: for the writer if it writes (or there is
+    no reader), else for the least loaded reader. Anything refused is
+    answered here. */
 static void
 s_handle_request (frontend_t *self, job_t *job)
 {
@@ -254,22 +321,33 @@ s_handle_request (frontend_t *self, job_t *job)
         err = job->request->error;
         goto reject;
     }
-    int runner = s_choose_runner (self, job->request);
     /*  One running, max_queue waiting: past that, say so now rather than
         let the queue (and the latency of everyone in it) grow. */
-    uint32_t waiting = self->in_flight [runner] - self->running [runner];
+    if (job->request->writes || self->reader_count == 0) {
+        if (self->waiting.count >= self->config->max_queue) {
+            proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                             "%zu batches are waiting for the writer; retry later", self->waiting.count);
+            goto reject;
+        }
+        if (s_queue_push (&self->waiting, job)) {
+            proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+            goto reject;
+        }
+        return;
+    }
+    int reader = s_choose_reader (self);
+    uint32_t waiting = self->in_flight [reader]? self->in_flight [reader] - 1: 0;
     if (waiting >= self->config->max_queue) {
         proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                         "%u batches are waiting for the %s; retry later", waiting,
-                         runner? "readers": "writer");
+                         "%u batches are waiting for the readers; retry later", waiting);
         goto reject;
     }
-    if (zmq_send (self->pipes [runner], &job, sizeof (job), ZMQ_DONTWAIT) == -1) {
-        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "PIPE", "cannot reach the %s: %s",
-                         runner? "reader": "writer", zmq_strerror (errno));
+    if (zmq_send (self->pipes [reader], &job, sizeof (job), ZMQ_DONTWAIT) == -1) {
+        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "PIPE", "cannot reach the reader: %s",
+                         zmq_strerror (errno));
         goto reject;
     }
-    self->in_flight [runner]++;
+    self->in_flight [reader]++;
     return;
 
 reject:
@@ -278,67 +356,104 @@ reject:
 }
 
 static void
-s_take_replies (frontend_t *self, int runner)
+s_take_replies (frontend_t *self, int reader)
 {
-    union {
-        job_t *job;
-        uint32_t running;
-    } message;
-    int size;
-    while ((size = zmq_recv (self->pipes [runner], &message, sizeof (message), ZMQ_DONTWAIT)) >= 0) {
-        if (size == (int) sizeof (uint32_t)) {
-            self->running [runner] = message.running;       /* a group starts */
-            continue;
+    job_t *job;
+    while (zmq_recv (self->pipes [reader], &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
+        self->in_flight [reader]--;
+        s_send_reply (self, job);
+        job_destroy (&job);
+    }
+}
+
+/*  Wait up to timeout_ms (-1: for ever) for something to do, then do it:
+    take readers' replies and send them, receive requests (not once
+    stopping) and queue them. Runs no write. Returns -1 if polling fails. */
+static int
+s_serve (frontend_t *self, int timeout_ms)
+{
+    /*  [0..readers) the readers' pipes, then the ROUTER, then the wake-up pipe. */
+    zmq_pollitem_t items [CONFIG_MAX_READERS + 2];
+    int count = self->reader_count;
+    for (int n = 0; n < count; n++)
+        items [n] = (zmq_pollitem_t) { self->pipes [n], 0, ZMQ_POLLIN, 0 };
+    items [count] = (zmq_pollitem_t) { self->router, 0, self->draining? 0: ZMQ_POLLIN, 0 };
+    items [count + 1] = (zmq_pollitem_t) { NULL, self->wake_fd, ZMQ_POLLIN, 0 };
+    if (zmq_poll (items, count + 2, timeout_ms) == -1) {
+        if (errno == EINTR)
+            return 0;
+        log_error ("poll failed: %s", zmq_strerror (errno));
+        return -1;
+    }
+    if (items [count + 1].revents & ZMQ_POLLIN) {
+        char drain [16];
+        ssize_t drained = read (self->wake_fd, drain, sizeof (drain));
+        (void) drained;
+    }
+    if (*self->stop && !self->draining) {
+        self->draining = true;
+        log_info ("stopping: no new requests; finishing %zu batches in flight",
+                  self->waiting.count + s_readers_in_flight (self));
+    }
+    for (int n = 0; n < count; n++)
+        if (items [n].revents & ZMQ_POLLIN)
+            s_take_replies (self, n);
+    if ((items [count].revents & ZMQ_POLLIN) && !self->draining)
+        for (int n = 0; n < RECV_BURST; n++) {
+            job_t *job = s_receive (self);
+            if (!job)
+                break;
+            s_handle_request (self, job);
         }
-        if (size != (int) sizeof (job_t *))
-            continue;
-        self->in_flight [runner]--;
-        if (self->running [runner])
-            self->running [runner]--;
-        s_send_reply (self, message.job);
-        job_destroy (&message.job);
+    return 0;
+}
+
+/*  The writer's busy handler: while another connection holds the lock,
+    keep answering readers and queueing requests instead of sleeping. */
+static void
+s_serve_while_busy (void *arg, int wait_ms)
+{
+    s_serve ((frontend_t *) arg, wait_ms);
+}
+
+/*  Run the oldest waiting batches as one group commit: as many as wait, up
+    to --group-max and the byte budget, then send their replies. */
+static void
+s_run_group (frontend_t *self)
+{
+    if (self->config->group_wait_us > 0 && self->waiting.count < self->config->group_max && !self->draining)
+        /*  A short queue: give producers a moment to add to the group. */
+        s_serve (self, (self->config->group_wait_us + 999) / 1000);
+    size_t count = 0;
+    size_t bytes = 0;
+    while (self->waiting.count && count < self->config->group_max && bytes < GROUP_BYTES) {
+        job_t *job = self->group [count++] = s_queue_pop (&self->waiting);
+        bytes += zmq_msg_size (&job->frames [job->frame_count - 1]);
+    }
+    store_prune (self->store);
+    for (size_t n = 0; n < count; n++) {
+        self->requests [n] = self->group [n]->request;
+        self->replies [n] = &self->group [n]->reply;
+    }
+    store_run_group (self->store, self->requests, self->replies, count);
+    /*  Only now, after COMMIT, may any reply of the group leave. */
+    for (size_t n = 0; n < count; n++) {
+        s_send_reply (self, self->group [n]);
+        job_destroy (&self->group [n]);
     }
 }
 
 int
 frontend_run (frontend_t *self, int wake_fd, volatile sig_atomic_t *stop)
 {
-    /*  [0..pipes) the runners, then the ROUTER, then the wake-up pipe. */
-    zmq_pollitem_t items [MAX_PIPES + 2];
-    int count = self->pipe_count;
-    for (int n = 0; n < count; n++)
-        items [n] = (zmq_pollitem_t) { self->pipes [n], 0, ZMQ_POLLIN, 0 };
-    items [count] = (zmq_pollitem_t) { self->router, 0, ZMQ_POLLIN, 0 };
-    items [count + 1] = (zmq_pollitem_t) { NULL, wake_fd, ZMQ_POLLIN, 0 };
-    bool draining = false;
-    while (!draining || s_total_in_flight (self) > 0) {
-        if (*stop && !draining) {
-            draining = true;
-            log_info ("stopping: no new requests; finishing %u batches in flight", s_total_in_flight (self));
-            continue;
-        }
-        items [count].events = draining? 0: ZMQ_POLLIN;
-        if (zmq_poll (items, count + 2, -1) == -1) {
-            if (errno == EINTR)
-                continue;
-            log_error ("poll failed: %s", zmq_strerror (errno));
+    self->wake_fd = wake_fd;
+    self->stop = stop;
+    while (!self->draining || self->waiting.count || s_readers_in_flight (self)) {
+        /*  Work waiting: look for more without blocking, then run it. */
+        if (s_serve (self, self->waiting.count? 0: -1))
             return -1;
-        }
-        if (items [count + 1].revents & ZMQ_POLLIN) {
-            char drain [16];
-            ssize_t drained = read (wake_fd, drain, sizeof (drain));
-            (void) drained;
-        }
-        for (int n = 0; n < count; n++)
-            if (items [n].revents & ZMQ_POLLIN)
-                s_take_replies (self, n);
-        if (items [count].revents & ZMQ_POLLIN)
-            for (int n = 0; n < RECV_BURST && !*stop; n++) {
-                job_t *job = s_receive (self);
-                if (!job)
-                    break;
-                s_handle_request (self, job);
-            }
+        if (self->waiting.count)
+            s_run_group (self);
     }
     return 0;
 }

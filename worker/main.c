@@ -1,8 +1,8 @@
 /*  ledgerd -- the batch worker that owns the ledger database.
 
     main wires the parts: it parses the command line, opens the store (so a
-    bad database fails before anything listens), binds the front end, starts
-    the writer, and turns SIGINT/SIGTERM into a drain: stop reading, reply
+    bad database fails before anything listens), starts the front end (the
+    writer, with its reader threads), and turns SIGINT/SIGTERM into a drain: stop reading, reply
     to everything already taken, close the database, exit 0. A second
     signal exits at once; every batch is a transaction, so the database
     stays consistent. */
@@ -12,16 +12,12 @@
 #include "log.h"
 #include "stats.h"
 #include "store.h"
-#include "runner.h"
 
 #include <czmq.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
-
-/* Byte budget of one group commit (request bodies). */
-#define GROUP_BYTES (8 * 1024 * 1024)
 
 static volatile sig_atomic_t s_stop;
 static int s_wake_pipe [2] = { -1, -1 };
@@ -120,28 +116,10 @@ main (int argc, char *argv [])
         zstr_sendx (auth, "CURVE", config.curve_allow, NULL);
         zsock_wait (auth);
     }
-    frontend_t *frontend = ctx? frontend_new (ctx, &config, &stats, errbuf, sizeof (errbuf)): NULL;
+    frontend_t *frontend = ctx? frontend_new (ctx, &config, &stats, &store, readers, errbuf, sizeof (errbuf)): NULL;
     if (!frontend) {
         log_error ("%s", ctx? errbuf: "cannot start ZeroMQ");
         s_close_stores (&store, readers, config.readers);
-        zactor_destroy (&auth);
-        zsys_shutdown ();
-        return 1;
-    }
-    runner_t *runners [1 + CONFIG_MAX_READERS] = { NULL };
-    runner_options_t writing = { .group_max = config.group_max, .group_bytes = GROUP_BYTES,
-                                 .group_wait_us = config.group_wait_us };
-    runner_options_t reading = { .group_max = 1, .group_bytes = GROUP_BYTES };
-    runners [0] = runner_new (ctx, frontend_pipe_endpoint (frontend, 0), &store, &writing);
-    bool started = runners [0] != NULL;
-    for (int n = 0; started && n < config.readers; n++)
-        started = (runners [1 + n] = runner_new (ctx, frontend_pipe_endpoint (frontend, 1 + n),
-                                                 &readers [n], &reading)) != NULL;
-    if (!started) {
-        for (int n = 0; n <= config.readers; n++)
-            runner_destroy (&runners [n], frontend_pipe (frontend, n));
-        s_close_stores (&store, readers, config.readers);
-        frontend_destroy (&frontend);
         zactor_destroy (&auth);
         zsys_shutdown ();
         return 1;
@@ -155,8 +133,6 @@ main (int argc, char *argv [])
               config.group_max);
 
     int rc = frontend_run (frontend, s_wake_pipe [0], &s_stop);
-    for (int n = 0; n <= config.readers; n++)
-        runner_destroy (&runners [n], frontend_pipe (frontend, n));
     frontend_destroy (&frontend);
     zactor_destroy (&auth);
     zsys_shutdown ();

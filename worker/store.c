@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 static const char *s_stmt_sql [STMT_COUNT] = {
 #define X(sym, sql) [STMT_##sym] = sql,
@@ -127,6 +128,48 @@ store_schema_version (store_t *self)
     return version;
 }
 
+/*  SQLite's busy handler: count is 0 on the first call of each wait. */
+static int64_t
+s_monotonic_us (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+static int
+s_busy (void *arg, int count)
+{
+    store_t *self = (store_t *) arg;
+    int64_t now = s_monotonic_us ();
+    if (count == 0)
+        self->busy_since_us = now;
+    int64_t left_ms = self->options.busy_timeout_ms - (now - self->busy_since_us) / 1000;
+    if (left_ms <= 0)
+        return 0;
+    self->busy_serve (self->busy_arg, left_ms < 5? (int) left_ms: 5);
+    return 1;
+}
+
+/*  The connection's busy behaviour: the serving handler if there is one,
+    else SQLite's own sleeping timeout. */
+static void
+s_busy_restore (store_t *self)
+{
+    if (self->busy_serve)
+        sqlite3_busy_handler (self->db, s_busy, self);
+    else
+        sqlite3_busy_timeout (self->db, self->options.busy_timeout_ms);
+}
+
+void
+store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg)
+{
+    self->busy_serve = serve;
+    self->busy_arg = arg;
+    s_busy_restore (self);
+}
+
 void
 store_prune (store_t *self)
 {
@@ -142,7 +185,7 @@ store_prune (store_t *self)
     if (s_exec (self, STMT_BEGIN_WRITE) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_DONE)
         s_exec (self, STMT_COMMIT);
     sqlite3_reset (stmt);
-    sqlite3_busy_timeout (self->db, self->options.busy_timeout_ms);
+    s_busy_restore (self);
     if (sqlite3_get_autocommit (self->db) == 0)
         s_exec (self, STMT_ROLLBACK);
 }

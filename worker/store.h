@@ -1,7 +1,7 @@
 /*  store -- the ledger in SQLite: schema, statements, and running batches.
 
     One store owns one connection and is used by one thread at a time (the
-    writer). store_run runs a decoded request as one transaction and packs
+    writer, or one reader). store_run runs a decoded request as one transaction and packs
     the reply; every SQLite failure is turned into a proto_error_t at this
     boundary and nowhere else. */
 
@@ -51,6 +51,13 @@ void store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *
    same retryable error and nothing of the group is in the database. No
    reply may be sent before this returns: until COMMIT, nothing is durable. */
 void store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffer **outs, size_t count);
+
+/* While the write lock is held by another connection, call serve (arg,
+   wait_ms) instead of sleeping, until the busy timeout has passed: serve
+   waits up to wait_ms for other work (it must not use this store). Without
+   one, the store sleeps as SQLite's busy timeout does. */
+typedef void (store_busy_fn) (void *arg, int wait_ms);
+void store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg);
 
 /* Drop idempotency records older than the TTL, if due (at most once a
    minute). Call between batches. */

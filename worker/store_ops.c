@@ -443,10 +443,18 @@ s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
 
     const proto_value_t *after = VALUE (op, AFTER);
     int64_t limit = HAS (op, LIMIT)? VALUE (op, LIMIT)->i: PROTO_DEFAULT_LIMIT;
-    sqlite3_bind_int64 (stmt, 1, HAS (op, FROM)? VALUE (op, FROM)->i: INT64_MIN);
+    /*  Rows after (start_us, start_id): `occurred_us >= from` is "after
+        (from, INT64_MIN)", as ids are positive; a cursor further on wins. */
+    int64_t start_us = HAS (op, FROM)? VALUE (op, FROM)->i: INT64_MIN;
+    int64_t start_id = INT64_MIN;
+    if (after->kind == PROTO_VAL_CURSOR
+    && (after->i > start_us || (after->i == start_us && after->cursor_id > start_id))) {
+        start_us = after->i;
+        start_id = after->cursor_id;
+    }
     sqlite3_bind_int64 (stmt, 2, HAS (op, TO)? VALUE (op, TO)->i: INT64_MAX);
-    sqlite3_bind_int64 (stmt, 3, after->kind == PROTO_VAL_CURSOR? after->i: INT64_MIN);
-    sqlite3_bind_int64 (stmt, 4, after->kind == PROTO_VAL_CURSOR? after->cursor_id: 0);
+    sqlite3_bind_int64 (stmt, 3, start_us);
+    sqlite3_bind_int64 (stmt, 4, start_id);
     sqlite3_bind_int64 (stmt, 5, HAS (op, MIN_AMOUNT)? VALUE (op, MIN_AMOUNT)->i: INT64_MIN);
     sqlite3_bind_int64 (stmt, 6, HAS (op, MAX_AMOUNT)? VALUE (op, MAX_AMOUNT)->i: INT64_MAX);
     sqlite3_bind_int64 (stmt, 7, limit + 1);

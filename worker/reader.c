@@ -1,0 +1,91 @@
+/*  reader -- a thread that runs read-only batches on its own connection. */
+
+#include "reader.h"
+#include "job.h"
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct _reader_t {
+    pthread_t thread;
+    void *pipe;                 /* the reader's end of the PAIR */
+    store_t *store;
+};
+
+static void *
+s_reader_main (void *arg)
+{
+    reader_t *self = (reader_t *) arg;
+    while (true) {
+        job_t *job;
+        int rc = zmq_recv (self->pipe, &job, sizeof (job), 0);
+        if (rc == -1 && errno == EINTR)
+            continue;
+        if (rc != (int) sizeof (job)) {
+            log_error ("reader: cannot read from the front end: %s", zmq_strerror (errno));
+            break;
+        }
+        if (!job)
+            break;              /* the stop signal */
+        store_run (self->store, job->request, &job->reply);
+        while (zmq_send (self->pipe, &job, sizeof (job), 0) == -1 && errno == EINTR)
+            ;
+    }
+    return NULL;
+}
+
+reader_t *
+reader_new (void *ctx, const char *endpoint, store_t **store_p)
+{
+    reader_t *self = calloc (1, sizeof (reader_t));
+    if (!self)
+        return NULL;
+    self->pipe = zmq_socket (ctx, ZMQ_PAIR);
+    int unlimited = 0;
+    if (!self->pipe
+    ||  zmq_setsockopt (self->pipe, ZMQ_SNDHWM, &unlimited, sizeof (unlimited))
+    ||  zmq_setsockopt (self->pipe, ZMQ_RCVHWM, &unlimited, sizeof (unlimited))
+    ||  zmq_connect (self->pipe, endpoint)) {
+        log_error ("reader: cannot connect to %s: %s", endpoint, zmq_strerror (errno));
+        goto failed;
+    }
+    self->store = *store_p;
+    /*  Signals belong to the front end's thread, which drains on them. */
+    sigset_t all, old;
+    sigfillset (&all);
+    pthread_sigmask (SIG_BLOCK, &all, &old);
+    int rc = pthread_create (&self->thread, NULL, s_reader_main, self);
+    pthread_sigmask (SIG_SETMASK, &old, NULL);
+    if (rc) {
+        log_error ("reader: cannot start thread: %s", strerror (rc));
+        self->store = NULL;
+        goto failed;
+    }
+    *store_p = NULL;
+    return self;
+
+failed:
+    if (self->pipe)
+        zmq_close (self->pipe);
+    free (self);
+    return NULL;
+}
+
+void
+reader_destroy (reader_t **self_p, void *pipe)
+{
+    if (!self_p || !*self_p)
+        return;
+    reader_t *self = *self_p;
+    job_t *stop = NULL;
+    zmq_send (pipe, &stop, sizeof (stop), 0);
+    pthread_join (self->thread, NULL);
+    zmq_close (self->pipe);
+    store_destroy (&self->store);
+    free (self);
+    *self_p = NULL;
+}

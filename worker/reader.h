@@ -1,0 +1,28 @@
+/*  reader -- a thread that runs read-only batches on its own connection.
+
+    Batches that only read (get, list, query, ping, stats) need no write
+    lock, so they run here, beside the writer: each reader holds one
+    read-only connection, and WAL gives every batch a consistent snapshot
+    that includes every commit made before it began. Jobs arrive as
+    pointers over an inproc PAIR socket, one at a time, and go back the same
+    way with their reply filled in. */
+
+#ifndef WORKER_READER_H
+#define WORKER_READER_H
+
+#include "store.h"
+
+typedef struct _reader_t reader_t;
+
+/* Start a reader thread on ctx (a ZeroMQ context), taking ownership of the
+   store (on success *store_p becomes NULL). The thread connects a PAIR
+   socket to endpoint, which the caller has already bound. Returns NULL on
+   failure. */
+reader_t *reader_new (void *ctx, const char *endpoint, store_t **store_p);
+
+/* Ask the thread to stop through pipe (the caller's end of the PAIR), wait
+   for it, close the store; set *self_p to NULL. Jobs sent before this call
+   are finished and sent back first. */
+void reader_destroy (reader_t **self_p, void *pipe);
+
+#endif
