@@ -391,6 +391,19 @@ test_query_pages (void)
     CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 0);
     json_decref (reply);
 
+    /*  `from` and a cursor together: whichever is later bounds the page. */
+    reply = s_run (OPS ("{\"op\":\"txn.query\",\"from\":\"2025-01-02\",\"limit\":2}"));
+    char cursor [64];
+    snprintf (cursor, sizeof (cursor), "%s", harness_str (reply, "results.0.next")?: "");
+    json_decref (reply);
+    char text [300];
+    snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.query\",\"from\":\"2025-01-01\",\"after\":\"%s\",\"limit\":1},"
+              "{\"op\":\"txn.query\",\"from\":\"2025-01-03\",\"after\":\"%s\",\"limit\":1}"), cursor, cursor);
+    reply = s_run (text);
+    CHECK_INT (harness_int (reply, "results.0.rows.0.id"), 6);     /* the cursor (at id 5) is later */
+    CHECK_INT (harness_int (reply, "results.1.rows.0.id"), 7);     /* `from` is later */
+    json_decref (reply);
+
     /*  Amount bounds are inclusive. */
     reply = s_run (OPS ("{\"op\":\"txn.query\",\"min_amount\":\"2.00\",\"max_amount\":400}"));
     CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 3);
