@@ -433,24 +433,38 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
     for (size_t n = 0; n < count; n++) {
         size_t mark = outs [n]->size;
         proto_error_t batch_err = { .klass = PROTO_CLASS_NONE };
-        if (grouped && (rc = s_exec (self, STMT_SAVEPOINT_BATCH)) != SQLITE_OK) {
+        /*  A batch of one op needs no savepoint of its own: an op writes
+            with one statement, and SQLite undoes a failed statement alone.
+            Only its key record comes after it (see below). */
+        bool savepoint = grouped && requests [n]->op_count > 1;
+        int64_t changes_before = sqlite3_total_changes64 (self->db);
+        if (savepoint && (rc = s_exec (self, STMT_SAVEPOINT_BATCH)) != SQLITE_OK) {
             store_error_from_sqlite (self, rc, -1, NULL, &err);
             goto group_failed;
         }
         if (s_execute (self, requests [n], outs [n], &changed, &batch_err) == 0) {
-            if (grouped && (rc = s_exec (self, STMT_RELEASE_BATCH)) != SQLITE_OK) {
+            if (savepoint && (rc = s_exec (self, STMT_RELEASE_BATCH)) != SQLITE_OK) {
                 store_error_from_sqlite (self, rc, -1, NULL, &err);
                 goto group_failed;
             }
             continue;
         }
         outs [n]->size = mark;
+        /*  Without a savepoint, a batch that failed after changing rows
+            (its op went in, its key record did not) cannot be undone
+            alone: the group fails instead, retryably. */
         if (s_storage_class (batch_err.klass) || sqlite3_get_autocommit (self->db)) {
             err = batch_err;
             goto group_failed;
         }
+        if (grouped && !savepoint && sqlite3_total_changes64 (self->db) != changes_before) {
+            proto_error_set (&err, PROTO_CLASS_IO, -1, NULL, "GROUP_UNDONE", "a batch in the same commit "
+                             "failed after writing and could not be undone alone; nothing was applied: %s",
+                             batch_err.message);
+            goto group_failed;
+        }
         /*  This batch alone is undone; the others keep their work. */
-        if (grouped
+        if (savepoint
         &&  ((rc = s_exec (self, STMT_ROLLBACK_TO_BATCH)) != SQLITE_OK
              || (rc = s_exec (self, STMT_RELEASE_BATCH)) != SQLITE_OK)) {
             store_error_from_sqlite (self, rc, -1, NULL, &err);
