@@ -17,7 +17,8 @@ config_usage (FILE *stream)
     fprintf (stream,
         "usage: ledgerd [--db PATH] [--bind ENDPOINT]... [--sync full|normal]\n"
         "               [--busy-timeout-ms N] [--max-ops N] [--max-msg-bytes N] [--max-queue N]\n"
-        "               [--dedup-ttl-s N] [--readers N] [--group-max N] [--group-wait-us N]\n"
+        "               [--dedup-ttl-s N] [--readers N] [--reader-nice N] [--group-max N]\n"
+        "               [--group-wait-us N]\n"
         "               [--curve-secret FILE --curve-allow DIR] [--insecure-bind]\n"
         "               [--log-level error|warn|info|debug] [--version] [--help]\n"
         "\n"
@@ -31,6 +32,8 @@ config_usage (FILE *stream)
         "  --max-queue N          batches waiting for the writer before `overloaded` (default 10000)\n"
         "  --dedup-ttl-s N        keep idempotency keys at least N seconds; 0 = forever (default 86400)\n"
         "  --readers N            read-only connections for batches that only read (default 2)\n"
+        "  --reader-nice N        readers run this much nicer than the writer, 0-19 (default 10):\n"
+        "                         on a busy CPU, writes come first\n"
         "  --group-max N          most batches committed together in one transaction (default 256)\n"
         "  --group-wait-us N      wait this long for more batches when the queue is short (default 0)\n"
         "  --curve-secret FILE    CURVE: this server's certificate (czmq zcert format, with secret key)\n"
@@ -67,6 +70,7 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
     self->dedup_ttl_s = 86400;
     self->log_level = LOG_LEVEL_INFO;
     self->readers = 2;
+    self->reader_nice = 10;
     self->group_max = 256;
     self->group_wait_us = 0;
 
@@ -103,7 +107,7 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
 
         static const char *known [] = { "--db", "--bind", "--sync", "--busy-timeout-ms", "--max-ops",
                                         "--max-msg-bytes", "--max-queue", "--dedup-ttl-s", "--log-level",
-                                        "--readers", "--group-max", "--group-wait-us",
+                                        "--readers", "--reader-nice", "--group-max", "--group-wait-us",
                                         "--curve-secret", "--curve-allow", "--insecure-bind" };
         bool is_known = false;
         for (size_t n = 0; n < sizeof (known) / sizeof (known [0]); n++)
@@ -172,6 +176,9 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
         else
         if (strcmp (flag, "--readers") == 0 && !(bad = s_number (value, 0, CONFIG_MAX_READERS, &number)))
             self->readers = (int) number;
+        else
+        if (strcmp (flag, "--reader-nice") == 0 && !(bad = s_number (value, 0, 19, &number)))
+            self->reader_nice = (int) number;
         else
         if (strcmp (flag, "--group-max") == 0 && !(bad = s_number (value, 1, 10000, &number)))
             self->group_max = (uint32_t) number;

@@ -27,11 +27,12 @@ typedef struct {
     const char *curve_allow;    /* directory of allowed client public certificates */
     bool insecure_bind;         /* listen without CURVE beyond loopback */
     int readers;                /* read-only connections beside the writer */
+    int reader_nice;            /* how much lower the readers' CPU priority is */
     uint32_t group_max;         /* batches per group commit */
     int group_wait_us;
 } config_t;
 
-/* Most readers; a runner's pipe per reader. */
+/* Most readers; a pipe and a thread per reader. */
 #define CONFIG_MAX_READERS 64
 
 typedef enum {

@@ -125,7 +125,7 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
             snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
             goto failed;
         }
-        if (!(self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n]))) {
+        if (!(self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n], config->reader_nice))) {
             snprintf (errbuf, errlen, "cannot start reader %d", n);
             goto failed;
         }

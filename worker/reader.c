@@ -9,17 +9,28 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 struct _reader_t {
     pthread_t thread;
     void *pipe;                 /* the reader's end of the PAIR */
     store_t *store;
+    int nice;
 };
 
 static void *
 s_reader_main (void *arg)
 {
     reader_t *self = (reader_t *) arg;
+    /*  Writes come first. The writer is one thread that every producer
+        waits on, and readers scale out; on a machine short of CPU, a flood
+        of queries should slow the queries, not the writes. Linux gives each
+        thread its own nice value, so this lowers this thread alone. Raising
+        it needs no privilege; if it fails the reader just runs as is. */
+    if (self->nice > 0 && setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), self->nice) == -1)
+        log_warn ("reader: cannot lower its CPU priority: %s", strerror (errno));
     while (true) {
         job_t *job;
         int rc = zmq_recv (self->pipe, &job, sizeof (job), 0);
@@ -39,7 +50,7 @@ s_reader_main (void *arg)
 }
 
 reader_t *
-reader_new (void *ctx, const char *endpoint, store_t **store_p)
+reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice)
 {
     reader_t *self = calloc (1, sizeof (reader_t));
     if (!self)
@@ -54,6 +65,7 @@ reader_new (void *ctx, const char *endpoint, store_t **store_p)
         goto failed;
     }
     self->store = *store_p;
+    self->nice = nice;
     /*  Signals belong to the front end's thread, which drains on them. */
     sigset_t all, old;
     sigfillset (&all);

@@ -16,9 +16,9 @@ typedef struct _reader_t reader_t;
 
 /* Start a reader thread on ctx (a ZeroMQ context), taking ownership of the
    store (on success *store_p becomes NULL). The thread connects a PAIR
-   socket to endpoint, which the caller has already bound. Returns NULL on
-   failure. */
-reader_t *reader_new (void *ctx, const char *endpoint, store_t **store_p);
+   socket to endpoint, which the caller has already bound, and lowers its
+   own CPU priority by nice (see reader.c). Returns NULL on failure. */
+reader_t *reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice);
 
 /* Ask the thread to stop through pipe (the caller's end of the PAIR), wait
    for it, close the store; set *self_p to NULL. Jobs sent before this call

@@ -7,8 +7,10 @@
 #include "testing.h"
 #include "worker_harness.h"
 
+#include <dirent.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 
@@ -296,6 +298,58 @@ test_reads_do_not_wait_for_the_writer (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+/*  How many threads of process pid run at nice value `nice`. */
+static int
+s_threads_at_nice (pid_t pid, int nice)
+{
+    char path [64];
+    snprintf (path, sizeof (path), "/proc/%d/task", (int) pid);
+    DIR *dir = opendir (path);
+    int count = 0;
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        if (entry->d_name [0] == '.')
+            continue;
+        char stat_path [400], line [1024];
+        snprintf (stat_path, sizeof (stat_path), "%s/%s/stat", path, entry->d_name);
+        FILE *file = fopen (stat_path, "r");
+        if (!file)
+            continue;
+        size_t size = fread (line, 1, sizeof (line) - 1, file);
+        fclose (file);
+        line [size] = 0;
+        /*  Field 19 is nice; the name (field 2) may hold spaces, so
+            count from the ')' that closes it. */
+        char *rest = strrchr (line, ')');
+        int field = 2, value = 0;
+        for (char *token = rest? strtok (rest + 1, " "): NULL; token; token = strtok (NULL, " "))
+            if (++field == 19) {
+                value = atoi (token);
+                break;
+            }
+        count += field == 19 && value == nice;
+    }
+    if (dir)
+        closedir (dir);
+    return count;
+}
+
+static void
+test_readers_run_nicer_than_the_writer (void)
+{
+    harness_t *worker = harness_start ("--readers", "3", "--reader-nice", "7", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    /*  Each reader lowers its own priority as it starts. */
+    int64_t deadline = zclock_mono () + 5000;
+    while (s_threads_at_nice (harness_pid (worker), 7) < 3 && zclock_mono () < deadline)
+        zclock_sleep (10);
+    CHECK_INT (s_threads_at_nice (harness_pid (worker), 7), 3);
+    CHECK (s_threads_at_nice (harness_pid (worker), 0) >= 1);      /* the writer and ZeroMQ's */
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 int
 main (void)
 {
@@ -304,5 +358,6 @@ main (void)
     TEST_RUN (test_group_max_one_is_one_transaction_per_batch);
     TEST_RUN (test_reads_see_acknowledged_writes);
     TEST_RUN (test_reads_do_not_wait_for_the_writer);
+    TEST_RUN (test_readers_run_nicer_than_the_writer);
     return TEST_DONE ();
 }

@@ -63,6 +63,7 @@ test_command_line_errors (void)
         { "--max-queue", "-1", NULL },
         { "--busy-timeout-ms", "99999999999999", NULL },
         { "--log-level", "loud", NULL },
+        { "--reader-nice", "20", NULL },
         { "--db", NULL },
         { "stray", NULL },
     };
