@@ -1,14 +1,31 @@
 /*  ledger_result -- what happened to one batch, with typed accessors.
 
-    The reply is checked with the bounded proto_reader before anything is
-    unpacked (a reply is still bytes from the network), then kept as JSON:
-    jansson gives NUL-terminated strings the accessors can lend out, and the
-    JSON form is what ledgerctl prints anyway. */
+    A load generator reads thousands of results a second, and a tree of
+    jansson objects (one per row, one per field) cost it most of its CPU. So
+    a result keeps one copy of the reply bytes and one msgpack-c unpack of
+    them into a zone: no allocation per row or per field.
+
+    The bytes are checked with the bounded proto_reader first: a reply is
+    still bytes from the network, and msgpack-c's unpacker allocates by the
+    sizes a message declares. Only once every size is known to fit the bytes
+    does msgpack-c see them.
+
+    The unpacked strings point into the copy and are not NUL-terminated. An
+    accessor that lends a string out copies it into the zone with a NUL the
+    first time and points the object at the copy (the tree is ours), so the
+    string lives as long as the result and a second call costs nothing.
+    Accessors therefore change the result: one result is read by one thread
+    at a time.
+
+    ledgerctl prints results as JSON; ledger_result_json builds that from the
+    bytes when asked, which is the only place a jansson tree is made. */
 
 #include "ledger_internal.h"
 #include "proto_json.h"
 #include "proto_reader.h"
 
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,43 +34,192 @@ struct _ledger_result_t {
     ledger_status_t status;
     uint64_t request_id;
     int tries;
-    json_t *reply;              /* the wire reply as JSON */
+    msgpack_unpacked reply;     /* the wire reply; its objects live in reply.zone */
     char describe [600];
+    size_t size;
+    char bytes [];              /* the reply's bytes, which its strings point into */
 };
+
+static bool
+s_is (const msgpack_object *obj, msgpack_object_type type)
+{
+    return obj && obj->type == type;
+}
+
+/*  The value of key in map, or NULL if map is not a map or has no such key.
+    proto_reader has made sure every key is a string and none repeats. */
+static msgpack_object *
+s_get (const msgpack_object *map, const char *key)
+{
+    if (!s_is (map, MSGPACK_OBJECT_MAP))
+        return NULL;
+    size_t len = strlen (key);
+    for (uint32_t index = 0; index < map->via.map.size; index++) {
+        const msgpack_object *name = &map->via.map.ptr [index].key;
+        if (name->type == MSGPACK_OBJECT_STR && name->via.str.size == len
+        &&  memcmp (name->via.str.ptr, key, len) == 0)
+            return &map->via.map.ptr [index].val;
+    }
+    return NULL;
+}
+
+/*  Entry index of array, or NULL if array is not an array or is shorter. */
+static msgpack_object *
+s_at (const msgpack_object *array, size_t index)
+{
+    if (!s_is (array, MSGPACK_OBJECT_ARRAY) || index >= array->via.array.size)
+        return NULL;
+    return &array->via.array.ptr [index];
+}
+
+static size_t
+s_size (const msgpack_object *array)
+{
+    return s_is (array, MSGPACK_OBJECT_ARRAY)? array->via.array.size: 0;
+}
+
+static bool
+s_is_int (const msgpack_object *obj)
+{
+    return s_is (obj, MSGPACK_OBJECT_POSITIVE_INTEGER) || s_is (obj, MSGPACK_OBJECT_NEGATIVE_INTEGER);
+}
+
+/*  An integer, or 0 if obj is not one. Positive integers above INT64_MAX
+    were refused when the reply was read. */
+static int64_t
+s_int (const msgpack_object *obj)
+{
+    if (!s_is_int (obj))
+        return 0;
+    return obj->type == MSGPACK_OBJECT_POSITIVE_INTEGER? (int64_t) obj->via.u64: obj->via.i64;
+}
+
+/*  True only for true: absent, nil or any other type is false. */
+static bool
+s_bool (const msgpack_object *obj)
+{
+    return s_is (obj, MSGPACK_OBJECT_BOOLEAN) && obj->via.boolean;
+}
+
+/*  A NUL-terminated string that lives as long as self, or NULL if obj is not
+    a string (or there is no memory to copy it into). A string still in the
+    reply's bytes is copied into the zone and the object pointed at the copy;
+    a pointer outside the bytes is such a copy already. */
+static const char *
+s_str (ledger_result_t *self, msgpack_object *obj)
+{
+    if (!s_is (obj, MSGPACK_OBJECT_STR))
+        return NULL;
+    msgpack_object_str *str = &obj->via.str;
+    /*  An empty string's pointer may be NULL, or one past the bytes, where
+        it would pass for a copy; it needs no copy anyway. */
+    if (str->size == 0)
+        return "";
+    uintptr_t at = (uintptr_t) str->ptr;
+    uintptr_t start = (uintptr_t) self->bytes;
+    if (at < start || at >= start + self->size)
+        return str->ptr;
+    char *copy = msgpack_zone_malloc_no_align (self->reply.zone, (size_t) str->size + 1);
+    if (!copy)
+        return NULL;
+    memcpy (copy, str->ptr, str->size);
+    copy [str->size] = 0;
+    str->ptr = copy;
+    return copy;
+}
+
+/*  True if obj, and everything in it, has a JSON form. proto_reader has
+    already refused what else proto_json_from_msgpack refuses (keys that are
+    not strings or repeat, strings that are not UTF-8), so a result that
+    exists can always be shown by ledger_result_json. msgpack-c bounds the
+    depth of the recursion. */
+static bool
+s_showable (const msgpack_object *obj)
+{
+    switch (obj->type) {
+        case MSGPACK_OBJECT_POSITIVE_INTEGER:
+            return obj->via.u64 <= INT64_MAX;
+        case MSGPACK_OBJECT_FLOAT32:
+        case MSGPACK_OBJECT_FLOAT64:
+            return isfinite (obj->via.f64);
+        case MSGPACK_OBJECT_BIN:
+        case MSGPACK_OBJECT_EXT:
+            return false;
+        case MSGPACK_OBJECT_ARRAY:
+            for (uint32_t index = 0; index < obj->via.array.size; index++)
+                if (!s_showable (&obj->via.array.ptr [index]))
+                    return false;
+            return true;
+        case MSGPACK_OBJECT_MAP:
+            for (uint32_t index = 0; index < obj->via.map.size; index++)
+                if (!s_showable (&obj->via.map.ptr [index].val))
+                    return false;
+            return true;
+        default:
+            return true;
+    }
+}
+
+static msgpack_object *
+s_root (ledger_result_t *self)
+{
+    return &self->reply.data;
+}
+
+static msgpack_object *
+s_error (ledger_result_t *self)
+{
+    return s_get (s_root (self), "error");
+}
 
 static void
 s_describe (ledger_result_t *self)
 {
-    json_t *error = json_object_get (self->reply, "error");
+    msgpack_object *root = s_root (self);
+    msgpack_object *error = s_error (self);
     if (self->status == LEDGER_OK) {
-        json_t *failed = json_object_get (self->reply, "failed");
-        size_t n = json_array_size (json_object_get (self->reply, "results"));
+        size_t n = s_size (s_get (root, "results"));
         snprintf (self->describe, sizeof (self->describe), "ok (%zu op%s%s%s)", n, n == 1? "": "s",
-                  json_integer_value (failed)? ", some failed: see each op": "",
-                  json_is_true (json_object_get (self->reply, "replayed"))? ", replayed": "");
+                  s_int (s_get (root, "failed"))? ", some failed: see each op": "",
+                  s_bool (s_get (root, "replayed"))? ", replayed": "");
         return;
     }
     if (self->status == LEDGER_UNKNOWN) {
         snprintf (self->describe, sizeof (self->describe), "%s",
-                  json_string_value (json_object_get (error, "message")));
+                  s_str (self, s_get (error, "message")));
         return;
     }
-    json_t *op = json_object_get (error, "op");
-    json_t *field = json_object_get (error, "field");
+    msgpack_object *op = s_get (error, "op");
+    const char *field = s_str (self, s_get (error, "field"));
     char where [160] = "";
-    if (json_is_integer (op))
-        snprintf (where, sizeof (where), " at op %lld%s%s%s", json_integer_value (op),
-                  json_is_string (field)? " (": "", json_is_string (field)? json_string_value (field): "",
-                  json_is_string (field)? ")": "");
+    if (s_is_int (op))
+        snprintf (where, sizeof (where), " at op %lld%s%s%s", (long long) s_int (op),
+                  field? " (": "", field? field: "", field? ")": "");
     snprintf (self->describe, sizeof (self->describe), "failed: %s%s: %s: %s%s",
-              json_string_value (json_object_get (error, "class")), where,
-              json_string_value (json_object_get (error, "code")),
-              json_string_value (json_object_get (error, "message")),
-              json_is_true (json_object_get (error, "retryable"))? " (retryable)": "");
+              s_str (self, s_get (error, "class")), where,
+              s_str (self, s_get (error, "code")),
+              s_str (self, s_get (error, "message")),
+              s_bool (s_get (error, "retryable"))? " (retryable)": "");
 }
 
-ledger_result_t *
-ledger_result_from_reply (const void *data, size_t size, char *errbuf, size_t errlen)
+/*  Say why msgpack-c refused bytes proto_reader accepted, or why they have
+    no JSON form. proto_json_from_msgpack unpacks and refuses exactly as the
+    checks here do, so it gives the reason without a second copy of its
+    messages; this only runs for a reply that is refused anyway. */
+static void
+s_refused (const void *data, size_t size, char *errbuf, size_t errlen)
+{
+    json_t *json = proto_json_from_msgpack (data, size, errbuf, errlen);
+    if (json) {
+        json_decref (json);
+        snprintf (errbuf, errlen, "out of memory decoding msgpack");
+    }
+}
+
+/*  A result (status from "ok", request id from "id", one try) for the reply
+    in size bytes at data, or NULL with why in errbuf. */
+static ledger_result_t *
+s_parse (const void *data, size_t size, char *errbuf, size_t errlen)
 {
     /*  One whole value, sizes that fit the bytes, before msgpack-c sees it. */
     proto_reader_t reader;
@@ -66,51 +232,93 @@ ledger_result_from_reply (const void *data, size_t size, char *errbuf, size_t er
         snprintf (errbuf, errlen, "bad reply: %s", rc? proto_read_rc_str (rc): "not one msgpack map");
         return NULL;
     }
-    json_t *reply = proto_json_from_msgpack (data, size, errbuf, errlen);
-    if (!reply)
-        return NULL;
-    json_t *ok = json_object_get (reply, "ok");
-    json_t *v = json_object_get (reply, "v");
-    if (!json_is_boolean (ok) || !json_is_integer (v) || json_integer_value (v) != 1
-    ||  (json_is_true (ok) && !json_is_array (json_object_get (reply, "results")))
-    ||  (json_is_false (ok) && !json_is_object (json_object_get (reply, "error")))) {
-        snprintf (errbuf, errlen, "bad reply: not a protocol v1 reply map");
-        json_decref (reply);
-        return NULL;
-    }
-    ledger_result_t *self = calloc (1, sizeof (ledger_result_t));
+    ledger_result_t *self = calloc (1, sizeof (ledger_result_t) + size);
     if (!self) {
-        json_decref (reply);
+        snprintf (errbuf, errlen, "out of memory");
         return NULL;
     }
-    self->reply = reply;
-    self->status = json_is_true (ok)? LEDGER_OK: LEDGER_FAILED;
-    json_t *id = json_object_get (reply, "id");
-    self->request_id = json_is_integer (id) && json_integer_value (id) > 0? (uint64_t) json_integer_value (id): 0;
+    memcpy (self->bytes, data, size);
+    self->size = size;
+    msgpack_unpacked_init (&self->reply);
+    size_t offset = 0;
+    if (msgpack_unpack_next (&self->reply, self->bytes, size, &offset) != MSGPACK_UNPACK_SUCCESS
+    ||  offset != size || !s_showable (s_root (self))) {
+        s_refused (data, size, errbuf, errlen);
+        goto failed;
+    }
+    msgpack_object *root = s_root (self);
+    msgpack_object *ok = s_get (root, "ok");
+    msgpack_object *v = s_get (root, "v");
+    if (!s_is (ok, MSGPACK_OBJECT_BOOLEAN) || !s_is_int (v) || s_int (v) != 1
+    ||  (ok->via.boolean && !s_is (s_get (root, "results"), MSGPACK_OBJECT_ARRAY))
+    ||  (!ok->via.boolean && !s_is (s_error (self), MSGPACK_OBJECT_MAP))) {
+        snprintf (errbuf, errlen, "bad reply: not a protocol v1 reply map");
+        goto failed;
+    }
+    self->status = ok->via.boolean? LEDGER_OK: LEDGER_FAILED;
+    int64_t id = s_int (s_get (root, "id"));
+    self->request_id = id > 0? (uint64_t) id: 0;
     self->tries = 1;
-    s_describe (self);
     return self;
+
+failed:
+    msgpack_unpacked_destroy (&self->reply);
+    free (self);
+    return NULL;
+}
+
+ledger_result_t *
+ledger_result_from_reply (const void *data, size_t size, char *errbuf, size_t errlen)
+{
+    ledger_result_t *self = s_parse (data, size, errbuf, errlen);
+    if (self)
+        s_describe (self);
+    return self;
+}
+
+static int
+s_pack_str (msgpack_packer *packer, const char *str)
+{
+    size_t len = strlen (str);
+    return msgpack_pack_str (packer, len) || msgpack_pack_str_body (packer, str, len);
 }
 
 ledger_result_t *
 ledger_result_unknown (uint64_t request_id, int tries, const char *reason)
 {
-    ledger_result_t *self = calloc (1, sizeof (ledger_result_t));
-    if (!self)
-        return NULL;
     char message [400];
     snprintf (message, sizeof (message), "outcome unknown after %d tr%s: %s", tries, tries == 1? "y": "ies", reason);
+    /*  A reply's strings are UTF-8: a reason cut mid-character loses the
+        partial character, and one that is not UTF-8 at all is left out. */
+    proto_utf8_trim (message);
+    if (!proto_utf8_valid (message, strlen (message)))
+        snprintf (message, sizeof (message), "outcome unknown after %d tr%s", tries, tries == 1? "y": "ies");
+    /*  A reply-shaped map read like any other, so every accessor and
+        ledger_result_json treat it as they treat a real one. */
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    int rc = msgpack_pack_map (&packer, 6)
+          || s_pack_str (&packer, "v") || msgpack_pack_int (&packer, 1)
+          || s_pack_str (&packer, "id") || msgpack_pack_int64 (&packer, (int64_t) request_id)
+          || s_pack_str (&packer, "ok") || msgpack_pack_false (&packer)
+          || s_pack_str (&packer, "unknown") || msgpack_pack_true (&packer)
+          || s_pack_str (&packer, "tries") || msgpack_pack_int (&packer, tries)
+          || s_pack_str (&packer, "error") || msgpack_pack_map (&packer, 6)
+          || s_pack_str (&packer, "class") || s_pack_str (&packer, "unknown")
+          || s_pack_str (&packer, "retryable") || msgpack_pack_true (&packer)
+          || s_pack_str (&packer, "op") || msgpack_pack_nil (&packer)
+          || s_pack_str (&packer, "field") || msgpack_pack_nil (&packer)
+          || s_pack_str (&packer, "code") || s_pack_str (&packer, "NO_REPLY")
+          || s_pack_str (&packer, "message") || s_pack_str (&packer, message);
+    ledger_result_t *self = rc? NULL: s_parse (buffer.data, buffer.size, NULL, 0);
+    msgpack_sbuffer_destroy (&buffer);
+    if (!self)
+        return NULL;
     self->status = LEDGER_UNKNOWN;
     self->request_id = request_id;
     self->tries = tries;
-    self->reply = json_pack ("{s:i, s:I, s:b, s:b, s:i, s:{s:s, s:b, s:n, s:n, s:s, s:s}}",
-                             "v", 1, "id", (json_int_t) request_id, "ok", 0, "unknown", 1, "tries", tries,
-                             "error", "class", "unknown", "retryable", 1, "op", "field",
-                             "code", "NO_REPLY", "message", message);
-    if (!self->reply) {
-        free (self);
-        return NULL;
-    }
     s_describe (self);
     return self;
 }
@@ -120,7 +328,7 @@ ledger_result_destroy (ledger_result_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    json_decref ((*self_p)->reply);
+    msgpack_unpacked_destroy (&(*self_p)->reply);
     free (*self_p);
     *self_p = NULL;
 }
@@ -164,80 +372,68 @@ ledger_result_tries (ledger_result_t *self)
 bool
 ledger_result_replayed (ledger_result_t *self)
 {
-    return json_is_true (json_object_get (self->reply, "replayed"));
-}
-
-static const char *
-s_str (json_t *object, const char *key)
-{
-    return json_string_value (json_object_get (object, key));
-}
-
-static json_t *
-s_error (ledger_result_t *self)
-{
-    return json_object_get (self->reply, "error");
+    return s_bool (s_get (s_root (self), "replayed"));
 }
 
 const char *
 ledger_result_error_class (ledger_result_t *self)
 {
-    return self->status == LEDGER_FAILED? s_str (s_error (self), "class"): NULL;
+    return self->status == LEDGER_FAILED? s_str (self, s_get (s_error (self), "class")): NULL;
 }
 
 bool
 ledger_result_retryable (ledger_result_t *self)
 {
-    return json_is_true (json_object_get (s_error (self), "retryable"));
+    return s_bool (s_get (s_error (self), "retryable"));
 }
 
 int
 ledger_result_error_op (ledger_result_t *self)
 {
-    json_t *op = json_object_get (s_error (self), "op");
-    return json_is_integer (op)? (int) json_integer_value (op): -1;
+    msgpack_object *op = s_get (s_error (self), "op");
+    return s_is_int (op)? (int) s_int (op): -1;
 }
 
 const char *
 ledger_result_error_field (ledger_result_t *self)
 {
-    return s_str (s_error (self), "field");
+    return s_str (self, s_get (s_error (self), "field"));
 }
 
 const char *
 ledger_result_error_code (ledger_result_t *self)
 {
-    return s_str (s_error (self), "code");
+    return s_str (self, s_get (s_error (self), "code"));
 }
 
 const char *
 ledger_result_error_message (ledger_result_t *self)
 {
-    return s_str (s_error (self), "message");
+    return s_str (self, s_get (s_error (self), "message"));
 }
 
 size_t
 ledger_result_op_count (ledger_result_t *self)
 {
-    return json_array_size (json_object_get (self->reply, "results"));
+    return s_size (s_get (s_root (self), "results"));
 }
 
 int64_t
 ledger_result_failed_count (ledger_result_t *self)
 {
-    return json_integer_value (json_object_get (self->reply, "failed"));
+    return s_int (s_get (s_root (self), "failed"));
 }
 
-static json_t *
+static msgpack_object *
 s_op (ledger_result_t *self, size_t op)
 {
-    return json_array_get (json_object_get (self->reply, "results"), op);
+    return s_at (s_get (s_root (self), "results"), op);
 }
 
-static json_t *
+static msgpack_object *
 s_op_error (ledger_result_t *self, size_t op)
 {
-    return json_object_get (s_op (self, op), "error");
+    return s_get (s_op (self, op), "error");
 }
 
 bool
@@ -249,109 +445,105 @@ ledger_result_op_failed (ledger_result_t *self, size_t op)
 const char *
 ledger_result_op_error_class (ledger_result_t *self, size_t op)
 {
-    return s_str (s_op_error (self, op), "class");
+    return s_str (self, s_get (s_op_error (self, op), "class"));
 }
 
 const char *
 ledger_result_op_error_code (ledger_result_t *self, size_t op)
 {
-    return s_str (s_op_error (self, op), "code");
+    return s_str (self, s_get (s_op_error (self, op), "code"));
 }
 
 const char *
 ledger_result_op_error_field (ledger_result_t *self, size_t op)
 {
-    return s_str (s_op_error (self, op), "field");
+    return s_str (self, s_get (s_op_error (self, op), "field"));
 }
 
 const char *
 ledger_result_op_error_message (ledger_result_t *self, size_t op)
 {
-    return s_str (s_op_error (self, op), "message");
+    return s_str (self, s_get (s_op_error (self, op), "message"));
 }
 
 int64_t
 ledger_result_id (ledger_result_t *self, size_t op)
 {
-    return json_integer_value (json_object_get (s_op (self, op), "id"));
+    return s_int (s_get (s_op (self, op), "id"));
 }
 
 int64_t
 ledger_result_changed (ledger_result_t *self, size_t op)
 {
-    return json_integer_value (json_object_get (s_op (self, op), "changed"));
+    return s_int (s_get (s_op (self, op), "changed"));
 }
 
 /*  Row `row` of op: the one "row" of a get, or an entry of "rows". */
-static json_t *
+static msgpack_object *
 s_row (ledger_result_t *self, size_t op, size_t row)
 {
-    json_t *entry = s_op (self, op);
-    json_t *single = json_object_get (entry, "row");
+    msgpack_object *entry = s_op (self, op);
+    msgpack_object *single = s_get (entry, "row");
     if (single)
         return row == 0? single: NULL;
-    return json_array_get (json_object_get (entry, "rows"), row);
+    return s_at (s_get (entry, "rows"), row);
 }
 
 size_t
 ledger_result_row_count (ledger_result_t *self, size_t op)
 {
-    json_t *entry = s_op (self, op);
-    if (json_object_get (entry, "row"))
+    msgpack_object *entry = s_op (self, op);
+    if (s_get (entry, "row"))
         return 1;
-    return json_array_size (json_object_get (entry, "rows"));
-}
-
-static int64_t
-s_int (json_t *row, const char *key)
-{
-    return json_integer_value (json_object_get (row, key));
+    return s_size (s_get (entry, "rows"));
 }
 
 int
 ledger_result_category (ledger_result_t *self, size_t op, size_t row, ledger_category_t *category)
 {
-    json_t *json = s_row (self, op, row);
-    if (!json_is_object (json) || !json_is_string (json_object_get (json, "name")))
+    msgpack_object *map = s_row (self, op, row);
+    const char *name = s_str (self, s_get (map, "name"));
+    if (!name)
         return -1;
-    category->id = s_int (json, "id");
-    category->name = s_str (json, "name");
-    category->parent_id = s_int (json, "parent_id");
+    category->id = s_int (s_get (map, "id"));
+    category->name = name;
+    category->parent_id = s_int (s_get (map, "parent_id"));
     return 0;
 }
 
 int
 ledger_result_txn (ledger_result_t *self, size_t op, size_t row, ledger_txn_t *txn)
 {
-    json_t *json = s_row (self, op, row);
-    if (!json_is_object (json) || !json_is_string (json_object_get (json, "occurred_at")))
+    msgpack_object *map = s_row (self, op, row);
+    const char *occurred_at = s_str (self, s_get (map, "occurred_at"));
+    if (!occurred_at)
         return -1;
-    txn->id = s_int (json, "id");
-    txn->amount = s_int (json, "amount");
-    txn->occurred_at = s_str (json, "occurred_at");
-    txn->description = s_str (json, "description");
-    txn->category_id = s_int (json, "category_id");
-    txn->created_at = s_str (json, "created_at");
-    txn->updated_at = s_str (json, "updated_at");
+    txn->id = s_int (s_get (map, "id"));
+    txn->amount = s_int (s_get (map, "amount"));
+    txn->occurred_at = occurred_at;
+    txn->description = s_str (self, s_get (map, "description"));
+    txn->category_id = s_int (s_get (map, "category_id"));
+    txn->created_at = s_str (self, s_get (map, "created_at"));
+    txn->updated_at = s_str (self, s_get (map, "updated_at"));
     return 0;
 }
 
 const char *
 ledger_result_next (ledger_result_t *self, size_t op)
 {
-    return s_str (s_op (self, op), "next");
+    return s_str (self, s_get (s_op (self, op), "next"));
 }
 
 const char *
 ledger_result_version (ledger_result_t *self, size_t op)
 {
-    return s_str (s_op (self, op), "version");
+    return s_str (self, s_get (s_op (self, op), "version"));
 }
 
 int64_t
 ledger_result_stat (ledger_result_t *self, size_t op, const char *path)
 {
-    json_t *node = json_object_get (s_op (self, op), "stats");
+    msgpack_object *node = s_get (s_op (self, op), "stats");
     char key [64];
     while (node && path && *path) {
         size_t len = strcspn (path, ".");
@@ -359,14 +551,20 @@ ledger_result_stat (ledger_result_t *self, size_t op, const char *path)
             return -1;
         memcpy (key, path, len);
         key [len] = 0;
-        node = json_object_get (node, key);
+        node = s_get (node, key);
         path += len + (path [len] == '.');
     }
-    return json_is_integer (node)? json_integer_value (node): -1;
+    return s_is_int (node)? s_int (node): -1;
 }
 
 char *
 ledger_result_json (ledger_result_t *self)
 {
-    return json_dumps (self->reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /*  From the bytes, not the tree: s_str has moved some of its strings. */
+    json_t *json = proto_json_from_msgpack (self->bytes, self->size, NULL, 0);
+    if (!json)
+        return NULL;
+    char *text = json_dumps (json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref (json);
+    return text;
 }
