@@ -931,10 +931,13 @@ s_start_import (child_t *child, harness_t *worker, const char *csv, const char *
 }
 
 /*  Wait until the ledger holds at least rows transactions, or the import
-    ends, or 60 s pass. Then take the write lock, so the worker can commit
-    nothing more, and SIGKILL it while it waits for the lock: the kill
-    lands mid-import however fast the machine is. Returns the rows in the
-    ledger at the kill, or -1. */
+    ends, or 60 s pass. Then stop the importer (SIGSTOP: it sends nothing
+    more, so the worker finishes at most the batch in flight), take the
+    write lock, so the worker can commit nothing more, SIGKILL the worker,
+    and let the importer go on to find it gone. Taking the lock alone is a
+    race with an importer that sends its next batch the moment a reply
+    comes: SQLite's busy handler may keep missing the gaps until the
+    import is done. Returns the rows in the ledger at the kill, or -1. */
 static long
 s_kill_midway (harness_t *worker, child_t *import, long rows)
 {
@@ -952,7 +955,8 @@ s_kill_midway (harness_t *worker, child_t *import, long rows)
             s_pause_ms (2);     /* polling for progress; nothing waits on this pause */
     }
     long at_kill = -1;
-    if (count >= rows && sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
+    bool stopped = count >= rows && kill (import->pid, SIGSTOP) == 0;
+    if (stopped && sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) {
         at_kill = s_db_count (db, "SELECT count(*) FROM txn");
         harness_signal (worker, SIGKILL);
         harness_wait (worker, 10000);
@@ -960,6 +964,8 @@ s_kill_midway (harness_t *worker, child_t *import, long rows)
     }
     else
         fprintf (stderr, "import not seen midway: %ld rows\n", count);
+    if (stopped)
+        kill (import->pid, SIGCONT);
     sqlite3_close (db);
     return at_kill;
 }
