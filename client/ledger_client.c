@@ -15,6 +15,8 @@
 
 #include <czmq.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,40 @@
 #include <zmq.h>
 
 #define MAX_ENDPOINTS 16
+
+/*  One ZeroMQ context for every client of the process, as the zguide
+    advises: a process with many clients (a load generator, a service with
+    one client per thread) then has one I/O thread, not one per client, and
+    replies for several clients are read in one wake-up. It is made with
+    the first client and ended with the last. */
+static pthread_mutex_t s_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *s_ctx;
+static size_t s_ctx_users;
+static atomic_uint_fast64_t s_monitors;     /* names each monitor's endpoint */
+
+static void *
+s_ctx_acquire (void)
+{
+    pthread_mutex_lock (&s_ctx_lock);
+    if (!s_ctx)
+        s_ctx = zmq_ctx_new ();
+    void *ctx = s_ctx;
+    if (ctx)
+        s_ctx_users++;
+    pthread_mutex_unlock (&s_ctx_lock);
+    return ctx;
+}
+
+static void
+s_ctx_release (void)
+{
+    pthread_mutex_lock (&s_ctx_lock);
+    if (s_ctx_users && --s_ctx_users == 0) {
+        zmq_ctx_term (s_ctx);
+        s_ctx = NULL;
+    }
+    pthread_mutex_unlock (&s_ctx_lock);
+}
 
 typedef struct {
     uint64_t id;
@@ -42,7 +78,6 @@ struct _ledger_client_t {
     void *ctx;
     void *socket;
     void *monitor;              /* handshake events of socket, to tell "refused" from "silent" */
-    int opened;                 /* sockets opened, to name each monitor */
     bool curve;
     uint8_t curve_public [32], curve_secret [32], curve_server [32];
     bool auth_refused;          /* the worker refused our key since the last reply */
@@ -135,7 +170,8 @@ s_open (ledger_client_t *self)
         return -1;
     }
     char endpoint [64];
-    snprintf (endpoint, sizeof (endpoint), "inproc://ledger-client-%p-%d", (void *) self, self->opened++);
+    snprintf (endpoint, sizeof (endpoint), "inproc://ledger-client-monitor-%llu",
+              (unsigned long long) atomic_fetch_add (&s_monitors, 1));
     if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
                             | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
         self->monitor = zmq_socket (self->ctx, ZMQ_PAIR);
@@ -216,7 +252,7 @@ ledger_client_new (const char *endpoints)
             self->endpoints [self->endpoint_count++] = strndup (cursor, len);
         cursor += len + (cursor [len] == ',');
     }
-    self->ctx = zmq_ctx_new ();
+    self->ctx = s_ctx_acquire ();
     if (!self->ctx || self->endpoint_count == 0 || s_open (self)) {
         ledger_client_destroy (&self);
         return NULL;
@@ -242,7 +278,7 @@ ledger_client_destroy (ledger_client_t **self_p)
         free (self->endpoints [n]);
     s_close (self);
     if (self->ctx)
-        zmq_ctx_term (self->ctx);
+        s_ctx_release ();
     free (self);
     *self_p = NULL;
 }
