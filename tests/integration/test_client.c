@@ -8,6 +8,7 @@
 #include "testing.h"
 #include "worker_harness.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
@@ -108,6 +109,65 @@ test_every_op_with_typed_results (void)
     ledger_batch_destroy (&cleanup);
     ledger_batch_destroy (&batch);
     ledger_client_destroy (&client);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+/*  Threads of this process whose name starts with prefix. */
+static int
+s_threads_named (const char *prefix)
+{
+    DIR *dir = opendir ("/proc/self/task");
+    int count = 0;
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir))) {
+        char path [300], name [64] = "";
+        snprintf (path, sizeof (path), "/proc/self/task/%s/comm", entry->d_name);
+        FILE *file = entry->d_name [0] != '.'? fopen (path, "r"): NULL;
+        if (file) {
+            if (fgets (name, sizeof (name), file) && strncmp (name, prefix, strlen (prefix)) == 0)
+                count++;
+            fclose (file);
+        }
+    }
+    if (dir)
+        closedir (dir);
+    return count;
+}
+
+static bool
+s_ping_ok (ledger_client_t *client)
+{
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_ping (batch);
+    ledger_result_t *result = ledger_client_submit (client, batch);
+    bool ok = result && ledger_result_status (result) == LEDGER_OK;
+    ledger_result_destroy (&result);
+    ledger_batch_destroy (&batch);
+    return ok;
+}
+
+static void
+test_clients_share_one_context (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    int before = s_threads_named ("ZMQbg/IO");
+    ledger_client_t *one = s_client (harness_endpoint (worker), 5000, 0);
+    ledger_client_t *two = s_client (harness_endpoint (worker), 5000, 0);
+    ledger_client_t *three = s_client (harness_endpoint (worker), 5000, 0);
+    CHECK (s_ping_ok (one) && s_ping_ok (two) && s_ping_ok (three));
+    /*  One ZeroMQ I/O thread serves every client of the process. */
+    CHECK_INT (s_threads_named ("ZMQbg/IO") - before, 1);
+    /*  The context outlives any one client, and is made again after the last. */
+    ledger_client_destroy (&one);
+    CHECK (s_ping_ok (two));
+    ledger_client_destroy (&two);
+    ledger_client_destroy (&three);
+    ledger_client_t *again = s_client (harness_endpoint (worker), 5000, 0);
+    CHECK (s_ping_ok (again));
+    ledger_client_destroy (&again);
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
@@ -465,6 +525,7 @@ int
 main (void)
 {
     TEST_RUN (test_every_op_with_typed_results);
+    TEST_RUN (test_clients_share_one_context);
     TEST_RUN (test_pipelining_1000_requests);
     TEST_RUN (test_worker_killed_and_restarted_mid_stream);
     TEST_RUN (test_replies_held_past_the_timeout);
