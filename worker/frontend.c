@@ -31,6 +31,7 @@ struct _frontend_t {
     void *router;
     store_t *store;                     /* the writer's connection */
     queue_t waiting;                    /* write batches not yet running */
+    job_pool_t spare;                   /* jobs done with, for reuse */
     job_t **group;                      /* the group running, group_max long */
     const proto_request_t **requests;
     msgpack_sbuffer **replies;
@@ -158,6 +159,7 @@ frontend_destroy (frontend_t **self_p)
     for (size_t n = 0; n < self->waiting.count; n++)
         job_destroy (&self->waiting.jobs [self->waiting.head + n]);
     free (self->waiting.jobs);
+    job_pool_empty (&self->spare);
     free (self->group);
     free (self->requests);
     free (self->replies);
@@ -252,7 +254,7 @@ s_receive (frontend_t *self)
         zmq_msg_close (&part);
         return NULL;
     }
-    job_t *job = job_new ();
+    job_t *job = job_pool_take (&self->spare);
     while (true) {
         bool more = zmq_msg_more (&part);
         if (job) {
@@ -296,7 +298,7 @@ s_handle_request (frontend_t *self, job_t *job)
 {
     proto_error_t err = { .klass = PROTO_CLASS_NONE };
     if (job->frame_count < 2) {
-        job_destroy (&job);     /* a ROUTER always adds the identity frame */
+        job_pool_give (&self->spare, &job);     /* a ROUTER always adds the identity frame */
         return;
     }
     if (job->frames_seen > JOB_MAX_FRAMES) {
@@ -352,7 +354,7 @@ s_handle_request (frontend_t *self, job_t *job)
 
 reject:
     s_reply_error (self, job, &err);
-    job_destroy (&job);
+    job_pool_give (&self->spare, &job);
 }
 
 static void
@@ -362,7 +364,7 @@ s_take_replies (frontend_t *self, int reader)
     while (zmq_recv (self->pipes [reader], &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
         self->in_flight [reader]--;
         s_send_reply (self, job);
-        job_destroy (&job);
+        job_pool_give (&self->spare, &job);
     }
 }
 
@@ -439,7 +441,7 @@ s_run_group (frontend_t *self)
     /*  Only now, after COMMIT, may any reply of the group leave. */
     for (size_t n = 0; n < count; n++) {
         s_send_reply (self, self->group [n]);
-        job_destroy (&self->group [n]);
+        job_pool_give (&self->spare, &self->group [n]);
     }
 }
 

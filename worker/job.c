@@ -26,3 +26,40 @@ job_destroy (job_t **self_p)
     free (self);
     *self_p = NULL;
 }
+
+/* A reply buffer larger than this is freed rather than kept in the pool. */
+#define JOB_POOL_REPLY_MAX (16 * 1024)
+
+job_t *
+job_pool_take (job_pool_t *pool)
+{
+    return pool->count? pool->jobs [--pool->count]: job_new ();
+}
+
+void
+job_pool_give (job_pool_t *pool, job_t **job_p)
+{
+    job_t *job = *job_p;
+    if (!job)
+        return;
+    *job_p = NULL;
+    if (pool->count == JOB_POOL_MAX || job->reply.alloc > JOB_POOL_REPLY_MAX) {
+        job_destroy (&job);
+        return;
+    }
+    for (size_t n = 0; n < job->frame_count; n++)
+        zmq_msg_close (&job->frames [n]);
+    proto_request_destroy (&job->request);
+    job->frame_count = 0;
+    job->frames_seen = 0;
+    job->bytes_seen = 0;
+    msgpack_sbuffer_clear (&job->reply);
+    pool->jobs [pool->count++] = job;
+}
+
+void
+job_pool_empty (job_pool_t *pool)
+{
+    while (pool->count)
+        job_destroy (&pool->jobs [--pool->count]);
+}

@@ -33,4 +33,25 @@ job_t *job_new (void);
 /* Close the frames, free the request and reply; set *self_p to NULL. */
 void job_destroy (job_t **self_p);
 
+/* Jobs done with, kept for reuse by one thread: a job is a kilobyte of
+   frames and a reply buffer, and the front end goes through one per
+   request. */
+#define JOB_POOL_MAX 256
+
+typedef struct {
+    job_t *jobs [JOB_POOL_MAX];
+    size_t count;
+} job_pool_t;
+
+/* A job from the pool, emptied, or a new one; NULL if memory ran out. */
+job_t *job_pool_take (job_pool_t *pool);
+
+/* Empty the job (frames closed, request freed, reply cleared) and keep it
+   in the pool, or destroy it if the pool is full or its reply buffer grew
+   large; set *job_p to NULL. */
+void job_pool_give (job_pool_t *pool, job_t **job_p);
+
+/* Destroy every job in the pool. */
+void job_pool_empty (job_pool_t *pool);
+
 #endif
