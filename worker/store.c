@@ -170,21 +170,73 @@ store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg)
     s_busy_restore (self);
 }
 
+/*  Pruning sweeps the idempotency keys in key order, PRUNE_CHUNK keys at a
+    time and at most PRUNE_CHUNKS chunks a second, deleting those past the
+    TTL: 14 million keys an hour, each visit a short range scan on the
+    primary key, so no index on created_us is needed (every batch would pay
+    for it). A key lives at least the TTL, and at most the TTL plus one
+    sweep. */
+#define PRUNE_CHUNK 1000
+#define PRUNE_CHUNKS 4
+
+/*  Delete expired keys among the next PRUNE_CHUNK after the sweep cursor
+    and move the cursor on (back to the start after the last key). Returns
+    the SQLite result code. */
+static int
+s_prune_chunk (store_t *self, int64_t cutoff_us)
+{
+    sqlite3_stmt *end = store_stmt (self, STMT_KEY_SWEEP_END);
+    sqlite3_bind_blob (end, 1, self->sweep_key, (int) self->sweep_len, SQLITE_STATIC);
+    sqlite3_bind_int (end, 2, PRUNE_CHUNK - 1);
+    int rc = sqlite3_step (end);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_reset (end);
+        return rc;
+    }
+    bool last = rc == SQLITE_DONE;
+    sqlite3_stmt *prune = store_stmt (self, last? STMT_KEY_PRUNE_TAIL: STMT_KEY_PRUNE_RANGE);
+    sqlite3_bind_blob (prune, 1, self->sweep_key, (int) self->sweep_len, SQLITE_STATIC);
+    if (last)
+        sqlite3_bind_int64 (prune, 2, cutoff_us);
+    else {
+        sqlite3_bind_value (prune, 2, sqlite3_column_value (end, 0));
+        sqlite3_bind_int64 (prune, 3, cutoff_us);
+    }
+    rc = sqlite3_step (prune);
+    sqlite3_reset (prune);
+    if (rc == SQLITE_DONE) {
+        size_t len = last? 0: (size_t) sqlite3_column_bytes (end, 0);
+        if (len > sizeof (self->sweep_key))
+            len = 0;            /* not a key this worker wrote: start over */
+        if (len)
+            memcpy (self->sweep_key, sqlite3_column_blob (end, 0), len);
+        self->sweep_len = len;
+        rc = SQLITE_OK;
+    }
+    sqlite3_reset (end);
+    return rc;
+}
+
 void
 store_prune (store_t *self)
 {
     int64_t now = stats_now_us ();
-    if (self->options.read_only || self->options.dedup_ttl_s <= 0 || now - self->last_prune_us < 60 * 1000000LL)
+    if (self->options.read_only || self->options.dedup_ttl_s <= 0 || now - self->last_prune_us < 1000000)
         return;
     self->last_prune_us = now;
-    sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_PRUNE);
-    sqlite3_bind_int64 (stmt, 1, now - self->options.dedup_ttl_s * 1000000);
     /*  Pruning is housekeeping: if another process holds the lock it runs
         next time, rather than make the batches behind it wait. */
     sqlite3_busy_timeout (self->db, 0);
-    if (s_exec (self, STMT_BEGIN_WRITE) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_DONE)
-        s_exec (self, STMT_COMMIT);
-    sqlite3_reset (stmt);
+    if (s_exec (self, STMT_BEGIN_WRITE) == SQLITE_OK) {
+        int rc = SQLITE_OK;
+        for (int chunk = 0; chunk < PRUNE_CHUNKS && rc == SQLITE_OK; chunk++) {
+            rc = s_prune_chunk (self, now - self->options.dedup_ttl_s * 1000000);
+            if (self->sweep_len == 0)
+                break;          /* swept to the end: the rest next time */
+        }
+        if (rc == SQLITE_OK)
+            s_exec (self, STMT_COMMIT);
+    }
     s_busy_restore (self);
     if (sqlite3_get_autocommit (self->db) == 0)
         s_exec (self, STMT_ROLLBACK);

@@ -33,7 +33,9 @@
     X (KEY_GET,         "SELECT fingerprint, results, failed FROM idempotency WHERE key = ?1") \
     X (KEY_PUT,         "INSERT INTO idempotency (key, fingerprint, results, failed, created_us)" \
                         " VALUES (?1, ?2, ?3, ?4, ?5)") \
-    X (KEY_PRUNE,       "DELETE FROM idempotency WHERE created_us < ?1") \
+    X (KEY_SWEEP_END,   "SELECT key FROM idempotency WHERE key > ?1 ORDER BY key LIMIT 1 OFFSET ?2") \
+    X (KEY_PRUNE_RANGE, "DELETE FROM idempotency WHERE key > ?1 AND key <= ?2 AND created_us < ?3") \
+    X (KEY_PRUNE_TAIL,  "DELETE FROM idempotency WHERE key > ?1 AND created_us < ?2") \
     X (CAT_INSERT,      "INSERT INTO category (name, parent_id) VALUES (?1, ?2)") \
     X (CAT_UPDATE,      "UPDATE category SET name = CASE WHEN ?2 THEN ?3 ELSE name END," \
                         " parent_id = CASE WHEN ?4 THEN ?5 ELSE parent_id END WHERE id = ?1") \
@@ -89,6 +91,8 @@ struct _store_t {
     msgpack_sbuffer results;    /* the results array of the running batch */
     msgpack_sbuffer rows;       /* scratch for row lists of unknown length */
     int64_t last_prune_us;
+    uint8_t sweep_key [PROTO_KEY_MAX];  /* pruning goes on after this key */
+    size_t sweep_len;                   /* 0: from the first key */
     store_busy_fn *busy_serve;  /* what to do while the lock is busy */
     void *busy_arg;
     int64_t busy_since_us;

@@ -141,7 +141,8 @@ test_start_up_log (void)
     char expect [400];
     snprintf (expect, sizeof (expect), "info  listening on %s\n", harness_endpoint (worker));
     CHECK (strstr (log, expect) != NULL);
-    snprintf (expect, sizeof (expect), "database %s, schema version 1, sync full", harness_db_path (worker));
+    snprintf (expect, sizeof (expect), "database %s, schema version %lld, sync full", harness_db_path (worker),
+              harness_sql_int (harness_db_path (worker), "PRAGMA user_version"));
     CHECK (strstr (log, expect) != NULL);
     /*  Each line starts with a UTC timestamp and the level. */
     const char *line = strstr (log, "info  listening");

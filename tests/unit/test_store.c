@@ -4,6 +4,7 @@
 #include "proto_json.h"
 #include "proto_request.h"
 #include "store.h"
+#include "store_internal.h"
 #include "testing.h"
 #include "worker_harness.h"
 
@@ -101,7 +102,7 @@ s_count (const char *table)
 {
     sqlite3 *db;
     sqlite3_open (s_path, &db);
-    char sql [100];
+    char sql [300];
     snprintf (sql, sizeof (sql), "SELECT count (*) FROM %s", table);
     sqlite3_stmt *stmt;
     long long count = -1;
@@ -465,6 +466,53 @@ test_stats (void)
     s_close ();
 }
 
+/*  Run sql on the test database through a connection of its own. */
+static void
+s_sql (const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_open (s_path, &db);
+    sqlite3_busy_timeout (db, 5000);
+    char *message = NULL;
+    if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK) {
+        fprintf (stderr, "%s: %s\n", sql, message);
+        abort ();
+    }
+    sqlite3_close (db);
+}
+
+static void
+test_prune_sweeps_expired_keys (void)
+{
+    s_open (1000);
+    /*  5000 keys in key order, every odd one past the TTL (3600 s). */
+    s_sql ("WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 4999)"
+           " INSERT INTO idempotency (key, fingerprint, results, failed, created_us)"
+           " SELECT CAST (printf ('k%05d', i) AS BLOB), 1, X'90', NULL,"
+           " CAST (strftime ('%s', 'now') AS INTEGER) * 1000000 - (i % 2) * 7200000000 FROM n");
+    CHECK_INT (s_count ("idempotency"), 5000);
+    const char *fresh = "idempotency WHERE created_us > (CAST (strftime ('%s', 'now') AS INTEGER) - 3600) * 1000000";
+    /*  One prune looks at the next 4000 keys: 2000 expired ones go. */
+    s_store->last_prune_us = 0;
+    store_prune (s_store);
+    CHECK_INT (s_count ("idempotency"), 3000);
+    /*  A prune within the second does nothing. */
+    store_prune (s_store);
+    CHECK_INT (s_count ("idempotency"), 3000);
+    /*  The next goes on where it stopped, to the last key. */
+    s_store->last_prune_us = 0;
+    store_prune (s_store);
+    CHECK_INT (s_count ("idempotency"), 2500);
+    CHECK_INT (s_count (fresh), 2500);
+    /*  Then starts over from the first key. */
+    s_sql ("UPDATE idempotency SET created_us = created_us - 7200000000 WHERE key < CAST ('k00100' AS BLOB)");
+    s_store->last_prune_us = 0;
+    store_prune (s_store);
+    CHECK_INT (s_count ("idempotency"), 2450);
+    CHECK_INT (s_count (fresh), 2450);
+    s_close ();
+}
+
 static void
 test_migrations (void)
 {
@@ -478,6 +526,15 @@ test_migrations (void)
     char errbuf [256] = "";
     s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
     CHECK (s_store != NULL);
+    CHECK_INT (s_count ("category"), 1);
+    store_destroy (&s_store);
+
+    /*  A version 1 database (with the created_us index) moves to 2. */
+    s_sql ("CREATE INDEX idempotency_created ON idempotency (created_us); PRAGMA user_version = 1");
+    s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
+    CHECK (s_store != NULL);
+    CHECK_INT (store_schema_version (s_store), 2);
+    CHECK_INT (s_count ("sqlite_master WHERE name = 'idempotency_created'"), 0);
     CHECK_INT (s_count ("category"), 1);
     store_destroy (&s_store);
 
@@ -519,6 +576,7 @@ main (void)
     TEST_RUN (test_query_pages);
     TEST_RUN (test_busy_and_read_only);
     TEST_RUN (test_stats);
+    TEST_RUN (test_prune_sweeps_expired_keys);
     TEST_RUN (test_migrations);
     return TEST_DONE ();
 }
