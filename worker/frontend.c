@@ -16,8 +16,19 @@
 /* Messages taken from the ROUTER per poll, so replies are not starved. */
 #define RECV_BURST 256
 
-/* A group stops taking batches once their bodies pass this many bytes. */
+/* A group stops taking batches once their bodies pass this many bytes, or
+   their ops this many: past a few thousand rows a commit costs no less per
+   row, while the transaction's dirty pages and the replies held back for
+   it cost memory and latency. */
 #define GROUP_BYTES (8 * 1024 * 1024)
+#define GROUP_OPS 10000
+
+/* Ops of the batches taken and not yet answered, at most. A decoded op
+   takes about 750 bytes (an op's every field has its slot), twelve times
+   its size on the wire, so --max-queue alone would let a peer that
+   pipelines big batches hold gigabytes; this holds it near 75 MB. A batch
+   is always taken when nothing else is held, however big. */
+#define HELD_OPS_MAX 100000
 
 /*  Batches waiting for the writer, oldest first. */
 typedef struct {
@@ -39,6 +50,7 @@ struct _frontend_t {
     reader_t *readers [CONFIG_MAX_READERS];
     char endpoints [CONFIG_MAX_READERS] [48];
     uint32_t in_flight [CONFIG_MAX_READERS];    /* jobs handed to each reader, not yet back */
+    size_t held_ops;                    /* ops taken and not yet answered */
     int reader_count;
     bool draining;                      /* stopping: no new requests */
     int wake_fd;
@@ -325,6 +337,12 @@ s_handle_request (frontend_t *self, job_t *job)
     }
     /*  One running, max_queue waiting: past that, say so now rather than
         let the queue (and the latency of everyone in it) grow. */
+    size_t ops = job->request->op_count;
+    if (self->held_ops > 0 && self->held_ops + ops > HELD_OPS_MAX) {
+        proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                         "%zu ops are waiting or running; retry later", self->held_ops);
+        goto reject;
+    }
     if (job->request->writes || self->reader_count == 0) {
         if (self->waiting.count >= self->config->max_queue) {
             proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
@@ -335,6 +353,7 @@ s_handle_request (frontend_t *self, job_t *job)
             proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
             goto reject;
         }
+        self->held_ops += ops;
         return;
     }
     int reader = s_choose_reader (self);
@@ -350,6 +369,7 @@ s_handle_request (frontend_t *self, job_t *job)
         goto reject;
     }
     self->in_flight [reader]++;
+    self->held_ops += ops;
     return;
 
 reject:
@@ -363,6 +383,7 @@ s_take_replies (frontend_t *self, int reader)
     job_t *job;
     while (zmq_recv (self->pipes [reader], &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
         self->in_flight [reader]--;
+        self->held_ops -= job->request->op_count;
         s_send_reply (self, job);
         job_pool_give (&self->spare, &job);
     }
@@ -428,9 +449,11 @@ s_run_group (frontend_t *self)
         s_serve (self, (self->config->group_wait_us + 999) / 1000);
     size_t count = 0;
     size_t bytes = 0;
-    while (self->waiting.count && count < self->config->group_max && bytes < GROUP_BYTES) {
+    size_t ops = 0;
+    while (self->waiting.count && count < self->config->group_max && bytes < GROUP_BYTES && ops < GROUP_OPS) {
         job_t *job = self->group [count++] = s_queue_pop (&self->waiting);
         bytes += zmq_msg_size (&job->frames [job->frame_count - 1]);
+        ops += job->request->op_count;
     }
     store_prune (self->store);
     for (size_t n = 0; n < count; n++) {
@@ -440,6 +463,7 @@ s_run_group (frontend_t *self)
     store_run_group (self->store, self->requests, self->replies, count);
     /*  Only now, after COMMIT, may any reply of the group leave. */
     for (size_t n = 0; n < count; n++) {
+        self->held_ops -= self->group [n]->request->op_count;
         s_send_reply (self, self->group [n]);
         job_pool_give (&self->spare, &self->group [n]);
     }

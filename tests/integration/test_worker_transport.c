@@ -6,6 +6,7 @@
 #include "testing.h"
 #include "worker_harness.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
@@ -381,6 +382,66 @@ test_client_that_never_reads (void)
     CHECK (s_ping_ok (worker));
 }
 
+static void
+test_overloaded_by_ops_held (void)
+{
+    harness_t *worker = harness_start ("--busy-timeout-ms", "30000", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    /*  The writer is stuck on a lock another process holds, so every batch
+        it takes stays decoded in memory. Batches of 10000 ops: ten (100000
+        ops) are taken, and the rest are refused at once, however few
+        batches that is, rather than held until memory runs out. */
+    sqlite3 *lock;
+    sqlite3_open (harness_db_path (worker), &lock);
+    sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    zsock_t *dealer = harness_dealer (worker);
+    size_t capacity = 10000 * 80 + 64;
+    char *text = malloc (capacity);
+    size_t size = (size_t) snprintf (text, capacity, "{\"v\":1,\"ops\":[");
+    for (int n = 0; n < 10000; n++)
+        size += (size_t) snprintf (text + size, capacity - size, "%s{\"op\":\"txn.create\",\"amount\":%d,"
+                                   "\"occurred_at\":\"2025-01-01T00:00:00Z\"}", n? ",": "", n);
+    snprintf (text + size, capacity - size, "]}");
+    enum { BATCHES = 30 };
+    for (int n = 0; n < BATCHES; n++) {
+        zframe_t *body = s_body (text);
+        zframe_send (&body, dealer, 0);
+    }
+    free (text);
+    /*  The refusals come while the lock is still held. */
+    int overloaded = 0;
+    zsock_set_rcvtimeo (dealer, 20000);
+    while (overloaded < BATCHES - 10) {
+        zmsg_t *msg = s_recv (dealer);
+        if (!msg)
+            break;
+        json_t *reply = s_decode_frame (zmsg_last (msg));
+        CHECK_STR (harness_str (reply, "error.class"), "overloaded");
+        overloaded += harness_str (reply, "error.class") != NULL;
+        json_decref (reply);
+        zmsg_destroy (&msg);
+    }
+    CHECK_INT (overloaded, BATCHES - 10);
+    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (lock);
+    int ok = 0;
+    for (int n = 0; n < 10; n++) {
+        zmsg_t *msg = s_recv (dealer);
+        if (!msg)
+            break;
+        json_t *reply = s_decode_frame (zmsg_last (msg));
+        ok += harness_bool (reply, "ok") == 1;
+        json_decref (reply);
+        zmsg_destroy (&msg);
+    }
+    CHECK_INT (ok, 10);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), 100000);
+    zsock_destroy (&dealer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 int
 main (void)
 {
@@ -395,6 +456,7 @@ main (void)
     TEST_RUN (test_client_that_never_reads);
     TEST_RUN (test_size_limits);
     TEST_RUN (test_overloaded);
+    TEST_RUN (test_overloaded_by_ops_held);
     if (t_checks_failed)
         harness_dump_log (s_worker);
     CHECK_INT (harness_stop (&s_worker, false), 0);
