@@ -21,7 +21,11 @@
     applying a batch twice.
 
     Threads: a client object belongs to one thread at a time. Use one client
-    per thread; batches and results may be handed between threads.
+    per thread; batches and results may be handed between threads, and are
+    read by one thread at a time (a result's string accessors fill a cache).
+    Every client of a process shares one ZeroMQ context, made with the
+    first client and ended with the last, so a process with many clients
+    has one ZeroMQ I/O thread.
 
     Ownership: `x_new` returns an object the caller destroys with
     `x_destroy (&x)`, which sets the pointer to NULL and is safe on NULL.
