@@ -25,7 +25,8 @@
     read by one thread at a time (a result's string accessors fill a cache).
     Every client of a process shares one ZeroMQ context, made with the
     first client and ended with the last, so a process with many clients
-    has one ZeroMQ I/O thread.
+    has one ZeroMQ I/O thread. After fork (), a client made before it
+    belongs to the parent: the child makes its own.
 
     Ownership: `x_new` returns an object the caller destroys with
     `x_destroy (&x)`, which sets the pointer to NULL and is safe on NULL.

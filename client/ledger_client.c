@@ -34,16 +34,49 @@
     replies for several clients are read in one wake-up. It is made with
     the first client and ended with the last. */
 static pthread_mutex_t s_ctx_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t s_ctx_once = PTHREAD_ONCE_INIT;
 static void *s_ctx;
 static size_t s_ctx_users;
 static atomic_uint_fast64_t s_monitors;     /* names each monitor's endpoint */
 
+/*  fork: the child gets the parent's context without its I/O thread, and
+    maybe the lock held by a thread that is not there. It starts afresh;
+    clients made before the fork are the parent's, not usable here. */
+static void
+s_ctx_prepare (void)
+{
+    pthread_mutex_lock (&s_ctx_lock);
+}
+
+static void
+s_ctx_parent (void)
+{
+    pthread_mutex_unlock (&s_ctx_lock);
+}
+
+static void
+s_ctx_child (void)
+{
+    pthread_mutex_init (&s_ctx_lock, NULL);
+    s_ctx = NULL;
+    s_ctx_users = 0;
+}
+
+static void
+s_ctx_at_fork (void)
+{
+    pthread_atfork (s_ctx_prepare, s_ctx_parent, s_ctx_child);
+}
+
 static void *
 s_ctx_acquire (void)
 {
+    pthread_once (&s_ctx_once, s_ctx_at_fork);
     pthread_mutex_lock (&s_ctx_lock);
-    if (!s_ctx)
-        s_ctx = zmq_ctx_new ();
+    if (!s_ctx && (s_ctx = zmq_ctx_new ()) != NULL)
+        /*  Three sockets a client (its DEALER, and a monitor's two ends):
+            the default 1023 would stop at about 340 clients. */
+        zmq_ctx_set (s_ctx, ZMQ_MAX_SOCKETS, zmq_ctx_get (s_ctx, ZMQ_SOCKET_LIMIT));
     void *ctx = s_ctx;
     if (ctx)
         s_ctx_users++;
@@ -52,10 +85,11 @@ s_ctx_acquire (void)
 }
 
 static void
-s_ctx_release (void)
+s_ctx_release (void *ctx)
 {
     pthread_mutex_lock (&s_ctx_lock);
-    if (s_ctx_users && --s_ctx_users == 0) {
+    /*  A context from before a fork is left alone (see above). */
+    if (ctx == s_ctx && s_ctx_users && --s_ctx_users == 0) {
         zmq_ctx_term (s_ctx);
         s_ctx = NULL;
     }
@@ -175,7 +209,13 @@ s_open (ledger_client_t *self)
     if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
                             | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
         self->monitor = zmq_socket (self->ctx, ZMQ_PAIR);
-        if (self->monitor && zmq_connect (self->monitor, endpoint)) {
+        /*  Unbounded: libzmq sends events from the I/O thread, blocking, and
+            a full pipe would stall every client sharing the context while
+            this one is idle. Events are few and small. */
+        int unlimited = 0;
+        if (self->monitor
+        &&  (zmq_setsockopt (self->monitor, ZMQ_RCVHWM, &unlimited, sizeof (unlimited))
+             || zmq_connect (self->monitor, endpoint))) {
             zmq_close (self->monitor);
             self->monitor = NULL;
         }
@@ -278,7 +318,7 @@ ledger_client_destroy (ledger_client_t **self_p)
         free (self->endpoints [n]);
     s_close (self);
     if (self->ctx)
-        s_ctx_release ();
+        s_ctx_release (self->ctx);
     free (self);
     *self_p = NULL;
 }

@@ -172,6 +172,15 @@ s_error (ledger_result_t *self)
     return s_get (s_root (self), "error");
 }
 
+/*  s_str, or "" where there is no string (a reply from a newer or broken
+    worker may lack a field): for printing. */
+static const char *
+s_text (ledger_result_t *self, msgpack_object *obj)
+{
+    const char *text = s_str (self, obj);
+    return text? text: "";
+}
+
 static void
 s_describe (ledger_result_t *self)
 {
@@ -186,7 +195,7 @@ s_describe (ledger_result_t *self)
     }
     if (self->status == LEDGER_UNKNOWN) {
         snprintf (self->describe, sizeof (self->describe), "%s",
-                  s_str (self, s_get (error, "message")));
+                  s_text (self, s_get (error, "message")));
         return;
     }
     msgpack_object *op = s_get (error, "op");
@@ -196,9 +205,9 @@ s_describe (ledger_result_t *self)
         snprintf (where, sizeof (where), " at op %lld%s%s%s", (long long) s_int (op),
                   field? " (": "", field? field: "", field? ")": "");
     snprintf (self->describe, sizeof (self->describe), "failed: %s%s: %s: %s%s",
-              s_str (self, s_get (error, "class")), where,
-              s_str (self, s_get (error, "code")),
-              s_str (self, s_get (error, "message")),
+              s_text (self, s_get (error, "class")), where,
+              s_text (self, s_get (error, "code")),
+              s_text (self, s_get (error, "message")),
               s_bool (s_get (error, "retryable"))? " (retryable)": "");
 }
 

@@ -29,8 +29,13 @@ s_reader_main (void *arg)
         of queries should slow the queries, not the writes. Linux gives each
         thread its own nice value, so this lowers this thread alone. Raising
         it needs no privilege; if it fails the reader just runs as is. */
-    if (self->nice > 0 && setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), self->nice) == -1)
-        log_warn ("reader: cannot lower its CPU priority: %s", strerror (errno));
+    if (self->nice > 0) {
+        errno = 0;
+        int writer = getpriority (PRIO_PROCESS, 0);     /* the process's, as the writer runs */
+        int nice = (errno? 0: writer) + self->nice;
+        if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice < 19? nice: 19) == -1)
+            log_warn ("reader: cannot lower its CPU priority: %s", strerror (errno));
+    }
     while (true) {
         job_t *job;
         int rc = zmq_recv (self->pipe, &job, sizeof (job), 0);

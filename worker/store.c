@@ -170,23 +170,24 @@ store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg)
     s_busy_restore (self);
 }
 
-/*  Pruning sweeps the idempotency keys in key order, PRUNE_CHUNK keys at a
-    time and at most PRUNE_CHUNKS chunks a second, deleting those past the
-    TTL: 14 million keys an hour, each visit a short range scan on the
-    primary key, so no index on created_us is needed (every batch would pay
-    for it). A key lives at least the TTL, and at most the TTL plus one
-    sweep. */
+/*  Pruning sweeps the idempotency keys in key order and deletes those past
+    the TTL, PRUNE_CHUNK keys a step; each step is a short range scan on
+    the primary key, so no index on created_us is needed (every batch would
+    pay for it). Every PRUNE_TICK_US the writer sweeps at least one chunk,
+    and at least twice as many keys as were written since the last tick:
+    the sweep outruns the writes, so the table stays near the keys of one
+    TTL, and a key lives at least the TTL and at most one pass more. */
 #define PRUNE_CHUNK 1000
-#define PRUNE_CHUNKS 4
+#define PRUNE_TICK_US 100000
 
-/*  Delete expired keys among the next PRUNE_CHUNK after the sweep cursor
-    and move the cursor on (back to the start after the last key). Returns
-    the SQLite result code. */
+/*  Delete expired keys among the next PRUNE_CHUNK after the cursor
+    (key, *len_p) and move it on; *len_p becomes 0 after the last key.
+    Returns the SQLite result code. */
 static int
-s_prune_chunk (store_t *self, int64_t cutoff_us)
+s_prune_chunk (store_t *self, uint8_t *key, size_t *len_p, int64_t cutoff_us)
 {
     sqlite3_stmt *end = store_stmt (self, STMT_KEY_SWEEP_END);
-    sqlite3_bind_blob (end, 1, self->sweep_key, (int) self->sweep_len, SQLITE_STATIC);
+    sqlite3_bind_blob (end, 1, key, (int) *len_p, SQLITE_STATIC);
     sqlite3_bind_int (end, 2, PRUNE_CHUNK - 1);
     int rc = sqlite3_step (end);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
@@ -195,7 +196,7 @@ s_prune_chunk (store_t *self, int64_t cutoff_us)
     }
     bool last = rc == SQLITE_DONE;
     sqlite3_stmt *prune = store_stmt (self, last? STMT_KEY_PRUNE_TAIL: STMT_KEY_PRUNE_RANGE);
-    sqlite3_bind_blob (prune, 1, self->sweep_key, (int) self->sweep_len, SQLITE_STATIC);
+    sqlite3_bind_blob (prune, 1, key, (int) *len_p, SQLITE_STATIC);
     if (last)
         sqlite3_bind_int64 (prune, 2, cutoff_us);
     else {
@@ -206,11 +207,11 @@ s_prune_chunk (store_t *self, int64_t cutoff_us)
     sqlite3_reset (prune);
     if (rc == SQLITE_DONE) {
         size_t len = last? 0: (size_t) sqlite3_column_bytes (end, 0);
-        if (len > sizeof (self->sweep_key))
+        if (len > PROTO_KEY_MAX)
             len = 0;            /* not a key this worker wrote: start over */
         if (len)
-            memcpy (self->sweep_key, sqlite3_column_blob (end, 0), len);
-        self->sweep_len = len;
+            memcpy (key, sqlite3_column_blob (end, 0), len);
+        *len_p = len;
         rc = SQLITE_OK;
     }
     sqlite3_reset (end);
@@ -221,21 +222,27 @@ void
 store_prune (store_t *self)
 {
     int64_t now = stats_now_us ();
-    if (self->options.read_only || self->options.dedup_ttl_s <= 0 || now - self->last_prune_us < 1000000)
+    if (self->options.read_only || self->options.dedup_ttl_s <= 0 || now - self->last_prune_us < PRUNE_TICK_US)
         return;
     self->last_prune_us = now;
+    uint64_t budget = 2 * self->keys_written > PRUNE_CHUNK? 2 * self->keys_written: PRUNE_CHUNK;
+    /*  The cursor moves only if the deletes commit. */
+    uint8_t key [PROTO_KEY_MAX];
+    size_t len = self->sweep_len;
+    memcpy (key, self->sweep_key, len);
     /*  Pruning is housekeeping: if another process holds the lock it runs
         next time, rather than make the batches behind it wait. */
     sqlite3_busy_timeout (self->db, 0);
-    if (s_exec (self, STMT_BEGIN_WRITE) == SQLITE_OK) {
-        int rc = SQLITE_OK;
-        for (int chunk = 0; chunk < PRUNE_CHUNKS && rc == SQLITE_OK; chunk++) {
-            rc = s_prune_chunk (self, now - self->options.dedup_ttl_s * 1000000);
-            if (self->sweep_len == 0)
-                break;          /* swept to the end: the rest next time */
-        }
-        if (rc == SQLITE_OK)
-            s_exec (self, STMT_COMMIT);
+    int rc = s_exec (self, STMT_BEGIN_WRITE);
+    for (uint64_t swept = 0; rc == SQLITE_OK && swept < budget; swept += PRUNE_CHUNK) {
+        rc = s_prune_chunk (self, key, &len, now - self->options.dedup_ttl_s * 1000000);
+        if (len == 0)
+            break;              /* swept to the end: from the start next time */
+    }
+    if (rc == SQLITE_OK && s_exec (self, STMT_COMMIT) == SQLITE_OK) {
+        memcpy (self->sweep_key, key, len);
+        self->sweep_len = len;
+        self->keys_written = 0;
     }
     s_busy_restore (self);
     if (sqlite3_get_autocommit (self->db) == 0)
@@ -341,6 +348,7 @@ s_key_store (store_t *self, const proto_request_t *request, int64_t failed, prot
         store_error_from_sqlite (self, rc, -1, NULL, err);
         return -1;
     }
+    self->keys_written++;
     return 0;
 }
 

@@ -44,8 +44,9 @@ int store_schema_version (store_t *self);
    append its reply to out. */
 void store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *out);
 
-/* Group commit: run count requests in one transaction, each in its own
-   savepoint, and append each one's reply to outs [n]. A batch that fails is
+/* Group commit: run count requests in one transaction, each of more than
+   one op in its own savepoint (one op is one statement, undone alone by
+   SQLite), and append each one's reply to outs [n]. A batch that fails is
    undone alone and gets its error; the others commit. If the transaction
    cannot begin or commit, or storage fails on the way, every batch gets the
    same retryable error and nothing of the group is in the database. No
@@ -59,8 +60,9 @@ void store_run_group (store_t *self, const proto_request_t **requests, msgpack_s
 typedef void (store_busy_fn) (void *arg, int wait_ms);
 void store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg);
 
-/* Drop idempotency records older than the TTL, if due (at most once a
-   minute). Call between batches. */
+/* Drop idempotency records older than the TTL: a step of a sweep through
+   the keys, if one is due (every 100 ms), sized to outrun the keys written
+   since the last. Call between groups. */
 void store_prune (store_t *self);
 
 #endif

@@ -93,6 +93,7 @@ struct _store_t {
     int64_t last_prune_us;
     uint8_t sweep_key [PROTO_KEY_MAX];  /* pruning goes on after this key */
     size_t sweep_len;                   /* 0: from the first key */
+    uint64_t keys_written;              /* since the last prune */
     store_busy_fn *busy_serve;  /* what to do while the lock is busy */
     void *busy_arg;
     int64_t busy_since_us;

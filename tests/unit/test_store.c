@@ -492,11 +492,16 @@ test_prune_sweeps_expired_keys (void)
            " CAST (strftime ('%s', 'now') AS INTEGER) * 1000000 - (i % 2) * 7200000000 FROM n");
     CHECK_INT (s_count ("idempotency"), 5000);
     const char *fresh = "idempotency WHERE created_us > (CAST (strftime ('%s', 'now') AS INTEGER) - 3600) * 1000000";
-    /*  One prune looks at the next 4000 keys: 2000 expired ones go. */
+    /*  With no keys written, a prune sweeps one chunk, 1000 keys: 500 go. */
     s_store->last_prune_us = 0;
     store_prune (s_store);
-    CHECK_INT (s_count ("idempotency"), 3000);
-    /*  A prune within the second does nothing. */
+    CHECK_INT (s_count ("idempotency"), 4500);
+    /*  A prune within the tick does nothing. */
+    store_prune (s_store);
+    CHECK_INT (s_count ("idempotency"), 4500);
+    /*  It sweeps twice the keys written since the last: 3000 more. */
+    s_store->last_prune_us = 0;
+    s_store->keys_written = 1500;
     store_prune (s_store);
     CHECK_INT (s_count ("idempotency"), 3000);
     /*  The next goes on where it stopped, to the last key. */
@@ -504,10 +509,12 @@ test_prune_sweeps_expired_keys (void)
     store_prune (s_store);
     CHECK_INT (s_count ("idempotency"), 2500);
     CHECK_INT (s_count (fresh), 2500);
-    /*  Then starts over from the first key. */
+    /*  Then, once past the end, starts over from the first key. */
     s_sql ("UPDATE idempotency SET created_us = created_us - 7200000000 WHERE key < CAST ('k00100' AS BLOB)");
-    s_store->last_prune_us = 0;
-    store_prune (s_store);
+    for (int tick = 0; tick < 2; tick++) {
+        s_store->last_prune_us = 0;
+        store_prune (s_store);
+    }
     CHECK_INT (s_count ("idempotency"), 2450);
     CHECK_INT (s_count (fresh), 2450);
     s_close ();
