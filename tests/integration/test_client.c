@@ -167,6 +167,18 @@ test_clients_share_one_context (void)
     ledger_client_destroy (&three);
     ledger_client_t *again = s_client (harness_endpoint (worker), 5000, 0);
     CHECK (s_ping_ok (again));
+    /*  A child process forked while a client exists makes its own. */
+    pid_t child = fork ();
+    if (child == 0) {
+        ledger_client_t *own = s_client (harness_endpoint (worker), 5000, 0);
+        bool ok = own && s_ping_ok (own);
+        ledger_client_destroy (&own);
+        _exit (ok? 0: 1);
+    }
+    int status = -1;
+    CHECK (child > 0 && waitpid (child, &status, 0) == child);
+    CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    CHECK (s_ping_ok (again));
     ledger_client_destroy (&again);
     CHECK_INT (harness_stop (&worker, false), 0);
 }
