@@ -249,6 +249,7 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
                 value->list = calloc (item->count, sizeof (proto_value_t));
                 if (!value->list)
                     return s_nomem (dec);
+                dec->request->lists++;
                 value->kind = PROTO_VAL_LIST;
                 value->len = item->count;
                 for (uint32_t n = 0; n < item->count; n++) {
@@ -734,9 +735,11 @@ proto_request_destroy (proto_request_t **self_p)
     if (!self_p || !*self_p)
         return;
     proto_request_t *self = *self_p;
-    for (uint32_t n = 0; n < self->op_count; n++) {
+    /*  Only ops that failed or hold a list own memory: skip the walk over
+        every field of every op when there is none. */
+    for (uint32_t n = 0; (self->lists || self->invalid_count) && n < self->op_count; n++) {
         free (self->ops [n].error);
-        for (int f = 0; f < PROTO_FIELD_COUNT; f++)
+        for (int f = 0; self->lists && f < PROTO_FIELD_COUNT; f++)
             free (self->ops [n].value [f].list);
     }
     free (self->ops);

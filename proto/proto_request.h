@@ -64,6 +64,7 @@ typedef struct {
     proto_op_t *ops;
     uint32_t op_count;
     uint32_t invalid_count;     /* ops with an error */
+    uint32_t lists;             /* category lists allocated (freed with the request) */
     bool writes;                /* needs the write lock: a write op, or a key */
     uint64_t fingerprint;       /* hash of mode and decoded ops, for key reuse */
     proto_error_t error;        /* set when the whole request fails */

@@ -173,22 +173,23 @@ store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg)
 /*  Pruning sweeps the idempotency keys in key order and deletes those past
     the TTL, PRUNE_CHUNK keys a step; each step is a short range scan on
     the primary key, so no index on created_us is needed (every batch would
-    pay for it). Every PRUNE_TICK_US the writer sweeps at least one chunk,
-    and at least twice as many keys as were written since the last tick:
-    the sweep outruns the writes, so the table stays near the keys of one
-    TTL, and a key lives at least the TTL and at most one pass more. */
+    pay for it). Every PRUNE_TICK_US the writer sweeps twice as many keys
+    as were written since the last tick, and at least PRUNE_IDLE: the sweep
+    outruns the writes, so the table stays near the keys of one TTL, and a
+    key lives at least the TTL and at most one pass more. */
 #define PRUNE_CHUNK 1000
+#define PRUNE_IDLE 100
 #define PRUNE_TICK_US 100000
 
-/*  Delete expired keys among the next PRUNE_CHUNK after the cursor
-    (key, *len_p) and move it on; *len_p becomes 0 after the last key.
-    Returns the SQLite result code. */
+/*  Delete expired keys among the next count after the cursor (key,
+    *len_p) and move it on; *len_p becomes 0 after the last key. Returns
+    the SQLite result code. */
 static int
-s_prune_chunk (store_t *self, uint8_t *key, size_t *len_p, int64_t cutoff_us)
+s_prune_chunk (store_t *self, uint8_t *key, size_t *len_p, int count, int64_t cutoff_us)
 {
     sqlite3_stmt *end = store_stmt (self, STMT_KEY_SWEEP_END);
     sqlite3_bind_blob (end, 1, key, (int) *len_p, SQLITE_STATIC);
-    sqlite3_bind_int (end, 2, PRUNE_CHUNK - 1);
+    sqlite3_bind_int (end, 2, count - 1);
     int rc = sqlite3_step (end);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         sqlite3_reset (end);
@@ -225,7 +226,7 @@ store_prune (store_t *self)
     if (self->options.read_only || self->options.dedup_ttl_s <= 0 || now - self->last_prune_us < PRUNE_TICK_US)
         return;
     self->last_prune_us = now;
-    uint64_t budget = 2 * self->keys_written > PRUNE_CHUNK? 2 * self->keys_written: PRUNE_CHUNK;
+    uint64_t budget = 2 * self->keys_written > PRUNE_IDLE? 2 * self->keys_written: PRUNE_IDLE;
     /*  The cursor moves only if the deletes commit. */
     uint8_t key [PROTO_KEY_MAX];
     size_t len = self->sweep_len;
@@ -235,7 +236,8 @@ store_prune (store_t *self)
     sqlite3_busy_timeout (self->db, 0);
     int rc = s_exec (self, STMT_BEGIN_WRITE);
     for (uint64_t swept = 0; rc == SQLITE_OK && swept < budget; swept += PRUNE_CHUNK) {
-        rc = s_prune_chunk (self, key, &len, now - self->options.dedup_ttl_s * 1000000);
+        int count = budget - swept < PRUNE_CHUNK? (int) (budget - swept): PRUNE_CHUNK;
+        rc = s_prune_chunk (self, key, &len, count, now - self->options.dedup_ttl_s * 1000000);
         if (len == 0)
             break;              /* swept to the end: from the start next time */
     }

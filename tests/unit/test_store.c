@@ -492,24 +492,27 @@ test_prune_sweeps_expired_keys (void)
            " CAST (strftime ('%s', 'now') AS INTEGER) * 1000000 - (i % 2) * 7200000000 FROM n");
     CHECK_INT (s_count ("idempotency"), 5000);
     const char *fresh = "idempotency WHERE created_us > (CAST (strftime ('%s', 'now') AS INTEGER) - 3600) * 1000000";
-    /*  With no keys written, a prune sweeps one chunk, 1000 keys: 500 go. */
+    /*  A prune sweeps twice the keys written since the last: with 500
+        written, 1000 keys, of which 500 expired go. */
     s_store->last_prune_us = 0;
+    s_store->keys_written = 500;
     store_prune (s_store);
     CHECK_INT (s_count ("idempotency"), 4500);
     /*  A prune within the tick does nothing. */
     store_prune (s_store);
     CHECK_INT (s_count ("idempotency"), 4500);
-    /*  It sweeps twice the keys written since the last: 3000 more. */
+    /*  Each goes on where the last stopped: 3000 keys, then to the last. */
     s_store->last_prune_us = 0;
     s_store->keys_written = 1500;
     store_prune (s_store);
     CHECK_INT (s_count ("idempotency"), 3000);
-    /*  The next goes on where it stopped, to the last key. */
     s_store->last_prune_us = 0;
+    s_store->keys_written = 500;
     store_prune (s_store);
     CHECK_INT (s_count ("idempotency"), 2500);
     CHECK_INT (s_count (fresh), 2500);
-    /*  Then, once past the end, starts over from the first key. */
+    /*  Then, past the end, it starts over from the first key; with nothing
+        written it still sweeps 100 keys a tick. */
     s_sql ("UPDATE idempotency SET created_us = created_us - 7200000000 WHERE key < CAST ('k00100' AS BLOB)");
     for (int tick = 0; tick < 2; tick++) {
         s_store->last_prune_us = 0;
