@@ -1,8 +1,8 @@
 /*  job -- one request on its way through the worker.
 
     The front end fills a job from a ROUTER message (envelope frames and the
-    body), decodes it, and hands the pointer to the writer, which appends
-    the reply. The body frame stays alive with the job because the decoded
+    body) and decodes it; the writer's group or a reader thread appends the
+    reply. The body frame stays alive with the job because the decoded
     request points into it. */
 
 #ifndef WORKER_JOB_H

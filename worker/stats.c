@@ -1,4 +1,4 @@
-/*  stats -- counters shared by the front end and the writer for sys.stats. */
+/*  stats -- counters shared by the front end (the writer) and the readers for sys.stats. */
 
 #include "stats.h"
 

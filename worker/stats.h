@@ -1,4 +1,4 @@
-/*  stats -- counters shared by the front end and the writer for sys.stats. */
+/*  stats -- counters shared by the front end (the writer) and the readers for sys.stats. */
 
 #ifndef WORKER_STATS_H
 #define WORKER_STATS_H
@@ -12,7 +12,7 @@ typedef struct {
     int64_t started_us;                             /* wall clock at start */
     atomic_uint_fast64_t batches_ok;
     atomic_uint_fast64_t batches_failed [PROTO_CLASS_COUNT];
-    atomic_uint_fast64_t ops;                       /* ops run by the writer */
+    atomic_uint_fast64_t ops;                       /* ops run, by the writer and the readers */
     atomic_uint_fast64_t rows_changed;
     atomic_uint_fast64_t replays;                   /* replies from the idempotency log */
     atomic_uint_fast64_t replies_dropped;           /* peer gone or not reading */
