@@ -382,6 +382,74 @@ test_client_that_never_reads (void)
     CHECK (s_ping_ok (worker));
 }
 
+/*  Send one request given as JSON text on dealer. */
+static void
+s_send (zsock_t *dealer, const char *json_text)
+{
+    zframe_t *body = s_body (json_text);
+    zframe_send (&body, dealer, 0);
+}
+
+/*  The next reply on dealer as JSON (NULL on timeout). */
+static json_t *
+s_next_reply (zsock_t *dealer)
+{
+    zmsg_t *msg = s_recv (dealer);
+    json_t *reply = msg? s_decode_frame (zmsg_last (msg)): NULL;
+    zmsg_destroy (&msg);
+    return reply;
+}
+
+static void
+test_running_group_is_not_waiting (void)
+{
+    harness_t *worker = harness_start ("--max-queue", "2", "--busy-timeout-ms", "30000", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    /*  Batch A runs and waits for a lock another process holds. The ping
+        sent after it is answered from inside that wait, so when its reply
+        is in, A is running. */
+    sqlite3 *lock;
+    sqlite3_open (harness_db_path (worker), &lock);
+    sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    zsock_t *dealer = harness_dealer (worker);
+    zsock_set_rcvtimeo (dealer, 20000);
+#define CREATE "{\"v\":1,\"id\":%d,\"ops\":[{\"op\":\"txn.create\",\"amount\":%d," \
+               "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}"
+    char text [300];
+    snprintf (text, sizeof (text), CREATE, 1, 1);
+    s_send (dealer, text);
+    s_send (dealer, "{\"v\":1,\"id\":99,\"ops\":[{\"op\":\"sys.ping\"}]}");
+    json_t *reply = s_next_reply (dealer);
+    CHECK_INT (harness_int (reply, "id"), 99);
+    json_decref (reply);
+    /*  With A running, --max-queue 2 lets B and C wait and refuses D and E. */
+    for (int n = 2; n <= 5; n++) {
+        snprintf (text, sizeof (text), CREATE, n, n);
+        s_send (dealer, text);
+    }
+    for (int n = 4; n <= 5; n++) {
+        reply = s_next_reply (dealer);
+        CHECK_INT (harness_int (reply, "id"), n);
+        CHECK_STR (harness_str (reply, "error.class"), "overloaded");
+        json_decref (reply);
+    }
+    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (lock);
+    int ok = 0;
+    for (int n = 1; n <= 3; n++) {
+        reply = s_next_reply (dealer);
+        ok += harness_bool (reply, "ok") == 1 && harness_int (reply, "id") >= 1 && harness_int (reply, "id") <= 3;
+        json_decref (reply);
+    }
+    CHECK_INT (ok, 3);
+#undef CREATE
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), 3);
+    zsock_destroy (&dealer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 static void
 test_overloaded_by_ops_held (void)
 {
@@ -457,6 +525,7 @@ main (void)
     TEST_RUN (test_size_limits);
     TEST_RUN (test_overloaded);
     TEST_RUN (test_overloaded_by_ops_held);
+    TEST_RUN (test_running_group_is_not_waiting);
     if (t_checks_failed)
         harness_dump_log (s_worker);
     CHECK_INT (harness_stop (&s_worker, false), 0);
