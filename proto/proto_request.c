@@ -740,7 +740,8 @@ proto_request_destroy (proto_request_t **self_p)
     for (uint32_t n = 0; (self->lists || self->invalid_count) && n < self->op_count; n++) {
         free (self->ops [n].error);
         for (int f = 0; self->lists && f < PROTO_FIELD_COUNT; f++)
-            free (self->ops [n].value [f].list);
+            if (self->ops [n].value [f].kind == PROTO_VAL_LIST)
+                free (self->ops [n].value [f].list);
     }
     free (self->ops);
     free (self);

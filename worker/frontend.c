@@ -24,9 +24,9 @@
 #define GROUP_OPS 10000
 
 /* Ops of the batches taken and not yet answered, at most. A decoded op
-   takes about 750 bytes (an op's every field has its slot), twelve times
+   takes about 380 bytes (an op has a slot for every field), several times
    its size on the wire, so --max-queue alone would let a peer that
-   pipelines big batches hold gigabytes; this holds it near 75 MB. A batch
+   pipelines big batches hold gigabytes; this holds it near 40 MB. A batch
    is always taken when nothing else is held, however big. */
 #define HELD_OPS_MAX 100000
 
