@@ -25,6 +25,7 @@ typedef struct {
     proto_error_t too_large;
     proto_read_rc_t read_rc;    /* structural failure: stop */
     bool nomem;                 /* out of memory: stop, and say so as internal */
+    proto_op_t *spare_ops;      /* an op array to reuse, ops_capacity long */
 } decoder_t;
 
 /*  Out of memory: stop decoding. Returns false for the caller to pass up. */
@@ -496,9 +497,18 @@ s_decode_ops (decoder_t *dec, const proto_item_t *item, uint32_t max_ops)
                          "%u ops in one batch; this worker takes at most %u", item->count, max_ops);
         return s_skip (dec, item, 1);
     }
-    request->ops = calloc (item->count, sizeof (proto_op_t));
-    if (!request->ops)
-        return s_nomem (dec);
+    if (dec->spare_ops && request->ops_capacity >= item->count) {
+        request->ops = dec->spare_ops;
+        memset (request->ops, 0, item->count * sizeof (proto_op_t));
+    }
+    else {
+        free (dec->spare_ops);
+        request->ops_capacity = 0;
+        if (!(request->ops = calloc (item->count, sizeof (proto_op_t))))
+            return s_nomem (dec);
+        request->ops_capacity = item->count;
+    }
+    dec->spare_ops = NULL;
     request->op_count = item->count;
     for (uint32_t n = 0; n < item->count; n++)
         if (!s_decode_op (dec, (int) n))
@@ -683,15 +693,49 @@ s_decode (decoder_t *dec, uint32_t max_ops)
         PROTOCOL (dec, "ops", "MISSING_KEY", "the request has no \"ops\"");
 }
 
+/*  Free what the ops own (lists, errors), not the op array. Only ops that
+    failed or hold a list own memory: skip the walk over every field of
+    every op when there is none. */
+static void
+s_free_owned (proto_request_t *self)
+{
+    for (uint32_t n = 0; (self->lists || self->invalid_count) && n < self->op_count; n++) {
+        free (self->ops [n].error);
+        for (int f = 0; self->lists && f < PROTO_FIELD_COUNT; f++)
+            if (self->ops [n].value [f].kind == PROTO_VAL_LIST)
+                free (self->ops [n].value [f].list);
+    }
+}
+
 proto_request_t *
 proto_request_new (const void *body, size_t size, uint32_t max_ops)
 {
-    proto_request_t *self = calloc (1, sizeof (proto_request_t));
-    if (!self)
-        return NULL;
+    proto_request_t *self = NULL;
+    return proto_request_decode (&self, body, size, max_ops);
+}
+
+proto_request_t *
+proto_request_decode (proto_request_t **self_p, const void *body, size_t size, uint32_t max_ops)
+{
+    proto_request_t *self = *self_p;
     decoder_t dec = { .request = self };
+    if (self) {
+        s_free_owned (self);
+        dec.spare_ops = self->ops;
+        uint32_t capacity = self->ops_capacity;
+        memset (self, 0, sizeof (proto_request_t));
+        self->ops_capacity = capacity;
+    }
+    else
+    if (!(self = *self_p = dec.request = calloc (1, sizeof (proto_request_t))))
+        return NULL;
     proto_reader_init (&dec.reader, body, size);
     s_decode (&dec, max_ops);
+    if (dec.spare_ops) {
+        /*  No ops decoded: keep the array for the next time. */
+        self->ops = dec.spare_ops;
+        self->op_count = 0;
+    }
 
     if (dec.nomem)
         proto_error_set (&self->error, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
@@ -735,14 +779,7 @@ proto_request_destroy (proto_request_t **self_p)
     if (!self_p || !*self_p)
         return;
     proto_request_t *self = *self_p;
-    /*  Only ops that failed or hold a list own memory: skip the walk over
-        every field of every op when there is none. */
-    for (uint32_t n = 0; (self->lists || self->invalid_count) && n < self->op_count; n++) {
-        free (self->ops [n].error);
-        for (int f = 0; self->lists && f < PROTO_FIELD_COUNT; f++)
-            if (self->ops [n].value [f].kind == PROTO_VAL_LIST)
-                free (self->ops [n].value [f].list);
-    }
+    s_free_owned (self);
     free (self->ops);
     free (self);
     *self_p = NULL;

@@ -326,8 +326,9 @@ s_handle_request (frontend_t *self, job_t *job)
         goto reject;
     }
     zmq_msg_t *body = &job->frames [job->frame_count - 1];
-    job->request = proto_request_new (zmq_msg_data (body), zmq_msg_size (body), self->config->max_ops);
-    if (!job->request) {
+    job->request = job->spare;      /* decode into a pooled request, if the job has one */
+    job->spare = NULL;
+    if (!proto_request_decode (&job->request, zmq_msg_data (body), zmq_msg_size (body), self->config->max_ops)) {
         proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
         goto reject;
     }

@@ -23,7 +23,8 @@ typedef struct {
     size_t frame_count;                 /* frames held (at most JOB_MAX_FRAMES) */
     size_t frames_seen;                 /* frames received, held or not */
     size_t bytes_seen;                  /* bytes of the frames the peer sent */
-    proto_request_t *request;
+    proto_request_t *request;           /* decoded body, or NULL before */
+    proto_request_t *spare;             /* a request to decode into (job_pool_give) */
     msgpack_sbuffer reply;
 } job_t;
 
@@ -46,9 +47,9 @@ typedef struct {
 /* A job from the pool, emptied, or a new one; NULL if memory ran out. */
 job_t *job_pool_take (job_pool_t *pool);
 
-/* Empty the job (frames closed, request freed, reply cleared) and keep it
-   in the pool, or destroy it if the pool is full or its reply buffer grew
-   large; set *job_p to NULL. */
+/* Empty the job (frames closed, reply cleared; a small decoded request is
+   kept to be decoded into again) and keep it in the pool, or destroy it if
+   the pool is full or its reply buffer grew large; set *job_p to NULL. */
 void job_pool_give (job_pool_t *pool, job_t **job_p);
 
 /* Destroy every job in the pool. */

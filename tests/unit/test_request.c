@@ -394,6 +394,60 @@ test_cursor (void)
     CHECK_INT (proto_cursor_parse ("99999999999999999999:1", 22, &us, &id), -1);
 }
 
+/*  Pack JSON text into a new buffer (the caller frees it). */
+static char *
+s_pack (const char *json_text, size_t *size_p)
+{
+    json_t *json = json_loads (json_text, 0, NULL);
+    char *body = NULL;
+    if (!json || proto_json_to_msgpack (json, &body, size_p, NULL, 0))
+        abort ();
+    json_decref (json);
+    return body;
+}
+
+static void
+test_decode_into_a_used_request (void)
+{
+    /*  Each decode into the same request gives what a new one would: op
+        arrays reused when they are big enough, lists and errors freed. */
+    static const char *const texts [] = {
+        "{\"v\":1,\"mode\":\"independent\",\"ops\":[{\"op\":\"txn.query\",\"categories\":[\"A\",2]},"
+        "{\"op\":\"bogus\"},{\"op\":\"sys.ping\"}]}",
+        "{\"v\":1,\"key\":\"k\",\"ops\":[{\"op\":\"category.create\",\"name\":\"Food\"}]}",
+        "{\"v\":2,\"ops\":[{\"op\":\"sys.ping\"}]}",
+        "{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"},{\"op\":\"sys.ping\"},"
+        "{\"op\":\"sys.ping\"},{\"op\":\"txn.get\",\"id\":5}]}",
+        "{\"v\":1,\"ops\":[{\"op\":\"txn.get\",\"id\":6}]}",
+    };
+    proto_request_t *reused = NULL;
+    for (size_t n = 0; n < sizeof (texts) / sizeof (texts [0]); n++) {
+        size_t size;
+        char *body = s_pack (texts [n], &size);
+        proto_request_t *fresh = proto_request_new (body, size, 100);
+        CHECK (proto_request_decode (&reused, body, size, 100) == reused && reused != NULL);
+        CHECK (fresh && reused);
+        if (fresh && reused) {
+            CHECK_INT (reused->op_count, fresh->op_count);
+            CHECK_INT (reused->invalid_count, fresh->invalid_count);
+            CHECK_INT (reused->lists, fresh->lists);
+            CHECK_INT (reused->writes, fresh->writes);
+            CHECK_INT (reused->error.klass, fresh->error.klass);
+            CHECK (reused->fingerprint == fresh->fingerprint);
+            CHECK_INT (reused->key_len, fresh->key_len);
+            for (uint32_t op = 0; op < fresh->op_count; op++) {
+                CHECK_INT (reused->ops [op].code, fresh->ops [op].code);
+                CHECK_INT (reused->ops [op].present, fresh->ops [op].present);
+                CHECK_INT (!reused->ops [op].error, !fresh->ops [op].error);
+            }
+        }
+        proto_request_destroy (&fresh);
+        free (body);
+    }
+    CHECK (reused->ops_capacity >= 5);     /* grown once, then kept */
+    proto_request_destroy (&reused);
+}
+
 int
 main (void)
 {
@@ -413,6 +467,7 @@ main (void)
     TEST_RUN (test_invalid_ops_keep_batches_apart);
     TEST_RUN (test_errors_stay_valid_utf8);
     TEST_RUN (test_cursor);
+    TEST_RUN (test_decode_into_a_used_request);
     free (s_body);
     return TEST_DONE ();
 }
