@@ -590,6 +590,14 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
         free (copy);
     }
 
+    /*  Decoding into a request used for the inputs before (as the worker's
+        front end does) gives what a new one does, whatever it held. */
+    static proto_request_t *s_reused;
+    if (proto_request_decode (&s_reused, data, size, MAX_OPS)) {
+        s_check_request (s_reused, data, size, MAX_OPS);
+        s_check_same (request, s_reused);
+    }
+
     proto_request_t *small = proto_request_new (data, size, SMALL_MAX_OPS);
     if (small) {
         s_check_request (small, data, size, SMALL_MAX_OPS);
