@@ -42,7 +42,7 @@ struct _frontend_t {
     void *router;
     store_t *store;                     /* the writer's connection */
     queue_t waiting;                    /* write batches not yet running */
-    job_pool_t spare;                   /* jobs done with, for reuse */
+    job_pool_t pool;                    /* jobs done with, for reuse */
     job_t **group;                      /* the group running, group_max long */
     const proto_request_t **requests;
     msgpack_sbuffer **replies;
@@ -171,7 +171,7 @@ frontend_destroy (frontend_t **self_p)
     for (size_t n = 0; n < self->waiting.count; n++)
         job_destroy (&self->waiting.jobs [self->waiting.head + n]);
     free (self->waiting.jobs);
-    job_pool_empty (&self->spare);
+    job_pool_empty (&self->pool);
     free (self->group);
     free (self->requests);
     free (self->replies);
@@ -266,7 +266,7 @@ s_receive (frontend_t *self)
         zmq_msg_close (&part);
         return NULL;
     }
-    job_t *job = job_pool_take (&self->spare);
+    job_t *job = job_pool_take (&self->pool);
     while (true) {
         bool more = zmq_msg_more (&part);
         if (job) {
@@ -310,7 +310,7 @@ s_handle_request (frontend_t *self, job_t *job)
 {
     proto_error_t err = { .klass = PROTO_CLASS_NONE };
     if (job->frame_count < 2) {
-        job_pool_give (&self->spare, &job);     /* a ROUTER always adds the identity frame */
+        job_pool_give (&self->pool, &job);     /* a ROUTER always adds the identity frame */
         return;
     }
     if (job->frames_seen > JOB_MAX_FRAMES) {
@@ -375,7 +375,7 @@ s_handle_request (frontend_t *self, job_t *job)
 
 reject:
     s_reply_error (self, job, &err);
-    job_pool_give (&self->spare, &job);
+    job_pool_give (&self->pool, &job);
 }
 
 static void
@@ -386,7 +386,7 @@ s_take_replies (frontend_t *self, int reader)
         self->in_flight [reader]--;
         self->held_ops -= job->request->op_count;
         s_send_reply (self, job);
-        job_pool_give (&self->spare, &job);
+        job_pool_give (&self->pool, &job);
     }
 }
 
@@ -466,7 +466,7 @@ s_run_group (frontend_t *self)
     for (size_t n = 0; n < count; n++) {
         self->held_ops -= self->group [n]->request->op_count;
         s_send_reply (self, self->group [n]);
-        job_pool_give (&self->spare, &self->group [n]);
+        job_pool_give (&self->pool, &self->group [n]);
     }
 }
 
