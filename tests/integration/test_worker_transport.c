@@ -473,36 +473,30 @@ test_overloaded_by_ops_held (void)
                                    "\"occurred_at\":\"2025-01-01T00:00:00Z\"}", n? ",": "", n);
     snprintf (text + size, capacity - size, "]}");
     enum { BATCHES = 30 };
-    for (int n = 0; n < BATCHES; n++) {
-        zframe_t *body = s_body (text);
-        zframe_send (&body, dealer, 0);
-    }
+    for (int n = 0; n < BATCHES; n++)
+        s_send (dealer, text);
     free (text);
     /*  The refusals come while the lock is still held. */
     int overloaded = 0;
     zsock_set_rcvtimeo (dealer, 20000);
     while (overloaded < BATCHES - 10) {
-        zmsg_t *msg = s_recv (dealer);
-        if (!msg)
+        json_t *reply = s_next_reply (dealer);
+        if (!reply)
             break;
-        json_t *reply = s_decode_frame (zmsg_last (msg));
         CHECK_STR (harness_str (reply, "error.class"), "overloaded");
         overloaded += harness_str (reply, "error.class") != NULL;
         json_decref (reply);
-        zmsg_destroy (&msg);
     }
     CHECK_INT (overloaded, BATCHES - 10);
     sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close (lock);
     int ok = 0;
     for (int n = 0; n < 10; n++) {
-        zmsg_t *msg = s_recv (dealer);
-        if (!msg)
+        json_t *reply = s_next_reply (dealer);
+        if (!reply)
             break;
-        json_t *reply = s_decode_frame (zmsg_last (msg));
         ok += harness_bool (reply, "ok") == 1;
         json_decref (reply);
-        zmsg_destroy (&msg);
     }
     CHECK_INT (ok, 10);
     CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), 100000);
