@@ -7,11 +7,14 @@
     written in the same transaction as the batch it describes. */
 
 #include "store_internal.h"
+#include "log.h"
 #include "proto_reply.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 static const char *s_stmt_sql [STMT_COUNT] = {
@@ -39,12 +42,68 @@ s_exec (store_t *self, store_stmt_id_t id)
     return rc == SQLITE_DONE? SQLITE_OK: rc;
 }
 
+/*  SQLite's autocheckpoint runs a PASSIVE checkpoint once the WAL holds
+    this many frames; the writer's own hook does the same. */
+#define CHECKPOINT_FRAMES 1000
+/*  At shutdown a checkpoint is housekeeping (the next start recovers the
+    WAL anyway): it must not eat a service manager's stop timeout. */
+#define CHECKPOINT_CLOSE_WAIT_MS 1000
+
+/*  The writer's WAL hook, in place of SQLite's autocheckpoint, which does
+    the same but swallows a failure: a WAL that cannot be checkpointed grows
+    without bound, and an operator must hear of it. The commit that called
+    it has happened whatever the checkpoint does, so it returns SQLITE_OK. */
+static int
+s_wal_hook (void *arg, sqlite3 *db, const char *name, int frames)
+{
+    store_t *self = (store_t *) arg;
+    if (frames < CHECKPOINT_FRAMES)
+        return SQLITE_OK;
+    int rc = sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    /*  Busy: another connection is checkpointing; that one will do. */
+    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+        store_log_limited (self, STORE_LOG_CHECKPOINT, "the WAL of database %s (%d frames) could not be"
+                           " checkpointed: %s: %s", self->path, frames, store_rc_name (rc), sqlite3_errmsg (db));
+    return SQLITE_OK;
+}
+
+/*  Say, before opening, whether the writer starts a new ledger: a file
+    truncated to nothing is otherwise silently re-created empty. */
+static void
+s_log_new_ledger (const char *path)
+{
+    struct stat st;
+    if (stat (path, &st) == 0) {
+        if (S_ISREG (st.st_mode) && st.st_size == 0)
+            log_warn ("database %s is empty: starting a new ledger", path);
+    }
+    else
+    if (errno == ENOENT)
+        log_info ("database %s does not exist: creating a new database", path);
+}
+
+/*  Remember which file the writer has open, so that store_run_group can
+    tell when the path names another one (or none). A database without a
+    file (in memory, temporary) is not watched. */
+static void
+s_watch_file (store_t *self)
+{
+    const char *file = sqlite3_db_filename (self->db, "main");
+    struct stat st;
+    if (file && *file && stat (file, &st) == 0) {
+        self->file = file;
+        self->file_dev = st.st_dev;
+        self->file_ino = st.st_ino;
+    }
+}
+
 store_t *
 store_new (const char *path, const store_options_t *options, stats_t *stats, char *errbuf, size_t errlen)
 {
     store_t *self = calloc (1, sizeof (store_t));
-    if (!self) {
+    if (!self || !(self->path = strdup (path))) {
         snprintf (errbuf, errlen, "out of memory");
+        free (self);
         return NULL;
     }
     self->options = *options;
@@ -55,11 +114,19 @@ store_new (const char *path, const store_options_t *options, stats_t *stats, cha
     const char *fail_commit = getenv ("LEDGERD_TEST_FAIL_COMMIT_KEY");
     if (fail_commit && *fail_commit && !options->read_only)
         self->fail_commit_key = strdup (fail_commit);
+    if (!options->read_only)
+        s_log_new_ledger (path);
     int flags = options->read_only? SQLITE_OPEN_READONLY: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2 (path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
         snprintf (errbuf, errlen, "cannot open database %s: %s", path,
                   self->db? sqlite3_errmsg (self->db): sqlite3_errstr (rc));
+        goto failed;
+    }
+    /*  SQLite quietly opens a file it may not write read-only; then every
+        write would fail. Better not to start. */
+    if (!options->read_only && sqlite3_db_readonly (self->db, "main") == 1) {
+        snprintf (errbuf, errlen, "database %s is read-only: ledgerd must be able to write it", path);
         goto failed;
     }
     sqlite3_extended_result_codes (self->db, 1);
@@ -89,13 +156,57 @@ store_new (const char *path, const store_options_t *options, stats_t *stats, cha
             goto failed;
         }
     }
-    if (!options->read_only)
+    if (!options->read_only) {
+        sqlite3_wal_hook (self->db, s_wal_hook, self);
+        s_watch_file (self);
+        self->checkpoint_at_close = true;
         store_prune (self);
+    }
     return self;
 
 failed:
     store_destroy (&self);
     return NULL;
+}
+
+/*  How the writer's path no longer names the file it has open ("was
+    deleted or moved away", ...), or NULL while it does. One stat(2). */
+static const char *
+s_file_moved (store_t *self)
+{
+    if (!self->file)
+        return NULL;
+    struct stat st;
+    if (stat (self->file, &st) == 0)
+        return st.st_dev == self->file_dev && st.st_ino == self->file_ino? NULL: "was replaced by another file";
+    return errno == ENOENT? "was deleted or moved away": "cannot be found any more";
+}
+
+/*  Leave the database whole in one file: copy the WAL back and truncate
+    it, and say so if that fails (the WAL then stays beside the file, and
+    whatever copies the database alone misses its last commits). */
+static void
+s_checkpoint_at_close (store_t *self)
+{
+    if (sqlite3_get_autocommit (self->db) == 0)
+        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
+    /*  Even into a file that was deleted or replaced: SQLite then leaves
+        the -wal file at the path when it closes, and the database found
+        there next would take in any frames still in it. TRUNCATE leaves
+        none. */
+    const char *moved = s_file_moved (self);
+    if (moved)
+        log_warn ("database %s %s while ledgerd had it open: emptying the WAL of the file it had open",
+                  self->path, moved);
+    /*  Not the front end's busy handler: the front end is going away. */
+    int wait_ms = self->options.busy_timeout_ms;
+    sqlite3_busy_timeout (self->db, wait_ms < CHECKPOINT_CLOSE_WAIT_MS? wait_ms: CHECKPOINT_CLOSE_WAIT_MS);
+    int rc = sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc != SQLITE_OK)
+        log_error ("the WAL could not be checkpointed at shutdown: database %s: %s: %s",
+                   self->path, store_rc_name (rc), sqlite3_errmsg (self->db));
+    else
+        log_info ("database %s: checkpointed the WAL at shutdown", self->path);
 }
 
 void
@@ -104,9 +215,12 @@ store_destroy (store_t **self_p)
     if (!self_p || !*self_p)
         return;
     store_t *self = *self_p;
+    if (self->checkpoint_at_close)
+        s_checkpoint_at_close (self);
     for (int id = 0; id < STMT_COUNT; id++)
         sqlite3_finalize (self->stmt [id]);
     sqlite3_close (self->db);
+    free (self->path);
     msgpack_sbuffer_destroy (&self->results);
     msgpack_sbuffer_destroy (&self->rows);
     free (self->batch.ids);
@@ -442,6 +556,22 @@ s_execute (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
     return 0;
 }
 
+/*  Is the file at the writer's path still the one it has open? If it was
+    deleted or replaced, what commits goes into a file no restart will
+    open: sets err (io, DATABASE_MOVED), logs it, and returns false. */
+static bool
+s_file_in_place (store_t *self, proto_error_t *err)
+{
+    const char *what = s_file_moved (self);
+    if (!what)
+        return true;
+    proto_error_set (err, PROTO_CLASS_IO, -1, NULL, "DATABASE_MOVED", "database %s %s while ledgerd had it"
+                     " open: nothing of this batch is in it; restart ledgerd, then retry", self->path, what);
+    store_log_limited (self, STORE_LOG_MOVED, "database %s %s while ledgerd had it open: refusing every"
+                       " write (DATABASE_MOVED) until ledgerd is restarted", self->path, what);
+    return false;
+}
+
 /*  Failures that end the whole group: the transaction itself is in doubt. */
 static bool
 s_storage_class (proto_class_t klass)
@@ -483,6 +613,9 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
         klass [n] = PROTO_CLASS_NONE;
         writes |= requests [n]->writes;
     }
+    /*  A write into a deleted file is lost at restart: refuse it at once. */
+    if (writes && !s_file_in_place (self, &err))
+        goto group_failed;
     /*  A read-only batch alone takes no write lock; anything else waits
         for the lock up front rather than failing on upgrade. */
     int rc = s_exec (self, writes? STMT_BEGIN_WRITE: STMT_BEGIN_READ);
@@ -555,6 +688,10 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
                   sqlite3_errmsg (self->db));
         goto group_failed;
     }
+    /*  Checked after COMMIT, so that a deletion during the group is caught
+        too: no ok for a write that cannot survive a restart. */
+    if (writes && !s_file_in_place (self, &err))
+        goto group_failed;
     atomic_fetch_add (&self->stats->rows_changed, changed);
     for (size_t n = 0; n < count; n++)
         stats_count_batch (self->stats, klass [n]);

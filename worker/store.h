@@ -29,12 +29,16 @@ int store_schema_latest (void);
 
 /* Open (creating if needed) the database at path, set it up (WAL, foreign
    keys) and migrate its schema forward. Counters go to stats (borrowed).
-   Returns NULL and writes why into errbuf when the file cannot be opened or
-   its schema is newer than this build. */
+   Returns NULL and writes why into errbuf when the file cannot be opened,
+   a writer could only open it read-only, or its schema version is one this
+   build does not know (newer, or negative). A writer logs when it starts a
+   new ledger, checkpoints the WAL itself (logging a failure), and watches
+   that path still names the file it opened. */
 store_t *store_new (const char *path, const store_options_t *options, stats_t *stats,
                     char *errbuf, size_t errlen);
 
-/* Close the database (finalizing every statement) and set *self_p to NULL. */
+/* Close the database (finalizing every statement) and set *self_p to NULL.
+   A writer first checkpoints and truncates the WAL, and logs the outcome. */
 void store_destroy (store_t **self_p);
 
 /* The schema version of the open database. */
@@ -49,8 +53,10 @@ void store_run (store_t *self, const proto_request_t *request, msgpack_sbuffer *
    SQLite), and append each one's reply to outs [n]. A batch that fails is
    undone alone and gets its error; the others commit. If the transaction
    cannot begin or commit, or storage fails on the way, every batch gets the
-   same retryable error and nothing of the group is in the database. No
-   reply may be sent before this returns: until COMMIT, nothing is durable. */
+   same retryable error and nothing of the group is in the database. So it
+   does when the writer's path no longer names the file it has open
+   (io / DATABASE_MOVED), checked before BEGIN and after COMMIT. No reply
+   may be sent before this returns: until COMMIT, nothing is durable. */
 void store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffer **outs, size_t count);
 
 /* While the write lock is held by another connection, call serve (arg,

@@ -1,13 +1,18 @@
 /*  store_errors -- SQLite result codes to ledgerd error classes, in one place.
 
     The class says whether a retry can help: a lock held by someone else
-    (busy) or a storage hiccup (io) can pass; a broken constraint or a
-    corrupt file cannot. The code is SQLite's own extended name, so an
+    (busy) or a storage hiccup (io, a read-only file among them) can pass;
+    a broken constraint or a corrupt file cannot. Storage failures are
+    also logged here, since every one passes through this file. The code is SQLite's own extended name, so an
     operator can look it up. */
 
 #include "store_internal.h"
+#include "log.h"
 
+#include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 
 #define RC(name) { name, #name }
 static const struct { int rc; const char *name; } s_names [] = {
@@ -66,9 +71,56 @@ s_class (int rc)
         case SQLITE_CANTOPEN:
         case SQLITE_PROTOCOL:
         case SQLITE_NOMEM:
+        case SQLITE_READONLY:   /* a file mode or mount an operator can fix: not the request's fault */
             return PROTO_CLASS_IO;
         default:                /* CORRUPT and NOTADB among them: a retry cannot help */
             return PROTO_CLASS_INTERNAL;
+    }
+}
+
+void
+store_log_limited (store_t *self, store_log_topic_t topic, const char *format, ...)
+{
+    store_log_limit_t *limit = &self->log_limits [topic];
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    int64_t now_us = (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    if (limit->logged && now_us - limit->last_us < STORE_LOG_EVERY_US) {
+        limit->held_back++;
+        return;
+    }
+    char line [600];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (line, sizeof (line), format, args);
+    va_end (args);
+    if (limit->held_back)
+        log_error ("%s (%" PRIu64 " more like it in the last %d s were not logged)",
+                   line, limit->held_back, STORE_LOG_EVERY_US / 1000000);
+    else
+        log_error ("%s", line);
+    limit->logged = true;
+    limit->last_us = now_us;
+    limit->held_back = 0;
+}
+
+/*  Which storage condition rc is, for the log; -1 for a failure that is
+    the request's own (a constraint) or passes by itself (busy). */
+static int
+s_log_topic (int rc)
+{
+    switch (rc & 0xff) {
+        case SQLITE_IOERR:
+            return STORE_LOG_IOERR;
+        case SQLITE_FULL:
+            return STORE_LOG_FULL;
+        case SQLITE_CORRUPT:
+        case SQLITE_NOTADB:
+            return STORE_LOG_CORRUPT;
+        case SQLITE_READONLY:
+            return STORE_LOG_READONLY;
+        default:
+            return -1;
     }
 }
 
@@ -77,6 +129,12 @@ store_error_from_sqlite (store_t *self, int rc, int op, const char *field, proto
 {
     proto_class_t klass = s_class (rc);
     const char *message = sqlite3_errmsg (self->db);
+    /*  Clients retry io errors quietly; without this line a full disk or
+        a failing device shows up nowhere an operator looks. */
+    int topic = s_log_topic (rc);
+    if (topic >= 0)
+        store_log_limited (self, (store_log_topic_t) topic, "storage failure on database %s: %s: %s",
+                           self->path, store_rc_name (rc), message);
     if (klass == PROTO_CLASS_BUSY)
         proto_error_set (err, klass, op, field, store_rc_name (rc),
                          "the database stayed locked for %d ms (%s)", self->options.busy_timeout_ms, message);

@@ -6,6 +6,7 @@
 #include "store.h"
 
 #include <sqlite3.h>
+#include <sys/types.h>
 
 /*  Every statement the store runs, prepared once at open.
     X (SYMBOL, SQL) */
@@ -82,8 +83,30 @@ typedef struct {
     int64_t now_us;
 } store_batch_t;
 
+/*  Storage conditions an operator must hear of. Each is logged at most
+    once per STORE_LOG_EVERY_US, so a full disk under load does not
+    flood the log; the next line says how many were held back. */
+typedef enum {
+    STORE_LOG_IOERR,
+    STORE_LOG_FULL,
+    STORE_LOG_CORRUPT,
+    STORE_LOG_READONLY,
+    STORE_LOG_CHECKPOINT,
+    STORE_LOG_MOVED,
+    STORE_LOG_TOPICS
+} store_log_topic_t;
+
+#define STORE_LOG_EVERY_US 10000000
+
+typedef struct {
+    bool logged;                /* a line went out, at last_us */
+    int64_t last_us;
+    uint64_t held_back;         /* lines not logged since */
+} store_log_limit_t;
+
 struct _store_t {
     sqlite3 *db;
+    char *path;                 /* as given, for messages */
     sqlite3_stmt *stmt [STMT_COUNT];
     store_options_t options;
     stats_t *stats;
@@ -99,14 +122,28 @@ struct _store_t {
     int64_t busy_since_us;
     char *fail_commit_key;      /* test hook: fail the commit of the group holding this key */
     bool fail_commit_done;
+    /*  The writer's file: the path must still name it, or what commits
+        goes into a file nobody will open again. */
+    const char *file;           /* full path, owned by SQLite; NULL: not watched */
+    dev_t file_dev;
+    ino_t file_ino;
+    bool checkpoint_at_close;   /* the writer, fully opened */
+    store_log_limit_t log_limits [STORE_LOG_TOPICS];
 };
 
 /* Ready a prepared statement: reset it and clear its bindings. */
 sqlite3_stmt *store_stmt (store_t *self, store_stmt_id_t id);
 
 /* Turn the SQLite result rc (and the connection's message) into err, for
-   op index op (-1 for none) and field (NULL for none). */
+   op index op (-1 for none) and field (NULL for none). A storage failure
+   (IOERR, FULL, CORRUPT, NOTADB, READONLY) is also logged, rate-limited. */
 void store_error_from_sqlite (store_t *self, int rc, int op, const char *field, proto_error_t *err);
+
+/* Log an error line about topic, printf-style, unless one went out less
+   than STORE_LOG_EVERY_US ago: then only count it; the next line that goes
+   out says how many were held back. */
+void store_log_limited (store_t *self, store_log_topic_t topic, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 /* The stable name of an SQLite (extended) result code, "SQLITE_CONSTRAINT_UNIQUE". */
 const char *store_rc_name (int rc);

@@ -1,7 +1,8 @@
 /*  store_schema -- the schema, versioned with PRAGMA user_version.
 
     s_migrations [k] takes a database from version k to k + 1. A database
-    that says it is newer than this build is refused rather than guessed at.
+    whose version this build does not know (newer, or negative) is refused
+    rather than guessed at.
     Each step runs in its own write transaction with the version bump, so a
     crash mid-migration leaves the previous version intact. */
 
@@ -77,9 +78,16 @@ store_schema_migrate (sqlite3 *db, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "cannot read the schema version: %s", sqlite3_errmsg (db));
         return -1;
     }
+    /*  The version indexes s_migrations: one this build did not write
+        (negative, or newer) is refused before it can index anything. */
     if (version > MIGRATION_COUNT) {
         snprintf (errbuf, errlen, "the database has schema version %d, newer than this build's %d:"
                   " use a newer ledgerd", version, MIGRATION_COUNT);
+        return -1;
+    }
+    if (version < 0) {
+        snprintf (errbuf, errlen, "the database has schema version %d, which no ledgerd writes"
+                  " (this build knows 0 to %d): refusing to touch it", version, MIGRATION_COUNT);
         return -1;
     }
     for (; version < MIGRATION_COUNT; version++) {

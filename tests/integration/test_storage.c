@@ -1,0 +1,237 @@
+/*  Integration: ledgerd and its database file (issue #13) -- a schema
+    version it does not know and a file it may not write stop it at start
+    (exit 1, with the reason in its log); a file deleted while it runs
+    makes every write fail retryably instead of vanishing at restart; an
+    empty file is said to start a new ledger. */
+
+#include "proto_json.h"
+#include "testing.h"
+#include "worker_harness.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/*  Read up to size - 1 bytes of the file at path into text. */
+static void
+s_read_file (const char *path, char *text, size_t size)
+{
+    text [0] = 0;
+    int fd = open (path, O_RDONLY);
+    if (fd < 0)
+        return;
+    ssize_t got = read (fd, text, size - 1);
+    text [got > 0? got: 0] = 0;
+    close (fd);
+}
+
+/*  Run ledgerd on dir/ledger.db to its end (10 s at most, then kill it),
+    as nobody if as_nobody and this process is root. Returns its exit
+    status (-1 if killed or by a signal) and keeps what it printed in
+    output. No SQLite connection may be open here across the fork. */
+static int
+s_run_ledgerd (const char *dir, bool as_nobody, char *output, size_t size)
+{
+    char db [300], endpoint [300], log [300];
+    snprintf (db, sizeof (db), "%s/ledger.db", dir);
+    snprintf (endpoint, sizeof (endpoint), "ipc://%s/ledgerd.sock", dir);
+    snprintf (log, sizeof (log), "/tmp/ledgerd-storage-%d.log", (int) getpid ());
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+        dup2 (fd, 1);
+        dup2 (fd, 2);
+        if (as_nobody && geteuid () == 0 && (setgid (65534) || setuid (65534)))
+            _exit (99);
+        execl (LEDGERD_PATH, LEDGERD_PATH, "--db", db, "--bind", endpoint, (char *) NULL);
+        _exit (98);
+    }
+    int status = -1;
+    for (int waited = 0; waited < 1000; waited++) {
+        if (waitpid (pid, &status, WNOHANG) == pid)
+            break;
+        if (waited == 999) {
+            fprintf (stderr, "    ledgerd still runs after 10 s: killed\n");
+            kill (pid, SIGKILL);
+            waitpid (pid, &status, 0);
+            status = -1;
+        }
+        usleep (10000);
+    }
+    s_read_file (log, output, size);
+    unlink (log);
+    fprintf (stderr, "%s", output);
+    if (status != -1 && WIFSIGNALED (status))
+        fprintf (stderr, "    ledgerd died by signal %d\n", WTERMSIG (status));
+    return status != -1 && WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+static char *
+s_new_dir (void)
+{
+    char *dir = strdup ("/tmp/ledgerd-storage-XXXXXX");
+    if (!mkdtemp (dir))
+        abort ();
+    return dir;
+}
+
+static void
+test_unknown_schema_version_exits (void)
+{
+    int versions [] = { -100, INT_MIN, -1 };
+    for (size_t n = 0; n < sizeof (versions) / sizeof (versions [0]); n++) {
+        char *dir = s_new_dir ();
+        char db [300], sql [64];
+        snprintf (db, sizeof (db), "%s/ledger.db", dir);
+        snprintf (sql, sizeof (sql), "PRAGMA user_version = %d", versions [n]);
+        sqlite3 *conn;
+        CHECK_INT (sqlite3_open (db, &conn), SQLITE_OK);
+        CHECK_INT (sqlite3_exec (conn, sql, NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close (conn);
+        char output [8192];
+        CHECK_INT (s_run_ledgerd (dir, false, output, sizeof (output)), 1);
+        char expected [64];
+        snprintf (expected, sizeof (expected), "has schema version %d, which no ledgerd writes", versions [n]);
+        CHECK (strstr (output, expected) != NULL);
+        CHECK_INT (harness_sql_int (db, "PRAGMA user_version"), versions [n]);
+        harness_remove_dir (dir);
+        free (dir);
+    }
+}
+
+static void
+test_read_only_database_exits (void)
+{
+    /*  A ledger a worker made and left. */
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    char *dir = strdup (harness_dir (worker));
+    CHECK_INT (harness_stop (&worker, true), 0);
+    char db [300];
+    snprintf (db, sizeof (db), "%s/ledger.db", dir);
+    /*  Root writes any file: the worker runs as nobody, in a directory of
+        its own, on a file it may only read. */
+    chmod (dir, 0755);
+    if (geteuid () == 0)
+        CHECK_INT (chown (dir, 65534, 65534), 0);
+    CHECK_INT (chmod (db, 0444), 0);
+    char output [8192];
+    CHECK_INT (s_run_ledgerd (dir, true, output, sizeof (output)), 1);
+    char expected [400];
+    snprintf (expected, sizeof (expected), "error database %s is read-only", db);
+    CHECK (strstr (output, expected) != NULL);
+    harness_remove_dir (dir);
+    free (dir);
+}
+
+#define TXN(amount, key) "{\"v\":1,\"key\":\"" key "\",\"ops\":[{\"op\":\"txn.create\",\"amount\":" #amount "," \
+                         "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}"
+
+static bool
+s_log_says (const char *dir, const char *text)
+{
+    char path [300];
+    snprintf (path, sizeof (path), "%s/ledgerd.log", dir);
+    static char log [1 << 20];
+    s_read_file (path, log, sizeof (log));
+    return strstr (log, text) != NULL;
+}
+
+static void
+test_deleted_database_is_not_written (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    char dir [256], db [300], name [320];
+    snprintf (dir, sizeof (dir), "%s", harness_dir (worker));
+    snprintf (db, sizeof (db), "%s", harness_db_path (worker));
+    zsock_t *req = harness_req (worker);
+    json_t *reply = harness_call (req, TXN (1, "before"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+
+    unlink (db);
+    snprintf (name, sizeof (name), "%s-wal", db);
+    unlink (name);
+    snprintf (name, sizeof (name), "%s-shm", db);
+    unlink (name);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        reply = harness_call (req, TXN (2, "after"));
+        CHECK_INT (harness_bool (reply, "ok"), 0);
+        CHECK_STR (harness_str (reply, "error.class"), "io");
+        CHECK_STR (harness_str (reply, "error.code"), "DATABASE_MOVED");
+        CHECK_INT (harness_bool (reply, "error.retryable"), 1);
+        json_decref (reply);
+    }
+    reply = harness_call (req, "{\"v\":1,\"ops\":[{\"op\":\"sys.stats\"}]}");
+    CHECK_INT (harness_int (reply, "results.0.stats.batches_failed.io"), 2);
+    json_decref (reply);
+    zsock_destroy (&req);
+    CHECK_INT (harness_stop (&worker, true), 0);
+    char expected [400];
+    snprintf (expected, sizeof (expected), "error database %s was deleted or moved away while ledgerd had it open", db);
+    CHECK (s_log_says (dir, expected));
+    CHECK (s_log_says (dir, "DATABASE_MOVED"));
+
+    /*  Restarted on the path: nothing from after the deletion is there, and
+        the batch goes in when retried with its key. */
+    worker = harness_start_in (dir, NULL);
+    CHECK (worker != NULL);
+    if (!worker) {
+        harness_remove_dir (dir);
+        return;
+    }
+    snprintf (expected, sizeof (expected), "info  database %s does not exist: creating a new database", db);
+    CHECK (s_log_says (dir, expected));
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM txn"), 0);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM idempotency"), 0);
+    req = harness_req (worker);
+    reply = harness_call (req, TXN (2, "after"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK (harness_get (reply, "replayed") == NULL);
+    json_decref (reply);
+    zsock_destroy (&req);
+    CHECK_INT (harness_stop (&worker, false), 0);
+    harness_remove_dir (dir);
+}
+
+static void
+test_empty_database_is_logged (void)
+{
+    char *dir = s_new_dir ();
+    char db [300];
+    snprintf (db, sizeof (db), "%s/ledger.db", dir);
+    int fd = open (db, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    CHECK (fd >= 0);
+    close (fd);
+    harness_t *worker = harness_start_in (dir, NULL);
+    CHECK (worker != NULL);
+    if (worker) {
+        char expected [400];
+        snprintf (expected, sizeof (expected), "warn  database %s is empty: starting a new ledger", db);
+        CHECK (s_log_says (dir, expected));
+        CHECK_INT (harness_stop (&worker, false), 0);
+    }
+    harness_remove_dir (dir);
+    free (dir);
+}
+
+int
+main (void)
+{
+    TEST_RUN (test_unknown_schema_version_exits);
+    TEST_RUN (test_read_only_database_exits);
+    TEST_RUN (test_deleted_database_is_not_written);
+    TEST_RUN (test_empty_database_is_logged);
+    return TEST_DONE ();
+}
