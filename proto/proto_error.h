@@ -11,7 +11,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Error classes, in the order PROTOCOL.md lists them. */
+/* Error classes, in the order PROTOCOL.md lists them. A class may be added
+   (clients treat one they do not know by its retryable flag); sys.stats
+   reports a counter for each. */
 #define PROTO_CLASS_LIST(X) \
     X (PROTOCOL,   "protocol",   false) \
     X (TOO_LARGE,  "too_large",  false) \
@@ -21,6 +23,7 @@
     X (BUSY,       "busy",       true)  \
     X (IO,         "io",         true)  \
     X (OVERLOADED, "overloaded", true)  \
+    X (DENIED,     "denied",     false) \
     X (INTERNAL,   "internal",   false)
 
 typedef enum {

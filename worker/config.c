@@ -18,7 +18,7 @@ config_usage (FILE *stream)
         "usage: ledgerd [--db PATH] [--bind ENDPOINT]... [--sync full|normal]\n"
         "               [--busy-timeout-ms N] [--max-ops N] [--max-msg-bytes N] [--max-queue N]\n"
         "               [--dedup-ttl-s N] [--readers N] [--reader-nice N] [--group-max N]\n"
-        "               [--group-wait-us N]\n"
+        "               [--group-wait-us N] [--max-memory BYTES] [--max-wait-ms N]\n"
         "               [--curve-secret FILE --curve-allow DIR] [--insecure-bind]\n"
         "               [--log-level error|warn|info|debug] [--version] [--help]\n"
         "\n"
@@ -36,6 +36,10 @@ config_usage (FILE *stream)
         "                         on a busy CPU, writes come first\n"
         "  --group-max N          most batches committed together in one transaction (default 256)\n"
         "  --group-wait-us N      wait this long for more batches when the queue is short (default 0)\n"
+        "  --max-memory BYTES     resident memory ceiling; near it requests are refused, past it the\n"
+        "                         connections holding the most are dropped (K, M, G; default 1G)\n"
+        "  --max-wait-ms N        a batch that cannot start within N ms is answered `overloaded`\n"
+        "                         (default 1000)\n"
         "  --curve-secret FILE    CURVE: this server's certificate (czmq zcert format, with secret key)\n"
         "  --curve-allow DIR      CURVE: client public certificates allowed in (re-read when it changes)\n"
         "  --insecure-bind        allow non-loopback endpoints without CURVE (anyone can write)\n"
@@ -57,6 +61,43 @@ s_number (const char *text, long long min, long long max, long long *value_p)
     return 0;
 }
 
+/*  Parse a size: a whole number of bytes, or with K, M or G (powers of
+    1024) after it, in [min, max]. */
+static int
+s_bytes (const char *text, long long min, long long max, long long *value_p)
+{
+    char digits [32];
+    size_t len = strlen (text);
+    if (len == 0 || len >= sizeof (digits))
+        return -1;
+    memcpy (digits, text, len + 1);
+    int shift = 0;
+    char unit = digits [len - 1];
+    if (unit == 'K' || unit == 'k' || unit == 'M' || unit == 'm' || unit == 'G' || unit == 'g') {
+        shift = unit == 'K' || unit == 'k'? 10: unit == 'M' || unit == 'm'? 20: 30;
+        digits [len - 1] = 0;
+    }
+    long long value;
+    if (s_number (digits, 0, max >> shift, &value) || (value << shift) < min)
+        return -1;
+    *value_p = value << shift;
+    return 0;
+}
+
+/*  libzmq binds TCP to an address or an interface name, so "localhost"
+    reads as a device that does not exist: bind 127.0.0.1 for it. An IPv6
+    address needs ZMQ_IPV6 on the socket. Returns the endpoint to bind. */
+static const char *
+s_bindable (config_t *self, int index, const char *endpoint)
+{
+    if (strncmp (endpoint, "tcp://[", 7) == 0)
+        self->ipv6 = true;
+    if (strncmp (endpoint, "tcp://localhost:", 16) != 0)
+        return endpoint;
+    snprintf (self->bind_text [index], sizeof (self->bind_text [index]), "tcp://127.0.0.1:%s", endpoint + 16);
+    return self->bind_text [index];
+}
+
 config_rc_t
 config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, size_t errlen)
 {
@@ -73,6 +114,8 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
     self->reader_nice = 10;
     self->group_max = 256;
     self->group_wait_us = 0;
+    self->max_memory = 1LL << 30;
+    self->max_wait_ms = 1000;
 
     for (int arg = 1; arg < argc; arg++) {
         const char *name = argv [arg];
@@ -108,7 +151,8 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
         static const char *known [] = { "--db", "--bind", "--sync", "--busy-timeout-ms", "--max-ops",
                                         "--max-msg-bytes", "--max-queue", "--dedup-ttl-s", "--log-level",
                                         "--readers", "--reader-nice", "--group-max", "--group-wait-us",
-                                        "--curve-secret", "--curve-allow", "--insecure-bind" };
+                                        "--curve-secret", "--curve-allow", "--insecure-bind", "--max-memory",
+                                        "--max-wait-ms" };
         bool is_known = false;
         for (size_t n = 0; n < sizeof (known) / sizeof (known [0]); n++)
             is_known |= strcmp (flag, known [n]) == 0;
@@ -142,7 +186,8 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
                 return CONFIG_BAD;
             }
             bad = !*value;
-            self->binds [self->bind_count++] = value;
+            self->binds [self->bind_count] = s_bindable (self, self->bind_count, value);
+            self->bind_count++;
         }
         else
         if (strcmp (flag, "--sync") == 0) {
@@ -185,6 +230,12 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
         else
         if (strcmp (flag, "--group-wait-us") == 0 && !(bad = s_number (value, 0, 1000000, &number)))
             self->group_wait_us = (int) number;
+        else
+        if (strcmp (flag, "--max-memory") == 0 && !(bad = s_bytes (value, 16LL << 20, 1LL << 50, &number)))
+            self->max_memory = number;
+        else
+        if (strcmp (flag, "--max-wait-ms") == 0 && !(bad = s_number (value, 1, 3600000, &number)))
+            self->max_wait_ms = (int) number;
         if (bad) {
             snprintf (errbuf, errlen, "bad value '%s' for %s", value, flag);
             return CONFIG_BAD;
@@ -194,6 +245,12 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
         self->binds [self->bind_count++] = "tcp://127.0.0.1:5555";
     if (!self->curve_secret != !self->curve_allow) {
         snprintf (errbuf, errlen, "--curve-secret and --curve-allow go together");
+        return CONFIG_BAD;
+    }
+    /*  czmq reads "*" as "any key at all": CURVE that admits anyone. */
+    if (self->curve_allow && strcmp (self->curve_allow, "*") == 0) {
+        snprintf (errbuf, errlen, "--curve-allow '*' would admit any key: give a directory of client "
+                  "certificates (or drop CURVE and use --insecure-bind)");
         return CONFIG_BAD;
     }
     /*  No unauthenticated listener on a public interface by accident. */

@@ -30,6 +30,10 @@ typedef struct {
     int reader_nice;            /* how much lower the readers' CPU priority is */
     uint32_t group_max;         /* batches per group commit */
     int group_wait_us;
+    int64_t max_memory;         /* bytes of resident memory before refusing and disconnecting */
+    int max_wait_ms;            /* longest a batch may wait to start before `overloaded` */
+    bool ipv6;                  /* some endpoint is an IPv6 address */
+    char bind_text [CONFIG_MAX_BINDS] [256];    /* endpoints rewritten (localhost) */
 } config_t;
 
 /* Most readers; a pipe and a thread per reader. */

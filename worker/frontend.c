@@ -2,19 +2,47 @@
     connection. */
 
 #include "frontend.h"
+#include "auth.h"
 #include "job.h"
 #include "log.h"
+#include "peers.h"
 #include "reader.h"
 #include "proto_reply.h"
 
 #include <czmq.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-/* Messages taken from the ROUTER per poll, so replies are not starved. */
-#define RECV_BURST 256
+/* Messages taken from the ROUTER per poll. Requests are taken as fast as
+   they come, far past what the writer can run: a request waiting inside
+   libzmq is invisible (its age unknown, its 8 KB read buffer pinned),
+   while one in our queue has a clock on it and can be refused. The bound
+   only keeps one poll from running for ever under a flood. */
+#define RECV_BURST 4096
+
+/* How often the front end looks at its resident memory (and so the
+   longest it sleeps in poll: a message that never ends wakes nobody). */
+#define MEMORY_TICK_US 10000
+
+/* Read batches handed to one reader at a time: one running, one ready.
+   The rest wait in the front end, where they hold no reply yet: a reader
+   that ran ahead would hold the replies (up to megabytes each) until the
+   front end sent them. */
+#define READER_WINDOW 2
+
+/* Past this share of --max-memory new requests are refused. */
+#define MEMORY_SOFT_PERCENT 80
+
+/* A connection is disconnected for memory only if it holds this much. */
+#define EVICT_MIN_BYTES (1024 * 1024)
+
+/* After this long without a request, give freed memory back to the OS. */
+#define IDLE_TRIM_US 1000000
 
 /* A group stops taking batches once their bodies pass this many bytes, or
    their ops this many: past a few thousand rows a commit costs no less per
@@ -50,9 +78,21 @@ struct _frontend_t {
     reader_t *readers [CONFIG_MAX_READERS];
     char endpoints [CONFIG_MAX_READERS] [48];
     uint32_t in_flight [CONFIG_MAX_READERS];    /* jobs handed to each reader, not yet back */
+    queue_t reads;                      /* read batches not yet handed to a reader */
     size_t held_ops;                    /* ops taken and not yet answered */
     int reader_count;
     bool draining;                      /* stopping: no new requests */
+    peers_t *peers;                     /* connections, and what each holds */
+    auth_t *auth;                       /* the CURVE allow list, or NULL */
+    int statm_fd;                       /* /proc/self/statm, for the resident size */
+    size_t resident;                    /* bytes, at the last tick */
+    bool memory_tight;                  /* past the soft mark: refusing requests */
+    int64_t tick_us;                    /* last memory check */
+    int64_t trim_us;                    /* last malloc_trim */
+    int64_t memory_logged_us;           /* last "no connection to disconnect" line */
+    int64_t last_request_us;
+    bool idle_trimmed;                  /* memory given back since the last request */
+    double batch_us;                    /* the writer's recent time per batch (EWMA) */
     int wake_fd;
     volatile sig_atomic_t *stop;
     const config_t *config;
@@ -97,6 +137,15 @@ s_curve_server (void *router, const char *path, char *errbuf, size_t errlen)
 }
 
 static void s_serve_while_busy (void *arg, int wait_ms);
+static void s_check_memory (frontend_t *self, int64_t now);
+
+static int64_t
+s_now_us (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
 
 frontend_t *
 frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **writer_p,
@@ -110,6 +159,7 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
     self->config = config;
     self->stats = stats;
     self->wake_fd = -1;
+    self->statm_fd = open ("/proc/self/statm", O_RDONLY | O_CLOEXEC);
     size_t group_max = config->group_max? config->group_max: 1;
     self->group = calloc (group_max, sizeof (job_t *));
     self->requests = calloc (group_max, sizeof (proto_request_t *));
@@ -127,8 +177,19 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
         snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
         goto failed;
     }
+    if (config->ipv6 && s_set_int (self->router, ZMQ_IPV6, 1)) {
+        snprintf (errbuf, errlen, "cannot enable IPv6: %s", zmq_strerror (errno));
+        goto failed;
+    }
     if (config->curve_secret && s_curve_server (self->router, config->curve_secret, errbuf, errlen))
         goto failed;
+    uint64_t fd_limit = 0;
+    /*  Each reader holds a pipe's two ends and its database's three
+        files; SQLite, ZeroMQ and the log need a few dozen more. */
+    size_t capacity = peers_raise_fd_limit (64 + 8 * (size_t) config->readers, &fd_limit);
+    if (!(self->peers = peers_new (ctx, self->router, capacity, config->curve_secret != NULL, errbuf, errlen)))
+        goto failed;
+    log_info ("connection capacity %zu (open-files limit %llu)", capacity, (unsigned long long) fd_limit);
     for (int n = 0; n < config->readers; n++) {
         snprintf (self->endpoints [n], sizeof (self->endpoints [n]), "inproc://ledgerd-reader-%d", n);
         void *pipe = self->pipes [n] = zmq_socket (ctx, ZMQ_PAIR);
@@ -138,7 +199,8 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
             snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
             goto failed;
         }
-        if (!(self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n], config->reader_nice))) {
+        if (!(self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n], config->reader_nice,
+                                              config->max_wait_ms))) {
             snprintf (errbuf, errlen, "cannot start reader %d", n);
             goto failed;
         }
@@ -171,10 +233,16 @@ frontend_destroy (frontend_t **self_p)
     for (size_t n = 0; n < self->waiting.count; n++)
         job_destroy (&self->waiting.jobs [self->waiting.head + n]);
     free (self->waiting.jobs);
+    for (size_t n = 0; n < self->reads.count; n++)
+        job_destroy (&self->reads.jobs [self->reads.head + n]);
+    free (self->reads.jobs);
     job_pool_empty (&self->pool);
     free (self->group);
     free (self->requests);
     free (self->replies);
+    peers_destroy (&self->peers);
+    if (self->statm_fd >= 0)
+        close (self->statm_fd);
     if (self->router) {
         /*  Replies already queued get a second to reach their peers. */
         s_set_int (self->router, ZMQ_LINGER, 1000);
@@ -222,7 +290,7 @@ s_queue_pop (queue_t *queue)
 static uint32_t
 s_readers_in_flight (frontend_t *self)
 {
-    uint32_t total = 0;
+    uint32_t total = (uint32_t) self->reads.count;
     for (int n = 0; n < self->reader_count; n++)
         total += self->in_flight [n];
     return total;
@@ -233,11 +301,16 @@ static void
 s_send_reply (frontend_t *self, job_t *job)
 {
     size_t envelope = job->frame_count - 1;
+    /*  The identity frame (0) stays with the ROUTER; the rest go on the wire. */
+    uint64_t wire = peers_wire_size (self->peers, job->reply.size);
+    for (size_t n = 1; n < envelope; n++)
+        wire += peers_wire_size (self->peers, zmq_msg_size (&job->frames [n]));
     for (size_t n = 0; n < envelope; n++)
         if (zmq_msg_send (&job->frames [n], self->router, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
             goto dropped;
     if (zmq_send (self->router, job->reply.data, job->reply.size, ZMQ_DONTWAIT) == -1)
         goto dropped;
+    peers_sent (self->peers, job->fd, wire);
     return;
 
 dropped:
@@ -249,9 +322,19 @@ dropped:
 static void
 s_reply_error (frontend_t *self, job_t *job, const proto_error_t *err)
 {
+    msgpack_sbuffer_clear (&job->reply);
     proto_reply_error (&job->reply, job->request, err);
     stats_count_batch (self->stats, err->klass);
     s_send_reply (self, job);
+}
+
+/*  Answer a batch taken but not run with a retryable overloaded error. */
+static void
+s_reply_overloaded (frontend_t *self, job_t *job, const char *code, const char *why)
+{
+    proto_error_t err;
+    proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, code, "%s; retry later", why);
+    s_reply_error (self, job, &err);
 }
 
 /*  Take one whole message from the ROUTER into a new job. Keeps at most
@@ -266,13 +349,17 @@ s_receive (frontend_t *self)
         zmq_msg_close (&part);
         return NULL;
     }
+    int fd = zmq_msg_get (&part, ZMQ_SRCFD);
+    uint64_t wire = 0;
     job_t *job = job_pool_take (&self->pool);
     while (true) {
         bool more = zmq_msg_more (&part);
         if (job) {
             /*  Frame 0 is the identity the ROUTER added, not the peer's. */
-            if (job->frames_seen++ > 0)
+            if (job->frames_seen++ > 0) {
                 job->bytes_seen += zmq_msg_size (&part);
+                wire += peers_wire_size (self->peers, zmq_msg_size (&part));
+            }
         }
         if (job && job->frame_count < JOB_MAX_FRAMES) {
             zmq_msg_t *frame = &job->frames [job->frame_count++];
@@ -286,9 +373,46 @@ s_receive (frontend_t *self)
         zmq_msg_init (&part);
         zmq_msg_recv (&part, self->router, 0);
     }
-    if (!job)
+    peers_received (self->peers, fd, wire);
+    if (!job) {
         log_error ("out of memory: request dropped");
+        return NULL;
+    }
+    job->fd = fd;
+    job->received_us = s_now_us ();
+    self->last_request_us = job->received_us;
+    self->idle_trimmed = false;
     return job;
+}
+
+/*  Point job->body at the body frame, or at a copy of it if it is small:
+    the frame of a small message shares libzmq's read buffer with others,
+    and would keep it alive for as long as the request waits. Returns -1
+    if memory ran out. */
+static int
+s_take_body (job_t *job)
+{
+    zmq_msg_t *frame = &job->frames [job->frame_count - 1];
+    size_t size = zmq_msg_size (frame);
+    if (size > JOB_BODY_COPY_MAX || size == 0) {
+        job->body = zmq_msg_data (frame);
+        job->body_size = size;
+        return 0;
+    }
+    if (job->copy_capacity < size) {
+        size_t capacity = (size + 255) & ~(size_t) 255;
+        uint8_t *copy = realloc (job->copy, capacity);
+        if (!copy)
+            return -1;
+        job->copy = copy;
+        job->copy_capacity = capacity;
+    }
+    memcpy (job->copy, zmq_msg_data (frame), size);
+    zmq_msg_close (frame);
+    zmq_msg_init (frame);
+    job->body = job->copy;
+    job->body_size = size;
+    return 0;
 }
 
 /*  The reader with the least work in hand. */
@@ -300,6 +424,37 @@ s_choose_reader (frontend_t *self)
         if (self->in_flight [n] < self->in_flight [best])
             best = n;
     return best;
+}
+
+/*  Hand waiting reads to the readers with room in their window, least
+    loaded first. A read that cannot be handed over is answered here. */
+static void
+s_hand_reads (frontend_t *self)
+{
+    while (self->reads.count) {
+        int reader = s_choose_reader (self);
+        if (self->in_flight [reader] >= READER_WINDOW)
+            return;
+        job_t *job = s_queue_pop (&self->reads);
+        if (zmq_send (self->pipes [reader], &job, sizeof (job), ZMQ_DONTWAIT) == -1) {
+            proto_error_t err;
+            proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "PIPE", "cannot reach the reader: %s",
+                             zmq_strerror (errno));
+            self->held_ops -= job->request->op_count;
+            s_reply_error (self, job, &err);
+            job_pool_give (&self->pool, &job);
+            continue;
+        }
+        self->in_flight [reader]++;
+    }
+}
+
+/*  How long a write batch arriving now would wait for the writer: the
+    batches ahead of it at the writer's recent pace. */
+static int64_t
+s_writer_wait_us (frontend_t *self)
+{
+    return (int64_t) ((double) self->waiting.count * self->batch_us);
 }
 
 /*  Check a request and queue it: for the writer if it writes (or there is
@@ -325,15 +480,37 @@ s_handle_request (frontend_t *self, job_t *job)
                          job->bytes_seen, (long long) self->config->max_msg_bytes);
         goto reject;
     }
-    zmq_msg_t *body = &job->frames [job->frame_count - 1];
+    /*  The key was checked at the handshake; the allow list may have
+        changed since, and a revoked key must not write on a connection it
+        opened before. Read while the body frame (and its metadata) is
+        still there; answered after decoding, so the reply carries the id. */
+    bool denied = false;
+    if (self->auth) {
+        const char *user = zmq_msg_gets (&job->frames [job->frame_count - 1], "User-Id");
+        denied = !user || !auth_allows (self->auth, user);
+    }
+    if (s_take_body (job)) {
+        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+        goto reject;
+    }
     job->request = job->spare;      /* decode into a pooled request, if the job has one */
     job->spare = NULL;
-    if (!proto_request_decode (&job->request, zmq_msg_data (body), zmq_msg_size (body), self->config->max_ops)) {
+    if (!proto_request_decode (&job->request, job->body, job->body_size, self->config->max_ops)) {
         proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+        goto reject;
+    }
+    if (denied) {
+        proto_error_set (&err, PROTO_CLASS_DENIED, -1, NULL, "KEY_REVOKED", "this client's key is no longer allowed");
         goto reject;
     }
     if (proto_error_is_set (&job->request->error)) {
         err = job->request->error;
+        goto reject;
+    }
+    if (self->memory_tight) {
+        proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "MEMORY_LIMIT",
+                         "the worker is near its memory limit (%zu MiB of %lld); retry later",
+                         self->resident >> 20, (long long) (self->config->max_memory >> 20));
         goto reject;
     }
     /*  One running, max_queue waiting: past that, say so now rather than
@@ -350,6 +527,15 @@ s_handle_request (frontend_t *self, job_t *job)
                              "%zu batches are waiting for the writer; retry later", self->waiting.count);
             goto reject;
         }
+        /*  Refused now rather than answered late: a batch that would
+            start past --max-wait-ms would be refused then anyway. */
+        int64_t wait_us = s_writer_wait_us (self);
+        if (wait_us > (int64_t) self->config->max_wait_ms * 1000) {
+            proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                             "the writer is about %lld ms behind (--max-wait-ms %d); retry later",
+                             (long long) (wait_us / 1000), self->config->max_wait_ms);
+            goto reject;
+        }
         if (s_queue_push (&self->waiting, job)) {
             proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
             goto reject;
@@ -357,20 +543,18 @@ s_handle_request (frontend_t *self, job_t *job)
         self->held_ops += ops;
         return;
     }
-    int reader = s_choose_reader (self);
-    uint32_t waiting = self->in_flight [reader]? self->in_flight [reader] - 1: 0;
-    if (waiting >= self->config->max_queue) {
+    /*  --max-queue waiting for each reader, as for the writer. */
+    if (self->reads.count >= (size_t) self->config->max_queue * (size_t) self->reader_count) {
         proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                         "%u batches are waiting for the readers; retry later", waiting);
+                         "%zu batches are waiting for the readers; retry later", self->reads.count);
         goto reject;
     }
-    if (zmq_send (self->pipes [reader], &job, sizeof (job), ZMQ_DONTWAIT) == -1) {
-        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "PIPE", "cannot reach the reader: %s",
-                         zmq_strerror (errno));
+    if (s_queue_push (&self->reads, job)) {
+        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
         goto reject;
     }
-    self->in_flight [reader]++;
     self->held_ops += ops;
+    s_hand_reads (self);
     return;
 
 reject:
@@ -385,7 +569,86 @@ s_take_replies (frontend_t *self, int reader)
     while (zmq_recv (self->pipes [reader], &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
         self->in_flight [reader]--;
         self->held_ops -= job->request->op_count;
-        s_send_reply (self, job);
+        if (job->expired)
+            s_reply_overloaded (self, job, "OVERLOADED", "the batch waited past --max-wait-ms for a reader");
+        else
+            s_send_reply (self, job);
+        job_pool_give (&self->pool, &job);
+        s_hand_reads (self);
+        s_check_memory (self, s_now_us ());
+    }
+}
+
+/*  Resident bytes of this process, from /proc/self/statm; 0 if unknown. */
+static size_t
+s_resident (frontend_t *self)
+{
+    char text [128];
+    ssize_t size = self->statm_fd >= 0? pread (self->statm_fd, text, sizeof (text) - 1, 0): -1;
+    if (size <= 0)
+        return 0;
+    text [size] = 0;
+    unsigned long long pages = 0;
+    if (sscanf (text, "%*u %llu", &pages) != 1)
+        return 0;
+    return (size_t) pages * (size_t) sysconf (_SC_PAGESIZE);
+}
+
+/*  Hold the worker under --max-memory. Past the soft mark new requests are
+    refused (MEMORY_LIMIT); past the limit, the connection that makes
+    libzmq hold the most for it is disconnected, one a tick, until the
+    worker is back under. Freed memory glibc still keeps is given back
+    first, so a burst that is over does not count; and after a second
+    without requests it is given back anyway. */
+static void
+s_check_memory (frontend_t *self, int64_t now)
+{
+    if (now - self->tick_us < MEMORY_TICK_US)
+        return;
+    self->tick_us = now;
+    size_t limit = (size_t) self->config->max_memory;
+    size_t soft = limit / 100 * MEMORY_SOFT_PERCENT;
+    size_t resident = s_resident (self);
+    bool idle = !self->idle_trimmed && now - self->last_request_us > IDLE_TRIM_US;
+    if (idle || (resident > soft && now - self->trim_us > 1000000)) {
+        malloc_trim (0);
+        self->trim_us = now;
+        self->idle_trimmed = true;
+        resident = s_resident (self);
+    }
+    self->resident = resident;
+    bool tight = resident > soft;
+    if (tight != self->memory_tight)
+        log_msg (tight? LOG_LEVEL_WARN: LOG_LEVEL_INFO,
+                 tight? "memory: %zu MiB resident, past %d%% of --max-memory %zu MiB: refusing requests"
+                      : "memory: %zu MiB resident, under %d%% of --max-memory %zu MiB again: taking requests",
+                 resident >> 20, MEMORY_SOFT_PERCENT, limit >> 20);
+    self->memory_tight = tight;
+    if (resident <= limit)
+        return;
+    size_t held = peers_evict_largest (self->peers, EVICT_MIN_BYTES);
+    if (held)
+        log_warn ("memory: %zu MiB resident, past --max-memory %zu MiB: disconnected the connection holding "
+                  "the most (%zu KiB unread requests or unacknowledged replies)", resident >> 20, limit >> 20,
+                  held >> 10);
+    else
+    if (now - self->memory_logged_us > 10000000) {
+        log_error ("memory: %zu MiB resident, past --max-memory %zu MiB, and no connection holds %d KiB: "
+                   "refusing requests until it falls", resident >> 20, limit >> 20, EVICT_MIN_BYTES >> 10);
+        self->memory_logged_us = now;
+    }
+}
+
+/*  Stopping: answer every batch not yet started at once, so its producer
+    can go elsewhere (or retry after the restart) instead of waiting for
+    the queue to run; the group running finishes. */
+static void
+s_refuse_waiting (frontend_t *self)
+{
+    while (self->waiting.count) {
+        job_t *job = s_queue_pop (&self->waiting);
+        self->held_ops -= job->request->op_count;
+        s_reply_overloaded (self, job, "SHUTTING_DOWN", "the worker is stopping");
         job_pool_give (&self->pool, &job);
     }
 }
@@ -396,14 +659,18 @@ s_take_replies (frontend_t *self, int reader)
 static int
 s_serve (frontend_t *self, int timeout_ms)
 {
-    /*  [0..readers) the readers' pipes, then the ROUTER, then the wake-up pipe. */
-    zmq_pollitem_t items [CONFIG_MAX_READERS + 2];
+    /*  [0..readers) the readers' pipes, then the ROUTER, the wake-up pipe,
+        the connection events. */
+    zmq_pollitem_t items [CONFIG_MAX_READERS + 3];
     int count = self->reader_count;
     for (int n = 0; n < count; n++)
         items [n] = (zmq_pollitem_t) { self->pipes [n], 0, ZMQ_POLLIN, 0 };
     items [count] = (zmq_pollitem_t) { self->router, 0, self->draining? 0: ZMQ_POLLIN, 0 };
     items [count + 1] = (zmq_pollitem_t) { NULL, self->wake_fd, ZMQ_POLLIN, 0 };
-    if (zmq_poll (items, count + 2, timeout_ms) == -1) {
+    items [count + 2] = (zmq_pollitem_t) { peers_events (self->peers), 0, ZMQ_POLLIN, 0 };
+    if (timeout_ms < 0 || timeout_ms > MEMORY_TICK_US / 1000)
+        timeout_ms = MEMORY_TICK_US / 1000;
+    if (zmq_poll (items, count + 3, timeout_ms) == -1) {
         if (errno == EINTR)
             return 0;
         log_error ("poll failed: %s", zmq_strerror (errno));
@@ -416,9 +683,13 @@ s_serve (frontend_t *self, int timeout_ms)
     }
     if (*self->stop && !self->draining) {
         self->draining = true;
-        log_info ("stopping: no new requests; finishing %zu batches in flight",
-                  self->waiting.count + s_readers_in_flight (self));
+        log_info ("stopping: no new requests; refusing %zu batches not started, finishing %u running or at readers",
+                  self->waiting.count, s_readers_in_flight (self));
+        s_refuse_waiting (self);
     }
+    if (items [count + 2].revents & ZMQ_POLLIN)
+        peers_take_events (self->peers);
+    s_check_memory (self, s_now_us ());
     for (int n = 0; n < count; n++)
         if (items [n].revents & ZMQ_POLLIN)
             s_take_replies (self, n);
@@ -427,7 +698,9 @@ s_serve (frontend_t *self, int timeout_ms)
             job_t *job = s_receive (self);
             if (!job)
                 break;
+            int64_t received = job->received_us;
             s_handle_request (self, job);
+            s_check_memory (self, received);
         }
     return 0;
 }
@@ -441,7 +714,10 @@ s_serve_while_busy (void *arg, int wait_ms)
 }
 
 /*  Run the oldest waiting batches as one group commit: as many as wait, up
-    to --group-max and the byte budget, then send their replies. */
+    to --group-max and the byte budget, then send their replies. A batch
+    that waited past --max-wait-ms is answered `overloaded` instead: its
+    producer has most likely given up on it, and running it would only
+    make every batch behind it later still. */
 static void
 s_run_group (frontend_t *self)
 {
@@ -451,17 +727,31 @@ s_run_group (frontend_t *self)
     size_t count = 0;
     size_t bytes = 0;
     size_t ops = 0;
+    int64_t started = s_now_us ();
+    int64_t oldest = started - (int64_t) self->config->max_wait_ms * 1000;
     while (self->waiting.count && count < self->config->group_max && bytes < GROUP_BYTES && ops < GROUP_OPS) {
-        job_t *job = self->group [count++] = s_queue_pop (&self->waiting);
-        bytes += zmq_msg_size (&job->frames [job->frame_count - 1]);
+        job_t *job = s_queue_pop (&self->waiting);
+        if (job->received_us < oldest) {
+            self->held_ops -= job->request->op_count;
+            s_reply_overloaded (self, job, "OVERLOADED", "the batch waited past --max-wait-ms for the writer");
+            job_pool_give (&self->pool, &job);
+            continue;
+        }
+        self->group [count++] = job;
+        bytes += job->body_size;
         ops += job->request->op_count;
     }
+    if (count == 0)
+        return;
     store_prune (self->store);
     for (size_t n = 0; n < count; n++) {
         self->requests [n] = self->group [n]->request;
         self->replies [n] = &self->group [n]->reply;
     }
     store_run_group (self->store, self->requests, self->replies, count);
+    /*  The writer's pace, for refusing at arrival what would wait too long. */
+    double per_batch = (double) (s_now_us () - started) / (double) count;
+    self->batch_us = self->batch_us > 0? 0.9 * self->batch_us + 0.1 * per_batch: per_batch;
     /*  Only now, after COMMIT, may any reply of the group leave. */
     for (size_t n = 0; n < count; n++) {
         self->held_ops -= self->group [n]->request->op_count;
@@ -470,11 +760,18 @@ s_run_group (frontend_t *self)
     }
 }
 
+void
+frontend_set_auth (frontend_t *self, auth_t *auth)
+{
+    self->auth = auth;
+}
+
 int
 frontend_run (frontend_t *self, int wake_fd, volatile sig_atomic_t *stop)
 {
     self->wake_fd = wake_fd;
     self->stop = stop;
+    self->last_request_us = s_now_us ();
     while (!self->draining || self->waiting.count || s_readers_in_flight (self)) {
         /*  Work waiting: look for more without blocking, then run it. */
         if (s_serve (self, self->waiting.count? 0: -1))

@@ -16,6 +16,7 @@
 #ifndef WORKER_FRONTEND_H
 #define WORKER_FRONTEND_H
 
+#include "auth.h"
 #include "config.h"
 #include "stats.h"
 #include "store.h"
@@ -35,6 +36,9 @@ frontend_t *frontend_new (void *ctx, const config_t *config, stats_t *stats, sto
 /* Stop the readers, close the stores and sockets, giving queued replies a
    moment to leave; set *self_p to NULL. */
 void frontend_destroy (frontend_t **self_p);
+
+/* Check every request's CURVE key against auth (borrowed; NULL: no check). */
+void frontend_set_auth (frontend_t *self, auth_t *auth);
 
 /* Serve until *stop becomes non-zero (wake_fd becomes readable when it
    does), then stop reading requests, reply to every batch already taken,

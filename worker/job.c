@@ -24,6 +24,7 @@ job_destroy (job_t **self_p)
     proto_request_destroy (&self->request);
     proto_request_destroy (&self->spare);
     msgpack_sbuffer_destroy (&self->reply);
+    free (self->copy);
     free (self);
     *self_p = NULL;
 }
@@ -63,6 +64,9 @@ job_pool_give (job_pool_t *pool, job_t **job_p)
     job->frame_count = 0;
     job->frames_seen = 0;
     job->bytes_seen = 0;
+    job->expired = false;
+    job->body = NULL;
+    job->body_size = 0;
     msgpack_sbuffer_clear (&job->reply);
     pool->jobs [pool->count++] = job;
 }

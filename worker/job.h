@@ -18,12 +18,24 @@
 #define JOB_MAX_PEER_FRAMES 16
 #define JOB_MAX_FRAMES (JOB_MAX_PEER_FRAMES + 1)
 
+/* A body up to this size is copied out of its ZeroMQ frame: a small frame
+   points into the 8 KB buffer libzmq read it with, and would keep all of
+   it alive while the request waits. */
+#define JOB_BODY_COPY_MAX 4096
+
 typedef struct {
     zmq_msg_t frames [JOB_MAX_FRAMES];  /* routing envelope, then the body */
     size_t frame_count;                 /* frames held (at most JOB_MAX_FRAMES) */
     size_t frames_seen;                 /* frames received, held or not */
     size_t bytes_seen;                  /* bytes of the frames the peer sent */
-    proto_request_t *request;           /* decoded body, or NULL before */
+    int fd;                             /* the connection it came from (ZMQ_SRCFD), or -1 */
+    int64_t received_us;                /* monotonic clock when the front end took it */
+    bool expired;                       /* a reader found it waited past --max-wait-ms */
+    const uint8_t *body;                /* the body: in the last frame, or in copy */
+    size_t body_size;
+    uint8_t *copy;                      /* a small body, out of its frame */
+    size_t copy_capacity;
+    proto_request_t *request;           /* decoded body (points into body), or NULL before */
     proto_request_t *spare;             /* a request to decode into (job_pool_give) */
     msgpack_sbuffer reply;
 } job_t;

@@ -7,6 +7,7 @@
     signal exits at once; every batch is a transaction, so the database
     stays consistent. */
 
+#include "auth.h"
 #include "config.h"
 #include "frontend.h"
 #include "log.h"
@@ -110,24 +111,29 @@ main (int argc, char *argv [])
         }
 
     void *ctx = zsys_init ();
+    if (!ctx) {
+        log_error ("cannot start ZeroMQ");
+        s_close_stores (&store, readers, config.readers);
+        return 1;
+    }
     /*  ZAP handler first: a CURVE client connecting right after bind must
         find it there. It re-reads the allowed keys when the directory changes. */
-    zactor_t *auth = NULL;
-    if (ctx && config.curve_allow) {
-        auth = zactor_new (zauth, NULL);
-        if (config.log_level == LOG_LEVEL_DEBUG)
-            zstr_send (auth, "VERBOSE");
-        zstr_sendx (auth, "CURVE", config.curve_allow, NULL);
-        zsock_wait (auth);
-    }
-    frontend_t *frontend = ctx? frontend_new (ctx, &config, &stats, &store, readers, errbuf, sizeof (errbuf)): NULL;
-    if (!frontend) {
-        log_error ("%s", ctx? errbuf: "cannot start ZeroMQ");
+    auth_t *auth = NULL;
+    if (config.curve_allow && !(auth = auth_new (ctx, config.curve_allow, errbuf, sizeof (errbuf)))) {
+        log_error ("%s", errbuf);
         s_close_stores (&store, readers, config.readers);
-        zactor_destroy (&auth);
         zsys_shutdown ();
         return 1;
     }
+    frontend_t *frontend = frontend_new (ctx, &config, &stats, &store, readers, errbuf, sizeof (errbuf));
+    if (!frontend) {
+        log_error ("%s", errbuf);
+        s_close_stores (&store, readers, config.readers);
+        auth_destroy (&auth);
+        zsys_shutdown ();
+        return 1;
+    }
+    frontend_set_auth (frontend, auth);
     for (int n = 0; n < config.bind_count; n++)
         log_info ("listening on %s%s", config.binds [n], config.curve_secret? " (CURVE)": "");
     if (config.curve_allow)
@@ -138,7 +144,7 @@ main (int argc, char *argv [])
 
     int rc = frontend_run (frontend, s_wake_pipe [0], &s_stop);
     frontend_destroy (&frontend);
-    zactor_destroy (&auth);
+    auth_destroy (&auth);
     zsys_shutdown ();
     log_info ("stopped: database closed");
     return rc == 0? 0: 1;

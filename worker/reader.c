@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 struct _reader_t {
@@ -18,6 +19,7 @@ struct _reader_t {
     void *pipe;                 /* the reader's end of the PAIR */
     store_t *store;
     int nice;
+    int64_t max_wait_us;        /* a batch older than this is not run */
 };
 
 static void *
@@ -47,7 +49,14 @@ s_reader_main (void *arg)
         }
         if (!job)
             break;              /* the stop signal */
-        store_run (self->store, job->request, &job->reply);
+        /*  Its producer has most likely given up: the front end answers
+            it `overloaded` instead. */
+        struct timespec now;
+        clock_gettime (CLOCK_MONOTONIC, &now);
+        int64_t now_us = (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+        job->expired = now_us - job->received_us > self->max_wait_us;
+        if (!job->expired)
+            store_run (self->store, job->request, &job->reply);
         while (zmq_send (self->pipe, &job, sizeof (job), 0) == -1 && errno == EINTR)
             ;
     }
@@ -55,7 +64,7 @@ s_reader_main (void *arg)
 }
 
 reader_t *
-reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice)
+reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice, int max_wait_ms)
 {
     reader_t *self = calloc (1, sizeof (reader_t));
     if (!self)
@@ -71,6 +80,7 @@ reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice)
     }
     self->store = *store_p;
     self->nice = nice;
+    self->max_wait_us = (int64_t) max_wait_ms * 1000;
     /*  Signals belong to the front end's thread, which drains on them. */
     sigset_t all, old;
     sigfillset (&all);

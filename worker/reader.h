@@ -17,8 +17,10 @@ typedef struct _reader_t reader_t;
 /* Start a reader thread on ctx (a ZeroMQ context), taking ownership of the
    store (on success *store_p becomes NULL). The thread connects a PAIR
    socket to endpoint, which the caller has already bound, and lowers its
-   own CPU priority by nice (see reader.c). Returns NULL on failure. */
-reader_t *reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice);
+   own CPU priority by nice (see reader.c). A batch that has waited more
+   than max_wait_ms since the front end took it is not run: it comes back
+   with job->expired set. Returns NULL on failure. */
+reader_t *reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice, int max_wait_ms);
 
 /* Ask the thread to stop through pipe (the caller's end of the PAIR), wait
    for it, close the store; set *self_p to NULL. Jobs sent before this call

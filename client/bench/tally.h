@@ -27,6 +27,7 @@
     X (BUSY,       "busy") \
     X (IO,         "io") \
     X (OVERLOADED, "overloaded") \
+    X (DENIED,     "denied") \
     X (INTERNAL,   "internal") \
     X (UNKNOWN,    "unknown")       /* no reply after every try */ \
     X (OTHER,      "other")         /* a class this build does not know */ \

@@ -20,23 +20,6 @@ enum {
     BOMB_MAX = 120000           /* bytes in the largest bomb */
 };
 
-/*  The worker's VmHWM (peak) or VmRSS from /proc, in KiB; -1 if unknown. */
-static long
-s_rss_kb (harness_t *worker, const char *which)
-{
-    char path [64], line [256];
-    snprintf (path, sizeof (path), "/proc/%d/status", (int) harness_pid (worker));
-    FILE *file = fopen (path, "r");
-    long kb = -1;
-    size_t prefix = strlen (which);
-    while (file && fgets (line, sizeof (line), file))
-        if (strncmp (line, which, prefix) == 0 && line [prefix] == ':')
-            kb = strtol (line + prefix + 1, NULL, 10);
-    if (file)
-        fclose (file);
-    return kb;
-}
-
 static bool
 s_ping_ok (harness_t *worker)
 {
@@ -174,8 +157,8 @@ test_bombs_refused_in_bounded_memory (void)
     CHECK (worker != NULL);
     if (!worker)
         return;
-    long start_rss = s_rss_kb (worker, "VmRSS");
-    long start_hwm = s_rss_kb (worker, "VmHWM");
+    long start_rss = harness_status_kb (worker, "VmRSS");
+    long start_hwm = harness_status_kb (worker, "VmHWM");
     zsock_t *dealer = harness_dealer (worker);
     void *socket = zsock_resolve (dealer);
     uint8_t *bomb = malloc (BOMB_MAX);
@@ -217,8 +200,8 @@ test_bombs_refused_in_bounded_memory (void)
     CHECK_INT (replies, BOMB_COUNT);
     CHECK_INT (protocol, BOMB_COUNT);
 
-    long peak = s_rss_kb (worker, "VmHWM");
-    long rss = s_rss_kb (worker, "VmRSS");
+    long peak = harness_status_kb (worker, "VmHWM");
+    long rss = harness_status_kb (worker, "VmRSS");
     printf ("worker RSS: %ld KiB at start (peak %ld KiB); after %d bombs (%.1f MB) in %.1f s: %ld KiB,"
             " peak %ld KiB (limit %d KiB)\n", start_rss, start_hwm, sent, bytes / 1e6, elapsed / 1000.0,
             rss, peak, RSS_LIMIT_KB);

@@ -1,7 +1,9 @@
 /*  Integration: CURVE authentication. Only clients whose public key is in
     the allowed directory can write; the others are refused at the handshake
     and write nothing; the library says "authentication failed" instead of
-    hanging. Without CURVE the worker will not listen beyond loopback. */
+    hanging. A key taken out of the directory stops working on connections
+    already open too. Without CURVE the worker will not listen beyond
+    loopback. */
 
 #include "ledger.h"
 #include "testing.h"
@@ -11,6 +13,23 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+/* How long a removed key may keep working on an open connection, at most. */
+#define REVOKE_DEADLINE_MS 10000
+
+/*  A ledgerd started with --curve-secret keys/server and --curve-allow
+    allowed/, and the keys of its clients: alice and bob are allowed in,
+    mallory is not. Started directly: the harness pings without CURVE,
+    which this worker refuses. */
+typedef struct {
+    char dir [64];              /* keys/ and allowed/ */
+    char keys [300];
+    char allowed [300];
+    char server [400];          /* the server's certificate (its _secret beside it) */
+    char db_dir [64];           /* the database and the worker's log */
+    char db [300];
+    char endpoint [64];
+    pid_t pid;
+} curve_worker_t;
 
 /*  Write a new certificate pair as dir/name and dir/name_secret. */
 static void
@@ -21,6 +40,43 @@ s_keygen (const char *dir, const char *name)
     zcert_t *cert = zcert_new ();
     zcert_save (cert, path);
     zcert_destroy (&cert);
+}
+
+/*  The path of name's certificate (the public file; _secret beside it). */
+static void
+s_cert_path (curve_worker_t *self, const char *name, char *path, size_t size)
+{
+    snprintf (path, size, "%s/%s", self->keys, name);
+}
+
+/*  The path of name's public certificate in the allow directory. */
+static void
+s_allowed_path (curve_worker_t *self, const char *name, char *path, size_t size)
+{
+    snprintf (path, size, "%s/%s.cert", self->allowed, name);
+}
+
+/*  Let name in: its public certificate into the allow directory. */
+static void
+s_allow (curve_worker_t *self, const char *name)
+{
+    char from [400], to [400];
+    s_cert_path (self, name, from, sizeof (from));
+    s_allowed_path (self, name, to, sizeof (to));
+    zcert_t *cert = zcert_load (from);
+    CHECK (cert != NULL);
+    if (cert)
+        CHECK_INT (zcert_save_public (cert, to), 0);
+    zcert_destroy (&cert);
+}
+
+/*  Take name's certificate out of the allow directory. */
+static void
+s_revoke (curve_worker_t *self, const char *name)
+{
+    char path [400];
+    s_allowed_path (self, name, path, sizeof (path));
+    CHECK_INT (unlink (path), 0);
 }
 
 /*  Submit a category.create with the client's certificate (NULL: no CURVE). */
@@ -40,85 +96,251 @@ s_create (const char *endpoint, const char *client_cert, const char *server_key,
     return result;
 }
 
-static void
-test_curve (void)
+/*  Make the keys, let alice and bob in, start the worker and wait until
+    alice gets through (she creates the category "Alice's"). Returns 0, or
+    -1 if the worker never answered her. */
+static int
+s_worker_start (curve_worker_t *self)
 {
-    char dir [] = "/tmp/ledgerd-curve-XXXXXX";
-    CHECK (mkdtemp (dir) != NULL);
-    char allowed [300], keys [300];
-    snprintf (allowed, sizeof (allowed), "%s/allowed", dir);
-    snprintf (keys, sizeof (keys), "%s/keys", dir);
-    mkdir (allowed, 0700);
-    mkdir (keys, 0700);
-    s_keygen (keys, "server");
-    s_keygen (keys, "alice");
-    s_keygen (keys, "mallory");
-    /*  Only alice's public certificate is allowed in. */
-    char from [400], to [400];
-    snprintf (from, sizeof (from), "%s/alice", keys);
-    snprintf (to, sizeof (to), "%s/alice.cert", allowed);
-    zcert_t *alice_public = zcert_load (from);
-    zcert_save_public (alice_public, to);
-    zcert_destroy (&alice_public);
-
-    char server [400], server_public [400], alice [400], mallory [400];
-    snprintf (server, sizeof (server), "%s/server", keys);
-    snprintf (server_public, sizeof (server_public), "%s/server", keys);      /* the public file */
-    snprintf (alice, sizeof (alice), "%s/alice", keys);
-    snprintf (mallory, sizeof (mallory), "%s/mallory", keys);
-    char port_dir [] = "/tmp/ledgerd-curve-db-XXXXXX";
-    CHECK (mkdtemp (port_dir) != NULL);
-    /*  Started directly: the harness pings without CURVE, which this worker
-        refuses. Ready is when alice gets through. */
-    char db [300], endpoint [64];
-    snprintf (db, sizeof (db), "%s/ledger.db", port_dir);
+    memset (self, 0, sizeof (*self));
+    snprintf (self->dir, sizeof (self->dir), "/tmp/ledgerd-curve-XXXXXX");
+    snprintf (self->db_dir, sizeof (self->db_dir), "/tmp/ledgerd-curve-db-XXXXXX");
+    CHECK (mkdtemp (self->dir) != NULL);
+    CHECK (mkdtemp (self->db_dir) != NULL);
+    snprintf (self->allowed, sizeof (self->allowed), "%s/allowed", self->dir);
+    snprintf (self->keys, sizeof (self->keys), "%s/keys", self->dir);
+    mkdir (self->allowed, 0700);
+    mkdir (self->keys, 0700);
+    s_keygen (self->keys, "server");
+    s_keygen (self->keys, "alice");
+    s_keygen (self->keys, "bob");
+    s_keygen (self->keys, "mallory");
+    s_allow (self, "alice");
+    s_allow (self, "bob");
+    s_cert_path (self, "server", self->server, sizeof (self->server));
+    snprintf (self->db, sizeof (self->db), "%s/ledger.db", self->db_dir);
     char *free_endpoint = harness_free_endpoint ();
-    snprintf (endpoint, sizeof (endpoint), "%s", free_endpoint);
+    snprintf (self->endpoint, sizeof (self->endpoint), "%s", free_endpoint);
     zstr_free (&free_endpoint);
-    pid_t pid = fork ();
-    if (pid == 0) {
+    self->pid = fork ();
+    if (self->pid == 0) {
         char log [400];
-        snprintf (log, sizeof (log), "%s/ledgerd.log", port_dir);
+        snprintf (log, sizeof (log), "%s/ledgerd.log", self->db_dir);
         freopen (log, "w", stderr);
-        execl (LEDGERD_PATH, LEDGERD_PATH, "--db", db, "--bind", endpoint,
-               "--curve-secret", server, "--curve-allow", allowed, (char *) NULL);
+        execl (LEDGERD_PATH, LEDGERD_PATH, "--db", self->db, "--bind", self->endpoint,
+               "--curve-secret", self->server, "--curve-allow", self->allowed, (char *) NULL);
         _exit (127);
     }
+    char alice [400];
+    s_cert_path (self, "alice", alice, sizeof (alice));
     ledger_result_t *result = NULL;
     for (int attempt = 0; attempt < 20; attempt++) {
         ledger_result_destroy (&result);
-        result = s_create (endpoint, alice, server_public, "Alice's");
+        result = s_create (self->endpoint, alice, self->server, "Alice's");
         if (ledger_result_status (result) == LEDGER_OK)
             break;
     }
-    CHECK (result && ledger_result_status (result) == LEDGER_OK);
+    int rc = result && ledger_result_status (result) == LEDGER_OK? 0: -1;
+    CHECK_INT (rc, 0);
     ledger_result_destroy (&result);
+    return rc;
+}
+
+/*  Stop the worker (it must exit 0) and remove its directories. */
+static void
+s_worker_stop (curve_worker_t *self)
+{
+    kill (self->pid, SIGTERM);
+    int status = -1;
+    waitpid (self->pid, &status, 0);
+    CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    harness_remove_dir (self->db_dir);
+    harness_remove_dir (self->dir);
+}
+
+/*  A REQ socket that talks CURVE to the worker with name's keys, connected,
+    or NULL. One socket, one connection: ZeroMQ would reconnect only if the
+    worker dropped it, and a new connection with a removed key is refused. */
+static zsock_t *
+s_curve_req (curve_worker_t *self, const char *name)
+{
+    char path [400];
+    s_cert_path (self, name, path, sizeof (path));
+    zcert_t *cert = zcert_load (path);
+    zcert_t *server = zcert_load (self->server);
+    zsock_t *req = cert && server? zsock_new (ZMQ_REQ): NULL;
+    if (req) {
+        zsock_set_linger (req, 0);
+        zsock_set_sndtimeo (req, 5000);
+        zcert_apply (cert, req);
+        zsock_set_curve_serverkey (req, zcert_public_txt (server));
+        if (zsock_connect (req, "%s", self->endpoint))
+            zsock_destroy (&req);
+    }
+    zcert_destroy (&cert);
+    zcert_destroy (&server);
+    CHECK (req != NULL);
+    return req;
+}
+
+/*  Send a category.create of name with id over req; the reply or NULL. */
+static json_t *
+s_call_create (zsock_t *req, int id, const char *name)
+{
+    return harness_callf (req, "{\"v\": 1, \"id\": %d, \"ops\": [{\"op\": \"category.create\", \"name\": \"%s\"}]}",
+                          id, name);
+}
+
+/*  Check reply is denied / KEY_REVOKED for request id; release it. */
+static void
+s_check_revoked (json_t *reply, int id)
+{
+    CHECK (reply != NULL);
+    CHECK_INT (harness_bool (reply, "ok"), 0);
+    CHECK_INT (harness_int (reply, "id"), id);
+    CHECK_STR (harness_str (reply, "error.class"), "denied");
+    CHECK_STR (harness_str (reply, "error.code"), "KEY_REVOKED");
+    CHECK_INT (harness_bool (reply, "error.retryable"), 0);
+    CHECK (json_is_null (harness_get (reply, "error.op")));
+    CHECK (json_is_null (harness_get (reply, "error.field")));
+    json_decref (reply);
+}
+
+static void
+test_curve (void)
+{
+    curve_worker_t worker;
+    if (s_worker_start (&worker)) {
+        s_worker_stop (&worker);
+        return;
+    }
+    char alice [400], mallory [400];
+    s_cert_path (&worker, "alice", alice, sizeof (alice));
+    s_cert_path (&worker, "mallory", mallory, sizeof (mallory));
 
     /*  An unknown key is refused at the handshake and writes nothing. */
-    result = s_create (endpoint, mallory, server_public, "Mallory's");
+    ledger_result_t *result = s_create (worker.endpoint, mallory, worker.server, "Mallory's");
     CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
     CHECK (result && strstr (ledger_result_describe (result), "authentication failed") != NULL);
     ledger_result_destroy (&result);
 
     /*  So is a client without CURVE (the NULL mechanism). */
-    result = s_create (endpoint, NULL, NULL, "Anonymous");
+    result = s_create (worker.endpoint, NULL, NULL, "Anonymous");
     CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
     CHECK (result && strstr (ledger_result_describe (result), "authentication failed") != NULL);
     ledger_result_destroy (&result);
 
     /*  Removing alice's certificate takes effect for new connections. */
-    unlink (to);
-    result = s_create (endpoint, alice, server_public, "Alice again");
+    s_revoke (&worker, "alice");
+    result = s_create (worker.endpoint, alice, worker.server, "Alice again");
     CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
     ledger_result_destroy (&result);
 
-    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM category"), 1);
-    kill (pid, SIGTERM);
-    int status = -1;
-    waitpid (pid, &status, 0);
-    CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
-    harness_remove_dir (port_dir);
-    harness_remove_dir (dir);
+    CHECK_INT (harness_sql_int (worker.db, "SELECT count (*) FROM category"), 1);
+    s_worker_stop (&worker);
+}
+
+/*  A key taken out of the allow directory stops working on a connection
+    opened before: its requests there are answered denied / KEY_REVOKED
+    within a few seconds, and nothing more of them is written. Bob, still
+    allowed, goes on writing on his own connection. */
+static void
+test_revoked_key_on_open_connection (void)
+{
+    curve_worker_t worker;
+    if (s_worker_start (&worker)) {
+        s_worker_stop (&worker);
+        return;
+    }
+    zsock_t *alice = s_curve_req (&worker, "alice");
+    zsock_t *bob = s_curve_req (&worker, "bob");
+    ledger_client_t *client = ledger_client_new (worker.endpoint);
+    char alice_cert [400];
+    s_cert_path (&worker, "alice", alice_cert, sizeof (alice_cert));
+    CHECK_INT (ledger_client_set_curve (client, alice_cert, worker.server), 0);
+    ledger_client_set_timeout (client, 2000);
+    ledger_client_set_retries (client, 0);
+    if (!alice || !bob) {
+        zsock_destroy (&alice);
+        zsock_destroy (&bob);
+        ledger_client_destroy (&client);
+        s_worker_stop (&worker);
+        return;
+    }
+    /*  Both of alice's connections are open and writing. */
+    json_t *reply = s_call_create (alice, 1, "alice-0");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_category_create (batch, "alice-library-0", LEDGER_UNSET);
+    ledger_result_t *result = ledger_client_submit (client, batch);
+    CHECK (result && ledger_result_status (result) == LEDGER_OK);
+    ledger_result_destroy (&result);
+    ledger_batch_destroy (&batch);
+
+    /*  Her key goes. Until the worker notices, her batches still commit. */
+    s_revoke (&worker, "alice");
+    int64_t removed = zclock_mono ();
+    int id = 1, written_after = 0;
+    json_t *denied = NULL;
+    while (!denied && zclock_mono () - removed < REVOKE_DEADLINE_MS) {
+        char name [32];
+        snprintf (name, sizeof (name), "alice-%d", ++id);
+        reply = s_call_create (alice, id, name);
+        if (!reply)
+            break;              /* the REQ socket is stuck: reported by the harness */
+        if (harness_bool (reply, "ok") == 1) {
+            written_after++;
+            json_decref (reply);
+        }
+        else
+            denied = reply;
+    }
+    printf ("     %s %lld ms after the removal; %d batches written in between\n",
+            denied? "denied": "still not denied", (long long) (zclock_mono () - removed), written_after);
+    s_check_revoked (denied, id);
+
+    /*  From then on, everything on that connection is refused, reads too. */
+    for (int n = 0; n < 3; n++) {
+        id++;
+        s_check_revoked (s_call_create (alice, id, "alice-late"), id);
+    }
+    id++;
+    s_check_revoked (harness_callf (alice, "{\"v\": 1, \"id\": %d, \"ops\": [{\"op\": \"sys.ping\"}]}", id), id);
+    /*  The library gets the class and does not retry. */
+    batch = ledger_batch_new ();
+    ledger_batch_category_create (batch, "alice-library-1", LEDGER_UNSET);
+    result = ledger_client_submit (client, batch);
+    CHECK (result && ledger_result_status (result) == LEDGER_FAILED);
+    CHECK (result && ledger_result_error_class (result) && strcmp (ledger_result_error_class (result), "denied") == 0);
+    CHECK (result && !ledger_result_retryable (result));
+    if (result && ledger_result_status (result) != LEDGER_OK)
+        CHECK (strstr (ledger_result_describe (result), "KEY_REVOKED") != NULL);
+    ledger_result_destroy (&result);
+    ledger_batch_destroy (&batch);
+    /*  A new connection with her key is refused at the handshake. */
+    result = s_create (worker.endpoint, alice_cert, worker.server, "alice-new");
+    CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
+    CHECK (result && strstr (ledger_result_describe (result), "authentication failed") != NULL);
+    ledger_result_destroy (&result);
+
+    /*  Bob is still in, and sees the refusals counted. */
+    reply = s_call_create (bob, 1, "bob-0");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    reply = harness_call (bob, "{\"v\": 1, \"id\": 2, \"ops\": [{\"op\": \"sys.stats\"}]}");
+    CHECK_INT (harness_int (reply, "results.0.stats.batches_failed.denied"), 6);
+    json_decref (reply);
+
+    zsock_destroy (&alice);
+    zsock_destroy (&bob);
+    ledger_client_destroy (&client);
+    /*  "Alice's", alice-0, alice-library-0, what slipped in before the
+        worker noticed, and bob-0: nothing of alice after the refusal. */
+    CHECK_INT (harness_sql_int (worker.db, "SELECT count (*) FROM category WHERE name LIKE 'alice-%'"),
+               2 + written_after);
+    CHECK_INT (harness_sql_int (worker.db, "SELECT count (*) FROM category"), 4 + written_after);
+    s_worker_stop (&worker);
 }
 
 static void
@@ -134,6 +356,7 @@ int
 main (void)
 {
     TEST_RUN (test_curve);
+    TEST_RUN (test_revoked_key_on_open_connection);
     TEST_RUN (test_no_public_listener_without_curve);
     return TEST_DONE ();
 }

@@ -453,7 +453,7 @@ test_running_group_is_not_waiting (void)
 static void
 test_overloaded_by_ops_held (void)
 {
-    harness_t *worker = harness_start ("--busy-timeout-ms", "30000", NULL);
+    harness_t *worker = harness_start ("--busy-timeout-ms", "30000", "--max-wait-ms", "60000", NULL);
     CHECK (worker != NULL);
     if (!worker)
         return;

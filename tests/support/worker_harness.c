@@ -195,6 +195,42 @@ s_log_says (harness_t *self, const char *text)
     return strstr (buffer, text) != NULL;
 }
 
+long
+harness_status_kb (harness_t *self, const char *field)
+{
+    char path [64], line [256];
+    snprintf (path, sizeof (path), "/proc/%d/status", (int) self->pid);
+    FILE *file = fopen (path, "r");
+    long kb = -1;
+    size_t prefix = strlen (field);
+    while (file && fgets (line, sizeof (line), file))
+        if (strncmp (line, field, prefix) == 0 && line [prefix] == ':')
+            kb = strtol (line + prefix + 1, NULL, 10);
+    if (file)
+        fclose (file);
+    return kb;
+}
+
+bool
+harness_log_says (harness_t *self, const char *text)
+{
+    FILE *file = fopen (self->log_path, "r");
+    if (!file)
+        return false;
+    size_t capacity = 1024 * 1024;
+    char *buffer = malloc (capacity);
+    size_t size = 0;
+    if (buffer && fseek (file, self->log_start, SEEK_SET) == 0)
+        size = fread (buffer, 1, capacity - 1, file);
+    fclose (file);
+    if (!buffer)
+        return false;
+    buffer [size] = '\0';
+    bool says = strstr (buffer, text) != NULL;
+    free (buffer);
+    return says;
+}
+
 /*  Start the child on self->endpoint. The command line goes into the log
     first, so a dumped log says which run it shows. Returns 0 or -1. */
 static int

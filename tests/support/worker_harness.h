@@ -82,6 +82,13 @@ const char *harness_dir (harness_t *self);
 /* The worker's process id. */
 pid_t harness_pid (harness_t *self);
 
+/* A field of the worker's /proc/PID/status in KiB ("VmRSS", "VmHWM"), or -1
+   if unknown. */
+long harness_status_kb (harness_t *self, const char *field);
+
+/* True if the worker's log of this run (its first megabyte) says text. */
+bool harness_log_says (harness_t *self, const char *text);
+
 /* Print the worker's log to stderr, framed so it stands out in test output. */
 void harness_dump_log (harness_t *self);
 
