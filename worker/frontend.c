@@ -139,13 +139,6 @@ s_curve_server (void *router, const char *path, char *errbuf, size_t errlen)
 static void s_serve_while_busy (void *arg, int wait_ms);
 static void s_check_memory (frontend_t *self, int64_t now);
 
-static int64_t
-s_now_us (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
-}
 
 frontend_t *
 frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **writer_p,
@@ -379,7 +372,7 @@ s_receive (frontend_t *self)
         return NULL;
     }
     job->fd = fd;
-    job->received_us = s_now_us ();
+    job->received_us = stats_monotonic_us ();
     self->last_request_us = job->received_us;
     self->idle_trimmed = false;
     return job;
@@ -575,7 +568,7 @@ s_take_replies (frontend_t *self, int reader)
             s_send_reply (self, job);
         job_pool_give (&self->pool, &job);
         s_hand_reads (self);
-        s_check_memory (self, s_now_us ());
+        s_check_memory (self, stats_monotonic_us ());
     }
 }
 
@@ -689,7 +682,7 @@ s_serve (frontend_t *self, int timeout_ms)
     }
     if (items [count + 2].revents & ZMQ_POLLIN)
         peers_take_events (self->peers);
-    s_check_memory (self, s_now_us ());
+    s_check_memory (self, stats_monotonic_us ());
     for (int n = 0; n < count; n++)
         if (items [n].revents & ZMQ_POLLIN)
             s_take_replies (self, n);
@@ -727,7 +720,7 @@ s_run_group (frontend_t *self)
     size_t count = 0;
     size_t bytes = 0;
     size_t ops = 0;
-    int64_t started = s_now_us ();
+    int64_t started = stats_monotonic_us ();
     int64_t oldest = started - (int64_t) self->config->max_wait_ms * 1000;
     while (self->waiting.count && count < self->config->group_max && bytes < GROUP_BYTES && ops < GROUP_OPS) {
         job_t *job = s_queue_pop (&self->waiting);
@@ -750,7 +743,7 @@ s_run_group (frontend_t *self)
     }
     store_run_group (self->store, self->requests, self->replies, count);
     /*  The writer's pace, for refusing at arrival what would wait too long. */
-    double per_batch = (double) (s_now_us () - started) / (double) count;
+    double per_batch = (double) (stats_monotonic_us () - started) / (double) count;
     self->batch_us = self->batch_us > 0? 0.9 * self->batch_us + 0.1 * per_batch: per_batch;
     /*  Only now, after COMMIT, may any reply of the group leave. */
     for (size_t n = 0; n < count; n++) {
@@ -771,7 +764,7 @@ frontend_run (frontend_t *self, int wake_fd, volatile sig_atomic_t *stop)
 {
     self->wake_fd = wake_fd;
     self->stop = stop;
-    self->last_request_us = s_now_us ();
+    self->last_request_us = stats_monotonic_us ();
     while (!self->draining || self->waiting.count || s_readers_in_flight (self)) {
         /*  Work waiting: look for more without blocking, then run it. */
         if (s_serve (self, self->waiting.count? 0: -1))

@@ -3,6 +3,7 @@
 
 #include "peers.h"
 #include "log.h"
+#include "stats.h"
 
 #include <zmq.h>
 #include <dirent.h>
@@ -44,13 +45,6 @@ struct _peers_t {
     uint64_t refused_unlogged;
 };
 
-static int64_t
-s_now_us (void)
-{
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
-}
 
 static uint64_t
 s_fd_limit (void)
@@ -149,7 +143,7 @@ static void
 s_log_refused (peers_t *self, const char *why)
 {
     self->refused_unlogged++;
-    int64_t now = s_now_us ();
+    int64_t now = stats_monotonic_us ();
     if (now - self->refused_logged_us < 1000000)
         return;
     log_warn ("%s: %zu connections open, capacity %zu (open-files limit %llu); %llu refused since the last report",

@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 struct _reader_t {
@@ -51,10 +50,7 @@ s_reader_main (void *arg)
             break;              /* the stop signal */
         /*  Its producer has most likely given up: the front end answers
             it `overloaded` instead. */
-        struct timespec now;
-        clock_gettime (CLOCK_MONOTONIC, &now);
-        int64_t now_us = (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
-        job->expired = now_us - job->received_us > self->max_wait_us;
+        job->expired = stats_monotonic_us () - job->received_us > self->max_wait_us;
         if (!job->expired)
             store_run (self->store, job->request, &job->reply);
         while (zmq_send (self->pipe, &job, sizeof (job), 0) == -1 && errno == EINTR)

@@ -29,3 +29,11 @@ stats_now_us (void)
     clock_gettime (CLOCK_REALTIME, &now);
     return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
 }
+
+int64_t
+stats_monotonic_us (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}

@@ -28,4 +28,7 @@ void stats_count_batch (stats_t *self, proto_class_t klass);
 /* Microseconds since the Unix epoch, wall clock. */
 int64_t stats_now_us (void);
 
+/* Microseconds on the monotonic clock: for intervals. */
+int64_t stats_monotonic_us (void);
+
 #endif

@@ -80,6 +80,25 @@ s_ping_ok (harness_t *worker)
     return ok;
 }
 
+/*  A connection of our own that holds the database's write lock, so the
+    worker's writer waits on it (up to its --busy-timeout-ms). */
+static sqlite3 *
+s_hold_write_lock (harness_t *worker)
+{
+    sqlite3 *lock = NULL;
+    sqlite3_open (harness_db_path (worker), &lock);
+    CHECK_INT (sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    return lock;
+}
+
+static void
+s_release (sqlite3 **lock_p)
+{
+    sqlite3_exec (*lock_p, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (*lock_p);
+    *lock_p = NULL;
+}
+
 /*  Wait up to timeout_ms for the worker's log to say text. */
 static bool
 s_log_soon (harness_t *worker, const char *text, int timeout_ms)
@@ -260,9 +279,7 @@ test_queued_request_costs_its_size (void)
     CHECK (worker != NULL);
     if (!worker)
         return;
-    sqlite3 *lock;
-    sqlite3_open (harness_db_path (worker), &lock);
-    sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3 *lock = s_hold_write_lock (worker);
     zsock_t **dealers = calloc (PEERS, sizeof (zsock_t *));
     for (int n = 0; n < PEERS; n++)
         dealers [n] = harness_dealer (worker);
@@ -274,8 +291,7 @@ test_queued_request_costs_its_size (void)
     fprintf (stderr, "queued requests: %d more took %ld KiB (%ld bytes each)\n", PEERS, after - before,
              (after - before) * 1024 / PEERS);
     CHECK ((after - before) * 1024 / PEERS < 10000);
-    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close (lock);
+    s_release (&lock);
     int ok = 0;
     for (int n = 0; n < PEERS; n++) {
         zsock_set_rcvtimeo (dealers [n], 30000);
@@ -387,9 +403,7 @@ test_shutdown_answers_the_queue_at_once (void)
     CHECK (worker != NULL);
     if (!worker)
         return;
-    sqlite3 *lock;
-    sqlite3_open (harness_db_path (worker), &lock);
-    sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3 *lock = s_hold_write_lock (worker);
     zsock_t *dealer = harness_dealer (worker);
     zsock_set_rcvtimeo (dealer, 20000);
     char text [300];
@@ -444,8 +458,7 @@ test_shutdown_answers_the_queue_at_once (void)
     CHECK (busy <= 16);
     CHECK (shutting >= BATCHES - 16 - other);
     CHECK (shutting > 0);
-    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close (lock);
+    s_release (&lock);
     CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), 0);
     zsock_destroy (&dealer);
     harness_stop (&worker, false);
@@ -461,9 +474,7 @@ test_batches_that_waited_too_long_are_refused (void)
     CHECK (worker != NULL);
     if (!worker)
         return;
-    sqlite3 *lock;
-    sqlite3_open (harness_db_path (worker), &lock);
-    sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+    sqlite3 *lock = s_hold_write_lock (worker);
     zsock_t *dealer = harness_dealer (worker);
     zsock_set_rcvtimeo (dealer, 20000);
     char text [300];
@@ -490,8 +501,7 @@ test_batches_that_waited_too_long_are_refused (void)
     }
     CHECK_INT (busy, 1);
     CHECK_INT (expired, 20);
-    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_close (lock);
+    s_release (&lock);
     CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), 0);
     zsock_destroy (&dealer);
     CHECK_INT (harness_stop (&worker, false), 0);
