@@ -18,12 +18,14 @@
 #include <time.h>
 #include <unistd.h>
 
-/* Messages taken from the ROUTER per poll. Requests are taken as fast as
-   they come, far past what the writer can run: a request waiting inside
-   libzmq is invisible (its age unknown, its 8 KB read buffer pinned),
-   while one in our queue has a clock on it and can be refused. The bound
-   only keeps one poll from running for ever under a flood. */
-#define RECV_BURST 4096
+/* Messages taken from the ROUTER per poll: RECV_GROUPS groups' worth.
+   Requests are taken faster than the writer runs them, so that under
+   overload the backlog builds in our queue, where each request has a
+   clock on it and can be refused, not inside libzmq, where it is
+   invisible (its age unknown, its 8 KB read buffer pinned). Not much
+   faster: every request taken between two groups delays the next commit,
+   and a writer that commits too seldom serves fewer. */
+#define RECV_GROUPS 4
 
 /* How often the front end looks at its resident memory (and so the
    longest it sleeps in poll: a message that never ends wakes nobody). */
@@ -92,7 +94,6 @@ struct _frontend_t {
     int64_t memory_logged_us;           /* last "no connection to disconnect" line */
     int64_t last_request_us;
     bool idle_trimmed;                  /* memory given back since the last request */
-    double batch_us;                    /* the writer's recent time per batch (EWMA) */
     int wake_fd;
     volatile sig_atomic_t *stop;
     const config_t *config;
@@ -442,12 +443,16 @@ s_hand_reads (frontend_t *self)
     }
 }
 
-/*  How long a write batch arriving now would wait for the writer: the
-    batches ahead of it at the writer's recent pace. */
+/*  How long the oldest write batch waiting has waited. In a queue that
+    is served in order, a batch arriving now will wait about as long: a
+    measure, where a forecast from the writer's pace would count the time
+    spent refusing others and refuse more the more it refuses. */
 static int64_t
 s_writer_wait_us (frontend_t *self)
 {
-    return (int64_t) ((double) self->waiting.count * self->batch_us);
+    if (self->waiting.count == 0)
+        return 0;
+    return stats_monotonic_us () - self->waiting.jobs [self->waiting.head]->received_us;
 }
 
 /*  Check a request and queue it: for the writer if it writes (or there is
@@ -520,12 +525,14 @@ s_handle_request (frontend_t *self, job_t *job)
                              "%zu batches are waiting for the writer; retry later", self->waiting.count);
             goto reject;
         }
-        /*  Refused now rather than answered late: a batch that would
-            start past --max-wait-ms would be refused then anyway. */
+        /*  A standing queue (CoDel's signal): once the oldest batch has
+            waited half of --max-wait-ms, refuse now rather than take a
+            batch that would likely wait past it and be refused then,
+            after costing memory and the writer's time. */
         int64_t wait_us = s_writer_wait_us (self);
-        if (wait_us > (int64_t) self->config->max_wait_ms * 1000) {
+        if (wait_us > (int64_t) self->config->max_wait_ms * 500) {
             proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                             "the writer is about %lld ms behind (--max-wait-ms %d); retry later",
+                             "the writer is %lld ms behind (--max-wait-ms %d); retry later",
                              (long long) (wait_us / 1000), self->config->max_wait_ms);
             goto reject;
         }
@@ -646,6 +653,12 @@ s_refuse_waiting (frontend_t *self)
     }
 }
 
+static size_t
+s_recv_burst (frontend_t *self)
+{
+    return (size_t) self->config->group_max * RECV_GROUPS;
+}
+
 /*  Wait up to timeout_ms (-1: for ever) for something to do, then do it:
     take readers' replies and send them, receive requests (not once
     stopping) and queue them. Runs no write. Returns -1 if polling fails. */
@@ -687,7 +700,7 @@ s_serve (frontend_t *self, int timeout_ms)
         if (items [n].revents & ZMQ_POLLIN)
             s_take_replies (self, n);
     if ((items [count].revents & ZMQ_POLLIN) && !self->draining)
-        for (int n = 0; n < RECV_BURST; n++) {
+        for (size_t n = 0; n < s_recv_burst (self); n++) {
             job_t *job = s_receive (self);
             if (!job)
                 break;
@@ -742,9 +755,6 @@ s_run_group (frontend_t *self)
         self->replies [n] = &self->group [n]->reply;
     }
     store_run_group (self->store, self->requests, self->replies, count);
-    /*  The writer's pace, for refusing at arrival what would wait too long. */
-    double per_batch = (double) (stats_monotonic_us () - started) / (double) count;
-    self->batch_us = self->batch_us > 0? 0.9 * self->batch_us + 0.1 * per_batch: per_batch;
     /*  Only now, after COMMIT, may any reply of the group leave. */
     for (size_t n = 0; n < count; n++) {
         self->held_ops -= self->group [n]->request->op_count;
