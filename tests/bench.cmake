@@ -44,6 +44,11 @@ if(TARGET ledger-bench)
     add_test(NAME bench_soak_runs
              COMMAND sh -c "\"$0\" soak --rows 4000 --batch-ops 100 --duration 1 --sample-s 0.1 --quiet; test $? -le 1"
                      $<TARGET_FILE:ledger-bench>)
+    # Issue 13's load on a small scale: 50 connections, each its own DEALER socket, a keyed batch
+    # each every 100 ms for 2 s. It must run and exit 0: every reply ok or overloaded, every batch
+    # answered ok in the database, the worker stopped cleanly (timings are not checked).
+    add_test(NAME bench_connections
+             COMMAND ledger-bench connections --spawn --connections 50 --duration 2 --timeout-ms 20000 --quiet)
     set_tests_properties(bench_worker bench_open_loop bench_baselines bench_script bench_detects_failure
-                         bench_usage bench_soak_runs PROPERTIES TIMEOUT 120)
+                         bench_usage bench_soak_runs bench_connections PROPERTIES TIMEOUT 120)
 endif()

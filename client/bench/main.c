@@ -2,10 +2,12 @@
 
     A flat program in the manner of libzmq's perf tools: parse the command
     line, set everything up off the clock, measure, print the figures with
-    their units. `compare` runs the issue's standard matrix and `soak` its
-    memory target; anything else is one run (see options.c for the usage). */
+    their units. `compare` runs the issue's standard matrix, `soak` its
+    memory target and `connections` many producers on connections of their
+    own; anything else is one run (see options.c for the usage). */
 
 #include "compare.h"
+#include "connections.h"
 #include "options.h"
 #include "report.h"
 #include "run.h"
@@ -64,6 +66,9 @@ main (int argc, char *argv [])
     else
     if (argc > 1 && strcmp (argv [1], "soak") == 0)
         mode = BENCH_SOAK, skip = 1;
+    else
+    if (argc > 1 && strcmp (argv [1], "connections") == 0)
+        mode = BENCH_CONNECTIONS, skip = 1;
     options_t options;
     char errbuf [512];
     options_rc_t parsed = options_parse (&options, mode, argc - skip, argv + skip, stdout, errbuf, sizeof (errbuf));
@@ -81,5 +86,7 @@ main (int argc, char *argv [])
         return compare_main (&options);
     if (mode == BENCH_SOAK)
         return soak_main (&options);
+    if (mode == BENCH_CONNECTIONS)
+        return connections_main (&options);
     return s_run_main (&options);
 }

@@ -15,17 +15,20 @@
 #define M_RUN     (1u << BENCH_RUN)
 #define M_COMPARE (1u << BENCH_COMPARE)
 #define M_SOAK    (1u << BENCH_SOAK)
-#define M_ALL     (M_RUN | M_COMPARE | M_SOAK)
+#define M_CONN    (1u << BENCH_CONNECTIONS)
+/*  The commands that drive the worker through the client library. */
+#define M_CLIENT  (M_RUN | M_COMPARE | M_SOAK)
+#define M_ALL     (M_CLIENT | M_CONN)
 
 /*  X (id, name, takes a value, commands that accept it) */
 #define OPTION_LIST(X) \
-    X (ENDPOINT,        "endpoint",        1, M_RUN) \
-    X (SPAWN,           "spawn",           0, M_RUN) \
+    X (ENDPOINT,        "endpoint",        1, M_RUN | M_CONN) \
+    X (SPAWN,           "spawn",           0, M_RUN | M_CONN) \
     X (DIRECT,          "direct",          0, M_RUN) \
     X (RAW,             "raw",             0, M_RUN) \
     X (ECHO,            "echo",            0, M_RUN) \
     X (CLIENTS,         "clients",         1, M_RUN | M_SOAK) \
-    X (WINDOW,          "window",          1, M_ALL) \
+    X (WINDOW,          "window",          1, M_CLIENT) \
     X (BATCH_OPS,       "batch-ops",       1, M_RUN | M_SOAK) \
     X (MIX,             "mix",             1, M_RUN | M_SOAK) \
     X (DURATION,        "duration",        1, M_ALL) \
@@ -36,10 +39,10 @@
     X (QUERY_LIMIT,     "query-limit",     1, M_RUN) \
     X (PREFILL,         "prefill",         1, M_RUN) \
     X (TIMEOUT_MS,      "timeout-ms",      1, M_ALL) \
-    X (RETRIES,         "retries",         1, M_ALL) \
-    X (CURVE_SECRET,    "curve-secret",    1, M_ALL) \
-    X (CURVE_SERVER_KEY, "curve-server-key", 1, M_ALL) \
-    X (SYNC,            "sync",            1, M_RUN | M_SOAK) \
+    X (RETRIES,         "retries",         1, M_CLIENT) \
+    X (CURVE_SECRET,    "curve-secret",    1, M_CLIENT) \
+    X (CURVE_SERVER_KEY, "curve-server-key", 1, M_CLIENT) \
+    X (SYNC,            "sync",            1, M_RUN | M_SOAK | M_CONN) \
     X (BUSY_TIMEOUT_MS, "busy-timeout-ms", 1, M_RUN | M_COMPARE) \
     X (ECHO_BYTES,      "echo-bytes",      1, M_RUN | M_COMPARE) \
     X (DIR,             "dir",             1, M_ALL) \
@@ -48,6 +51,9 @@
     X (ROWS,            "rows",            1, M_SOAK) \
     X (SAMPLE_S,        "sample-s",        1, M_SOAK) \
     X (RSS_LIMIT_MIB,   "rss-limit-mib",   1, M_SOAK) \
+    X (CONNECTIONS,     "connections",     1, M_CONN) \
+    X (INTERVAL_MS,     "interval-ms",     1, M_CONN) \
+    X (THREADS,         "threads",         1, M_CONN) \
     X (JSON,            "json",            0, M_ALL) \
     X (QUIET,           "quiet",           0, M_ALL) \
     X (HELP,            "help",            0, M_ALL)
@@ -72,7 +78,7 @@ static const unsigned s_modes [] = {
 #undef X
 };
 
-static const char *s_mode_names [] = { "a run", "compare", "soak" };
+static const char *s_mode_names [] = { "a run", "compare", "soak", "connections" };
 
 void
 options_usage (FILE *stream)
@@ -82,6 +88,8 @@ options_usage (FILE *stream)
 "       ledger-bench --direct | --raw | --echo [workload]      baselines alone\n"
 "       ledger-bench compare [--duration S] [--window W] [--dir D] [--json] [-- worker flags]\n"
 "       ledger-bench soak [--rows N] [--duration S] [--batch-ops B] [--clients N] [--json] [-- worker flags]\n"
+"       ledger-bench connections (--spawn | --endpoint E) [--connections N] [--interval-ms P] [--duration S]\n"
+"                    [--timeout-ms T] [--threads K] [--json] [-- worker flags]\n"
 "\n"
 "What to measure (any of them, one after another, with the same workload):\n"
 "  --spawn               start ledgerd (the one beside ledger-bench) on a new database in --dir,\n"
@@ -131,13 +139,28 @@ options_usage (FILE *stream)
 "soak: target 6: --rows rows (default 10000000) in --duration (default 600 s) at an even rate,\n"
 "  --batch-ops (default 1000), sync normal; samples the worker's RSS every --sample-s (default 10)\n"
 "  and checks its peak against --rss-limit-mib (default 64) and that it stays flat.\n"
+"connections: many producers, each its own connection (a DEALER socket), each sending one keyed\n"
+"  1-op write batch (txn.create) every --interval-ms (default 100, each at its own random phase)\n"
+"  for --duration (default 30 s), open loop, with no retries:\n"
+"  --connections N       how many (default 1000)\n"
+"  --interval-ms P       each connection sends a batch every P ms (default 100)\n"
+"  --timeout-ms T        a batch unanswered after T ms is given up (default 30000); after the last\n"
+"                        send, replies are awaited for up to T ms more, and those to batches already\n"
+"                        given up are counted as late\n"
+"  --threads K           sending and receiving threads, each with an epoll loop over its share of\n"
+"                        the connections (default 2)\n"
+"  Reports the offered rate, batches ok, refused (overloaded) by code, other errors, timed out,\n"
+"  late replies, latency of ok batches, the worker's CPU and peak RSS, and (spawned) the batches\n"
+"  the database holds: applied, and applied for nobody (applied but not answered ok in time).\n"
 "\n"
 "Output: a table on stdout (latency in microseconds, µs), a live line on stderr when it is a\n"
 "terminal (--quiet: none); --json: one JSON object instead of the table.\n"
 "Exit status: 0 every batch the worker answered was ok; 1 some batch failed, had a failed op or\n"
 "was lost, the worker did not stop cleanly, the run was interrupted, or (compare, soak) a target\n"
 "failed; 2 bad usage; 3 setup failed (worker, database, socket). Transactions the baselines lose\n"
-"(busy, mostly) are figures in the table, not failures.\n",
+"(busy, mostly) are figures in the table, not failures; so are, in `connections`, batches refused\n"
+"as overloaded and batches timed out (any other error, or an ok batch missing from the database,\n"
+"is status 1).\n",
         OPTIONS_MAX_WINDOW);
 }
 
@@ -194,6 +217,9 @@ s_defaults (options_t *self, bench_mode_t mode)
     self->rows = 10000000;
     self->sample_s = 10;
     self->rss_limit_mib = 64;
+    self->connections = 1000;
+    self->interval_ms = 100;
+    self->threads = 2;
     self->progress = isatty (STDERR_FILENO) == 1;
     /*  A pipelined producer keeps enough in flight that a full group waits
         while one commits: 8 clients x 64 = two groups of --group-max 256.
@@ -206,6 +232,11 @@ s_defaults (options_t *self, bench_mode_t mode)
         self->batch_ops = 1000;
         self->window = 4;
         self->sync_full = false;
+    }
+    /*  Issue 13's load: a client that waits 30 s before giving up. */
+    if (mode == BENCH_CONNECTIONS) {
+        self->duration_s = 30;
+        self->timeout_ms = 30000;
     }
 }
 
@@ -297,6 +328,18 @@ s_apply (options_t *self, int id, const char *value, char *errbuf, size_t errlen
             break;
         case OPT_SAMPLE_S:      bad = s_real (value, 0.1, 3600, &self->sample_s); break;
         case OPT_RSS_LIMIT_MIB: bad = s_real (value, 1, 1 << 20, &self->rss_limit_mib); break;
+        case OPT_CONNECTIONS:
+            if (!(bad = s_integer (value, 1, 100000, &number)))
+                self->connections = (int) number;
+            break;
+        case OPT_INTERVAL_MS:
+            if (!(bad = s_integer (value, 1, 3600 * 1000, &number)))
+                self->interval_ms = (int) number;
+            break;
+        case OPT_THREADS:
+            if (!(bad = s_integer (value, 1, 64, &number)))
+                self->threads = (int) number;
+            break;
         case OPT_JSON:          self->json = true; break;
         case OPT_CURVE_SECRET:  self->curve_secret = value; break;
         case OPT_CURVE_SERVER_KEY: self->curve_server_key = value; break;
@@ -350,6 +393,27 @@ s_check_run (options_t *self, char *errbuf, size_t errlen)
     return 0;
 }
 
+/*  connections needs one worker to talk to. */
+static int
+s_check_connections (options_t *self, char *errbuf, size_t errlen)
+{
+    if (self->spawn && self->endpoint) {
+        snprintf (errbuf, errlen, "--spawn and --endpoint are two workers: pick one");
+        return -1;
+    }
+    if (!self->spawn && !self->endpoint) {
+        snprintf (errbuf, errlen, "connections needs a worker: give --spawn or --endpoint");
+        return -1;
+    }
+    if (self->worker_argc && !self->spawn) {
+        snprintf (errbuf, errlen, "worker flags after `--` need --spawn");
+        return -1;
+    }
+    if (self->threads > self->connections)
+        self->threads = self->connections;
+    return 0;
+}
+
 options_rc_t
 options_parse (options_t *self, bench_mode_t mode, int argc, char *argv [], FILE *out,
                char *errbuf, size_t errlen)
@@ -396,6 +460,8 @@ options_parse (options_t *self, bench_mode_t mode, int argc, char *argv [], FILE
         return OPTIONS_BAD;
     }
     if (mode == BENCH_RUN && s_check_run (self, errbuf, errlen))
+        return OPTIONS_BAD;
+    if (mode == BENCH_CONNECTIONS && s_check_connections (self, errbuf, errlen))
         return OPTIONS_BAD;
     return OPTIONS_GO;
 }

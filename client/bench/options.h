@@ -1,9 +1,10 @@
 /*  options -- ledger-bench's command line.
 
-    One struct for the three commands (a run, `compare`, `soak`); each
-    command accepts only the options that mean something to it and says so
-    when given another. Everything after `--` is handed to spawned workers
-    untouched. Strings stay borrowed from argv. */
+    One struct for the four commands (a run, `compare`, `soak`,
+    `connections`); each command accepts only the options that mean
+    something to it and says so when given another. Everything after `--`
+    is handed to spawned workers untouched. Strings stay borrowed from
+    argv. */
 
 #ifndef BENCH_OPTIONS_H
 #define BENCH_OPTIONS_H
@@ -22,7 +23,8 @@
 typedef enum {
     BENCH_RUN,                  /* ledger-bench [options] */
     BENCH_COMPARE,              /* ledger-bench compare: the matrix */
-    BENCH_SOAK                  /* ledger-bench soak: target 6 */
+    BENCH_SOAK,                 /* ledger-bench soak: target 6 */
+    BENCH_CONNECTIONS           /* ledger-bench connections: many connections, each sending now and then */
 } bench_mode_t;
 
 typedef struct {
@@ -61,6 +63,10 @@ typedef struct {
     uint64_t rows;
     double sample_s;
     double rss_limit_mib;
+    /* connections */
+    int connections;            /* one DEALER socket, so one TCP connection, each */
+    int interval_ms;            /* each connection sends a batch this often */
+    int threads;                /* the connections are shared out among these */
     /* Output. */
     bool json;
     bool progress;              /* draw the live line (stderr is a terminal) */
@@ -83,7 +89,7 @@ typedef enum {
 } options_rc_t;
 
 /* Fill self with mode's defaults, then apply argv (argv [0] is the command
-   name: "ledger-bench", "compare" or "soak"). --help prints to out. */
+   name: "ledger-bench", "compare", "soak" or "connections"). --help prints to out. */
 options_rc_t options_parse (options_t *self, bench_mode_t mode, int argc, char *argv [], FILE *out,
                             char *errbuf, size_t errlen);
 
