@@ -455,6 +455,53 @@ s_writer_wait_us (frontend_t *self)
     return stats_monotonic_us () - self->waiting.jobs [self->waiting.head]->received_us;
 }
 
+/*  Whether the worker can take request now: not near its memory limit,
+    not holding too many ops, a queue for it (the writer's if it writes or
+    there is no reader, else the readers') neither full nor standing.
+    Returns 0, or -1 with the overloaded error in err. */
+static int
+s_admit (frontend_t *self, const proto_request_t *request, proto_error_t *err)
+{
+    if (self->memory_tight) {
+        proto_error_set (err, PROTO_CLASS_OVERLOADED, -1, NULL, "MEMORY_LIMIT",
+                         "the worker is near its memory limit (%zu MiB of %lld); retry later",
+                         self->resident >> 20, (long long) (self->config->max_memory >> 20));
+        return -1;
+    }
+    /*  One running, max_queue waiting: past that, say so now rather than
+        let the queue (and the latency of everyone in it) grow. */
+    if (self->held_ops > 0 && self->held_ops + request->op_count > HELD_OPS_MAX) {
+        proto_error_set (err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                         "%zu ops are waiting or running; retry later", self->held_ops);
+        return -1;
+    }
+    if (!request->writes && self->reader_count > 0) {
+        /*  --max-queue waiting for each reader, as for the writer. */
+        if (self->reads.count < (size_t) self->config->max_queue * (size_t) self->reader_count)
+            return 0;
+        proto_error_set (err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                         "%zu batches are waiting for the readers; retry later", self->reads.count);
+        return -1;
+    }
+    if (self->waiting.count >= self->config->max_queue) {
+        proto_error_set (err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                         "%zu batches are waiting for the writer; retry later", self->waiting.count);
+        return -1;
+    }
+    /*  A standing queue (CoDel's signal): once the oldest batch has waited
+        half of --max-wait-ms, refuse now rather than take a batch that
+        would likely wait past it and be refused then, after costing memory
+        and the writer's time. */
+    int64_t wait_us = s_writer_wait_us (self);
+    if (wait_us > (int64_t) self->config->max_wait_ms * 500) {
+        proto_error_set (err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                         "the writer is %lld ms behind (--max-wait-ms %d); retry later",
+                         (long long) (wait_us / 1000), self->config->max_wait_ms);
+        return -1;
+    }
+    return 0;
+}
+
 /*  Check a request and queue it: for the writer if it writes (or there is
     no reader), else for the least loaded reader. Anything refused is
     answered here. */
@@ -505,56 +552,16 @@ s_handle_request (frontend_t *self, job_t *job)
         err = job->request->error;
         goto reject;
     }
-    if (self->memory_tight) {
-        proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "MEMORY_LIMIT",
-                         "the worker is near its memory limit (%zu MiB of %lld); retry later",
-                         self->resident >> 20, (long long) (self->config->max_memory >> 20));
+    if (s_admit (self, job->request, &err))
         goto reject;
-    }
-    /*  One running, max_queue waiting: past that, say so now rather than
-        let the queue (and the latency of everyone in it) grow. */
-    size_t ops = job->request->op_count;
-    if (self->held_ops > 0 && self->held_ops + ops > HELD_OPS_MAX) {
-        proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                         "%zu ops are waiting or running; retry later", self->held_ops);
-        goto reject;
-    }
-    if (job->request->writes || self->reader_count == 0) {
-        if (self->waiting.count >= self->config->max_queue) {
-            proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                             "%zu batches are waiting for the writer; retry later", self->waiting.count);
-            goto reject;
-        }
-        /*  A standing queue (CoDel's signal): once the oldest batch has
-            waited half of --max-wait-ms, refuse now rather than take a
-            batch that would likely wait past it and be refused then,
-            after costing memory and the writer's time. */
-        int64_t wait_us = s_writer_wait_us (self);
-        if (wait_us > (int64_t) self->config->max_wait_ms * 500) {
-            proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                             "the writer is %lld ms behind (--max-wait-ms %d); retry later",
-                             (long long) (wait_us / 1000), self->config->max_wait_ms);
-            goto reject;
-        }
-        if (s_queue_push (&self->waiting, job)) {
-            proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
-            goto reject;
-        }
-        self->held_ops += ops;
-        return;
-    }
-    /*  --max-queue waiting for each reader, as for the writer. */
-    if (self->reads.count >= (size_t) self->config->max_queue * (size_t) self->reader_count) {
-        proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
-                         "%zu batches are waiting for the readers; retry later", self->reads.count);
-        goto reject;
-    }
-    if (s_queue_push (&self->reads, job)) {
+    bool to_writer = job->request->writes || self->reader_count == 0;
+    if (s_queue_push (to_writer? &self->waiting: &self->reads, job)) {
         proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
         goto reject;
     }
-    self->held_ops += ops;
-    s_hand_reads (self);
+    self->held_ops += job->request->op_count;
+    if (!to_writer)
+        s_hand_reads (self);
     return;
 
 reject:
