@@ -43,6 +43,10 @@
 /* A connection is disconnected for memory only if it holds this much. */
 #define EVICT_MIN_BYTES (1024 * 1024)
 
+/* While near the limit, give freed memory back at most this often: what
+   glibc keeps after a peer is cut off is not memory anyone holds. */
+#define TIGHT_TRIM_US 100000
+
 /* After this long without a request, give freed memory back to the OS. */
 #define IDLE_TRIM_US 1000000
 
@@ -617,7 +621,7 @@ s_check_memory (frontend_t *self, int64_t now)
     size_t soft = limit / 100 * MEMORY_SOFT_PERCENT;
     size_t resident = s_resident (self);
     bool idle = !self->idle_trimmed && now - self->last_request_us > IDLE_TRIM_US;
-    if (idle || (resident > soft && now - self->trim_us > 1000000)) {
+    if (idle || (resident > soft && now - self->trim_us > TIGHT_TRIM_US)) {
         malloc_trim (0);
         self->trim_us = now;
         self->idle_trimmed = true;
@@ -631,13 +635,18 @@ s_check_memory (frontend_t *self, int64_t now)
                       : "memory: %zu MiB resident, under %d%% of --max-memory %zu MiB again: taking requests",
                  resident >> 20, MEMORY_SOFT_PERCENT, limit >> 20);
     self->memory_tight = tight;
-    if (resident <= limit)
+    if (!tight)
         return;
-    size_t held = peers_evict_largest (self->peers, EVICT_MIN_BYTES);
+    /*  Near the limit no one peer may hold a quarter of it: a message that
+        never ends grows by megabytes between two ticks. Past the limit,
+        whoever holds the most goes. */
+    size_t held = peers_evict_largest (self->peers, resident > limit? EVICT_MIN_BYTES: limit / 4);
+    if (!held && resident <= limit)
+        return;
     if (held)
-        log_warn ("memory: %zu MiB resident, past --max-memory %zu MiB: disconnected the connection holding "
-                  "the most (%zu KiB unread requests or unacknowledged replies)", resident >> 20, limit >> 20,
-                  held >> 10);
+        log_warn ("memory: %zu MiB resident, %s --max-memory %zu MiB: disconnected the connection holding "
+                  "the most (up to %zu KiB: a message still arriving, unread requests or unacknowledged replies)",
+                  resident >> 20, resident > limit? "past": "near", limit >> 20, held >> 10);
     else
     if (now - self->memory_logged_us > 10000000) {
         log_error ("memory: %zu MiB resident, past --max-memory %zu MiB, and no connection holds %d KiB: "

@@ -24,6 +24,9 @@
     holding less than this is holding nothing. */
 #define HANDSHAKE_SLACK 4096
 
+/* What a byte received and not yet taken may cost libzmq, at most. */
+#define INBOUND_COST 32
+
 typedef struct {
     bool live;
     uint64_t taken;             /* wire bytes of the messages the front end took */
@@ -251,10 +254,13 @@ peers_held (peers_t *self, int fd)
     if (ioctl (fd, FIONREAD, &unread))
         unread = 0;
     uint64_t in = info.tcpi_bytes_received - (uint64_t) unread;
-    uint64_t held = in > peer->taken? in - peer->taken: 0;
-    if (peer->sent > info.tcpi_bytes_acked)
-        held += peer->sent - info.tcpi_bytes_acked;
-    return held > HANDSHAKE_SLACK? (size_t) (held - HANDSHAKE_SLACK): 0;
+    uint64_t arriving = in > peer->taken + HANDSHAKE_SLACK? in - peer->taken - HANDSHAKE_SLACK: 0;
+    uint64_t unsent = peer->sent > info.tcpi_bytes_acked + HANDSHAKE_SLACK?
+                      peer->sent - info.tcpi_bytes_acked - HANDSHAKE_SLACK: 0;
+    /*  Bytes that came in cost libzmq up to 32 times their size: each
+        frame, even an empty one (2 bytes on the wire), is a 64-byte
+        message until the front end takes it. Replies cost about theirs. */
+    return (size_t) (arriving * INBOUND_COST + unsent);
 }
 
 size_t

@@ -55,10 +55,11 @@ uint64_t peers_wire_size (peers_t *self, size_t size);
 void peers_received (peers_t *self, int fd, uint64_t wire_bytes);
 void peers_sent (peers_t *self, int fd, uint64_t wire_bytes);
 
-/* Bytes the connection fd makes libzmq hold for it now: requests that came
-   in and were not yet taken (a message still arriving among them), and
-   replies sent and not yet acknowledged by the peer. 0 for a descriptor
-   that is not a live TCP connection. */
+/* Bytes the connection fd may make libzmq hold for it now, at most:
+   requests that came in and were not yet taken (a message still arriving
+   among them; up to 32 times their wire size), and replies sent and not
+   yet acknowledged by the peer. 0 for a descriptor that is not a live TCP
+   connection. */
 size_t peers_held (peers_t *self, int fd);
 
 /* Disconnect the connection that holds the most, if it holds at least
