@@ -112,35 +112,6 @@ s_log_soon (harness_t *worker, const char *text, int timeout_ms)
     return true;
 }
 
-/*  A TCP connection to the worker that has spoken ZMTP 3.0's greeting and
-    READY as a DEALER with the NULL mechanism: a peer that writes frames by
-    hand, as libzmq would never let a hostile one. -1 on failure. */
-static int
-s_zmtp_connect (harness_t *worker)
-{
-    int port = atoi (strrchr (harness_endpoint (worker), ':') + 1);
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
-                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    if (fd < 0 || connect (fd, (struct sockaddr *) &address, sizeof (address))) {
-        if (fd >= 0)
-            close (fd);
-        return -1;
-    }
-    uint8_t greeting [64] = { 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0, 'N', 'U', 'L', 'L' };
-    static const uint8_t ready [] = {
-        0x04, 28, 5, 'R', 'E', 'A', 'D', 'Y',
-        11, 'S', 'o', 'c', 'k', 'e', 't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 6, 'D', 'E', 'A', 'L', 'E', 'R' };
-    uint8_t theirs [64];
-    if (write (fd, greeting, sizeof (greeting)) != (ssize_t) sizeof (greeting)
-    ||  write (fd, ready, sizeof (ready)) != (ssize_t) sizeof (ready)
-    ||  recv (fd, theirs, sizeof (theirs), MSG_WAITALL) != (ssize_t) sizeof (theirs)) {
-        close (fd);
-        return -1;
-    }
-    return fd;
-}
-
 /*  A peer sends one multipart message that never ends: libzmq shows the
     worker nothing until the last frame, and holds every frame (64 bytes
     each, even empty) meanwhile. The worker must stay near --max-memory,
@@ -154,7 +125,7 @@ test_endless_multipart_is_cut_off (void)
     CHECK (worker != NULL);
     if (!worker)
         return;
-    int fd = s_zmtp_connect (worker);
+    int fd = harness_zmtp_connect (harness_endpoint (worker));
     CHECK (fd >= 0);
     /*  Empty frames with MORE set, 2 bytes each on the wire, up to 8 M of
         them (over 500 MB in a worker that kept them), until the worker

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -193,6 +194,35 @@ s_log_says (harness_t *self, const char *text)
     fclose (file);
     buffer [size] = '\0';
     return strstr (buffer, text) != NULL;
+}
+
+int
+harness_zmtp_connect (const char *endpoint)
+{
+    const char *colon = strrchr (endpoint, ':');
+    int port = colon? atoi (colon + 1): 0;
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    if (fd < 0 || connect (fd, (struct sockaddr *) &address, sizeof (address))) {
+        if (fd >= 0)
+            close (fd);
+        return -1;
+    }
+    uint8_t greeting [64] = { 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0, 'N', 'U', 'L', 'L' };
+    static const uint8_t ready [] = {
+        0x04, 28, 5, 'R', 'E', 'A', 'D', 'Y',
+        11, 'S', 'o', 'c', 'k', 'e', 't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 6, 'D', 'E', 'A', 'L', 'E', 'R' };
+    uint8_t theirs [64];
+    struct timeval handshake = { .tv_sec = 5 };
+    if (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &handshake, sizeof (handshake))
+    ||  send (fd, greeting, sizeof (greeting), MSG_NOSIGNAL) != (ssize_t) sizeof (greeting)
+    ||  send (fd, ready, sizeof (ready), MSG_NOSIGNAL) != (ssize_t) sizeof (ready)
+    ||  recv (fd, theirs, sizeof (theirs), MSG_WAITALL) != (ssize_t) sizeof (theirs)) {
+        close (fd);
+        return -1;
+    }
+    return fd;
 }
 
 long

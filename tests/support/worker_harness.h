@@ -82,6 +82,12 @@ const char *harness_dir (harness_t *self);
 /* The worker's process id. */
 pid_t harness_pid (harness_t *self);
 
+/* A TCP socket connected to endpoint (tcp://127.0.0.1:PORT) that has
+   spoken ZMTP 3.0's greeting and READY by hand, as a DEALER with the NULL
+   mechanism, and read the worker's greeting (5 s at most): a peer that can
+   write frames libzmq would never let a client send. -1 on failure. */
+int harness_zmtp_connect (const char *endpoint);
+
 /* A field of the worker's /proc/PID/status in KiB ("VmRSS", "VmHWM"), or -1
    if unknown. */
 long harness_status_kb (harness_t *self, const char *field);
