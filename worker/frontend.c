@@ -347,11 +347,17 @@ s_receive (frontend_t *self)
         zmq_msg_close (&part);
         return NULL;
     }
-    int fd = zmq_msg_get (&part, ZMQ_SRCFD);
+    /*  The connection a message came from: libzmq 4.3 leaves no descriptor
+        on the identity frame when zmq_poll has already fetched the
+        message, so take it from whichever frame carries one. */
+    int fd = -1;
     uint64_t wire = 0;
     job_t *job = job_pool_take (&self->pool);
     while (true) {
         bool more = zmq_msg_more (&part);
+        int part_fd = zmq_msg_get (&part, ZMQ_SRCFD);
+        if (part_fd >= 0)
+            fd = part_fd;
         if (job) {
             /*  Frame 0 is the identity the ROUTER added, not the peer's. */
             if (job->frames_seen++ > 0) {

@@ -253,7 +253,8 @@ peers_held (peers_t *self, int fd)
     int unread = 0;             /* in the kernel, not yet read by libzmq */
     if (ioctl (fd, FIONREAD, &unread))
         unread = 0;
-    uint64_t in = info.tcpi_bytes_received - (uint64_t) unread;
+    /*  Read after the counters: on a busy connection it may be ahead. */
+    uint64_t in = info.tcpi_bytes_received > (uint64_t) unread? info.tcpi_bytes_received - (uint64_t) unread: 0;
     uint64_t arriving = in > peer->taken + HANDSHAKE_SLACK? in - peer->taken - HANDSHAKE_SLACK: 0;
     uint64_t unsent = peer->sent > info.tcpi_bytes_acked + HANDSHAKE_SLACK?
                       peer->sent - info.tcpi_bytes_acked - HANDSHAKE_SLACK: 0;
