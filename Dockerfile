@@ -16,7 +16,7 @@ RUN make build
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-        libzmq5 libczmq4 libmsgpackc2 libsqlite3-0 libjansson4 \
+        libzmq5 libczmq4 libmsgpackc2 libsqlite3-0 libjansson4 libdqlite0 \
  && rm -rf /var/lib/apt/lists/*
 # libledger, in case ledgerctl links the shared client library.
 COPY --from=build /src/build/lib/libledger.so* /usr/local/lib/

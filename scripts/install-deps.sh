@@ -6,7 +6,7 @@ set -eu
 # What building needs; `install-deps.sh test` adds what only the tests use,
 # `install-deps.sh fuzz` what the fuzzer needs.
 PACKAGES="gcc make cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
-libsqlite3-dev libjansson-dev"
+libsqlite3-dev libjansson-dev libdqlite-dev"
 case "${1:-}" in
     test) PACKAGES="$PACKAGES docker-compose valgrind" ;;
     # libFuzzer's runtime is in libclang-rt-14-dev, which clang only recommends.
