@@ -49,6 +49,7 @@ s_set (proto_error_t *self, proto_class_t klass, int op, const char *field, uint
         memcpy (self->field, field, len);
     self->field [field? len: 0] = 0;
     self->code = code;
+    self->leader = NULL;
     vsnprintf (self->message, sizeof (self->message), format, args);
     proto_utf8_trim (self->message);
 }

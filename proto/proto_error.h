@@ -23,6 +23,7 @@
     X (BUSY,       "busy",       true)  \
     X (IO,         "io",         true)  \
     X (OVERLOADED, "overloaded", true)  \
+    X (UNAVAILABLE, "unavailable", true) \
     X (DENIED,     "denied",     false) \
     X (INTERNAL,   "internal",   false)
 
@@ -44,6 +45,7 @@ typedef struct {
     char field [PROTO_ERROR_FIELD_MAX + 1];    /* "" when no field applies */
     const char *code;           /* static stable name, e.g. "AMOUNT_NOT_EXACT" */
     char message [PROTO_ERROR_MESSAGE_MAX];
+    const char *leader;         /* unavailable: the leader's endpoint, borrowed; NULL if unknown */
 } proto_error_t;
 
 /* The wire name of a class ("invalid"); "" for PROTO_CLASS_NONE. */

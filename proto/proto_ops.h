@@ -101,7 +101,11 @@ typedef enum {
     X (SYS_PING,        "sys.ping",        NONE, 0, \
        0, 0, 0) \
     X (SYS_STATS,       "sys.stats",       NONE, 0, \
-       0, 0, 0)
+       0, 0, 0) \
+    X (CLUSTER_TRANSFER, "cluster.transfer", NONE, 0, \
+       PF (ID), 0, 0) \
+    X (CLUSTER_REMOVE,  "cluster.remove",  NONE, 0, \
+       PF (ID), 0, 0)
 
 typedef enum {
 #define X(sym, name, entity, flags, required, optional, one_of) PROTO_OP_##sym,

@@ -20,7 +20,7 @@ proto_pack_cstr (msgpack_packer *pk, const char *s)
 void
 proto_pack_error (msgpack_packer *pk, const proto_error_t *err)
 {
-    msgpack_pack_map (pk, 6);
+    msgpack_pack_map (pk, err->leader? 7: 6);
     proto_pack_cstr (pk, "class");
     proto_pack_cstr (pk, proto_class_name (err->klass));
     proto_pack_cstr (pk, "retryable");
@@ -42,6 +42,10 @@ proto_pack_error (msgpack_packer *pk, const proto_error_t *err)
     proto_pack_cstr (pk, err->code? err->code: "INTERNAL");
     proto_pack_cstr (pk, "message");
     proto_pack_cstr (pk, err->message);
+    if (err->leader) {
+        proto_pack_cstr (pk, "leader");
+        proto_pack_cstr (pk, err->leader);
+    }
 }
 
 /*  v, id and ok: the start every reply shares. */

@@ -5,7 +5,9 @@
 
 #include "proto_error.h"
 
+#include <msgpack.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef struct {
@@ -17,6 +19,14 @@ typedef struct {
     atomic_uint_fast64_t replays;                   /* replies from the idempotency log */
     atomic_uint_fast64_t replies_dropped;           /* peer gone or not reading */
     atomic_uint_fast64_t write_transactions;        /* groups the writer ran */
+    /*  Cluster mode: what sys.ping and sys.stats say of the cluster (NULL
+        in single-node mode). Safe to call from any thread. */
+    void *cluster;
+    const char *(*cluster_role) (void *cluster);
+    void (*cluster_pack) (void *cluster, msgpack_packer *pk);
+    /*  cluster.transfer (remove false) or cluster.remove of node id:
+        0, or -1 with errbuf set. Blocks for at most the cluster timeout. */
+    int (*cluster_admin) (void *cluster, bool remove, uint64_t id, char *errbuf, size_t errlen);
 } stats_t;
 
 /* Zero all counters and note the start time. */

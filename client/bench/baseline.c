@@ -309,7 +309,7 @@ baseline_create (const char *path, const options_t *options, work_row_t *rows, s
     if (!db)
         return -1;
     baseline_t maker = { .db = db };
-    int rc = store_schema_migrate (db, errbuf, errlen) || s_prepare (&maker, errbuf, errlen)? -1: 0;
+    int rc = store_schema_migrate_sqlite (db, errbuf, errlen) || s_prepare (&maker, errbuf, errlen)? -1: 0;
     s_rows_t ignored = { 0, 0 };
     for (size_t made = 0; rc == 0 && made < count; ) {
         size_t batch = count - made < S_PREFILL_BATCH? count - made: S_PREFILL_BATCH;

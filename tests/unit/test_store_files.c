@@ -412,7 +412,7 @@ test_database_deleted_during_a_group (void)
     s_open ();
     json_decref (s_run (TXN (1, "before")));
     /*  The store clears the commit hook after its COMMIT: this fires once. */
-    sqlite3_commit_hook (s_store->db, s_unlink_on_commit, NULL);
+    sqlite3_commit_hook (store_db_sqlite_handle (s_store->db), s_unlink_on_commit, NULL);
     const char *texts [] = { TXN (2, "during-2"), TXN (3, "during-3") };
     json_t *replies [2];
     s_run_group (texts, replies, 2);

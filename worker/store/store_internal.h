@@ -4,9 +4,9 @@
 #define WORKER_STORE_INTERNAL_H
 
 #include "store.h"
+#include "store_db.h"
 
 #include <sqlite3.h>
-#include <sys/types.h>
 
 /*  Every statement the store runs, prepared once at open.
     X (SYMBOL, SQL) */
@@ -105,9 +105,8 @@ typedef struct {
 } store_log_limit_t;
 
 struct _store_t {
-    sqlite3 *db;
+    store_db_t *db;             /* the connection, on either backend */
     char *path;                 /* as given, for messages */
-    sqlite3_stmt *stmt [STMT_COUNT];
     store_options_t options;
     stats_t *stats;
     store_batch_t batch;
@@ -119,20 +118,14 @@ struct _store_t {
     uint64_t keys_written;              /* since the last prune */
     store_busy_fn *busy_serve;  /* what to do while the lock is busy */
     void *busy_arg;
-    int64_t busy_since_us;
     char *fail_commit_key;      /* test hook: fail the commit of the group holding this key */
     bool fail_commit_done;
-    /*  The writer's file: the path must still name it, or what commits
-        goes into a file nobody will open again. */
-    const char *file;           /* full path, owned by SQLite; NULL: not watched */
-    dev_t file_dev;
-    ino_t file_ino;
-    bool checkpoint_at_close;   /* the writer, fully opened */
+    bool lost;                  /* the node connection is gone (cluster): store_usable says no */
     store_log_limit_t log_limits [STORE_LOG_TOPICS];
 };
 
 /* Ready a prepared statement: reset it and clear its bindings. */
-sqlite3_stmt *store_stmt (store_t *self, store_stmt_id_t id);
+store_stmt_t *store_stmt (store_t *self, store_stmt_id_t id);
 
 /* Turn the SQLite result rc (and the connection's message) into err, for
    op index op (-1 for none) and field (NULL for none). A storage failure
@@ -153,6 +146,21 @@ const char *store_rc_name (int rc);
 int store_op_run (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err);
 
 /* Bring the schema to the latest version. Returns 0, or -1 with errbuf set. */
-int store_schema_migrate (sqlite3 *db, char *errbuf, size_t errlen);
+int store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen);
+
+/* The same, on an SQLite connection someone else opened (ledger-bench's
+   baselines make their database with it). */
+int store_schema_migrate_sqlite (sqlite3 *db, char *errbuf, size_t errlen);
+
+/* The SQLite backend, opened for self (its path and options; its log
+   limits for checkpoint failures; its busy handler). */
+store_db_t *store_db_sqlite_open (store_t *self, char *errbuf, size_t errlen);
+
+/* The SQLite connection under an SQLite store_db (for tests that hook it). */
+sqlite3 *store_db_sqlite_handle (store_db_t *db);
+
+/* Tell the SQLite backend the store is fully open (migrated, prepared):
+   from now on the writer checkpoints the WAL when it closes. */
+void store_db_sqlite_opened (store_db_t *db);
 
 #endif

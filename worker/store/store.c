@@ -10,12 +10,9 @@
 #include "log.h"
 #include "proto_reply.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 static const char *s_stmt_sql [STMT_COUNT] = {
 #define X(sym, sql) [STMT_##sym] = sql,
@@ -23,82 +20,24 @@ static const char *s_stmt_sql [STMT_COUNT] = {
 #undef X
 };
 
-sqlite3_stmt *
+store_stmt_t *
 store_stmt (store_t *self, store_stmt_id_t id)
 {
-    sqlite3_stmt *stmt = self->stmt [id];
-    sqlite3_reset (stmt);
-    sqlite3_clear_bindings (stmt);
-    return stmt;
+    return store_db_stmt (self->db, id);
 }
 
-/*  Run a statement that returns no rows. Returns the SQLite result code. */
+/*  Run a statement that returns no rows. Returns the result code. */
 static int
 s_exec (store_t *self, store_stmt_id_t id)
 {
-    sqlite3_stmt *stmt = store_stmt (self, id);
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
+    store_stmt_t *stmt = store_stmt (self, id);
+    int rc = stmt_step (stmt);
+    stmt_reset (stmt);
     return rc == SQLITE_DONE? SQLITE_OK: rc;
 }
 
-/*  SQLite's autocheckpoint runs a PASSIVE checkpoint once the WAL holds
-    this many frames; the writer's own hook does the same. */
-#define CHECKPOINT_FRAMES 1000
-/*  At shutdown a checkpoint is housekeeping (the next start recovers the
-    WAL anyway): it must not eat a service manager's stop timeout. */
-#define CHECKPOINT_CLOSE_WAIT_MS 1000
-
-/*  The writer's WAL hook, in place of SQLite's autocheckpoint, which does
-    the same but swallows a failure: a WAL that cannot be checkpointed grows
-    without bound, and an operator must hear of it. The commit that called
-    it has happened whatever the checkpoint does, so it returns SQLITE_OK. */
-static int
-s_wal_hook (void *arg, sqlite3 *db, const char *name, int frames)
-{
-    store_t *self = (store_t *) arg;
-    if (frames < CHECKPOINT_FRAMES)
-        return SQLITE_OK;
-    int rc = sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    /*  Busy: another connection is checkpointing; that one will do. */
-    if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
-        store_log_limited (self, STORE_LOG_CHECKPOINT, "the WAL of database %s (%d frames) could not be"
-                           " checkpointed: %s: %s", self->path, frames, store_rc_name (rc), sqlite3_errmsg (db));
-    return SQLITE_OK;
-}
-
-/*  Say, before opening, whether the writer starts a new ledger: a file
-    truncated to nothing is otherwise silently re-created empty. */
-static void
-s_log_new_ledger (const char *path)
-{
-    struct stat st;
-    if (stat (path, &st) == 0) {
-        if (S_ISREG (st.st_mode) && st.st_size == 0)
-            log_warn ("database %s is empty: starting a new ledger", path);
-    }
-    else
-    if (errno == ENOENT)
-        log_info ("database %s does not exist: creating a new database", path);
-}
-
-/*  Remember which file the writer has open, so that store_run_group can
-    tell when the path names another one (or none). A database without a
-    file (in memory, temporary) is not watched. */
-static void
-s_watch_file (store_t *self)
-{
-    const char *file = sqlite3_db_filename (self->db, "main");
-    struct stat st;
-    if (file && *file && stat (file, &st) == 0) {
-        self->file = file;
-        self->file_dev = st.st_dev;
-        self->file_ino = st.st_ino;
-    }
-}
-
-store_t *
-store_new (const char *path, const store_options_t *options, stats_t *stats, char *errbuf, size_t errlen)
+static store_t *
+s_store_new (const char *path, const store_options_t *options, stats_t *stats, char *errbuf, size_t errlen)
 {
     store_t *self = calloc (1, sizeof (store_t));
     if (!self || !(self->path = strdup (path))) {
@@ -110,103 +49,53 @@ store_new (const char *path, const store_options_t *options, stats_t *stats, cha
     self->stats = stats;
     msgpack_sbuffer_init (&self->results);
     msgpack_sbuffer_init (&self->rows);
-
     const char *fail_commit = getenv ("LEDGERD_TEST_FAIL_COMMIT_KEY");
     if (fail_commit && *fail_commit && !options->read_only)
         self->fail_commit_key = strdup (fail_commit);
-    if (!options->read_only)
-        s_log_new_ledger (path);
-    int flags = options->read_only? SQLITE_OPEN_READONLY: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    int rc = sqlite3_open_v2 (path, &self->db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        snprintf (errbuf, errlen, "cannot open database %s: %s", path,
-                  self->db? sqlite3_errmsg (self->db): sqlite3_errstr (rc));
-        goto failed;
-    }
-    /*  SQLite quietly opens a file it may not write read-only; then every
-        write would fail. Better not to start. */
-    if (!options->read_only && sqlite3_db_readonly (self->db, "main") == 1) {
-        snprintf (errbuf, errlen, "database %s is read-only: ledgerd must be able to write it", path);
-        goto failed;
-    }
-    sqlite3_extended_result_codes (self->db, 1);
-    sqlite3_busy_timeout (self->db, options->busy_timeout_ms);
+    return self;
+}
 
-    char *message = NULL;
-    char pragmas [200];
-    if (options->read_only)
-        snprintf (pragmas, sizeof (pragmas), "PRAGMA query_only = ON;");
-    else
-        snprintf (pragmas, sizeof (pragmas),
-                  "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;",
-                  options->sync_full? "FULL": "NORMAL");
-    rc = sqlite3_exec (self->db, pragmas, NULL, NULL, &message);
-    if (rc != SQLITE_OK) {
-        snprintf (errbuf, errlen, "cannot set up database %s: %s", path, message? message: sqlite3_errstr (rc));
-        sqlite3_free (message);
-        goto failed;
-    }
-    if (!options->read_only && store_schema_migrate (self->db, errbuf, errlen))
-        goto failed;
-    for (int id = 0; id < STMT_COUNT; id++) {
-        rc = sqlite3_prepare_v3 (self->db, s_stmt_sql [id], -1, SQLITE_PREPARE_PERSISTENT,
-                                 &self->stmt [id], NULL);
-        if (rc != SQLITE_OK) {
-            snprintf (errbuf, errlen, "cannot prepare statement %d: %s", id, sqlite3_errmsg (self->db));
-            goto failed;
-        }
-    }
-    if (!options->read_only) {
-        sqlite3_wal_hook (self->db, s_wal_hook, self);
-        s_watch_file (self);
-        self->checkpoint_at_close = true;
+/*  The backend is open: migrate (a writer) and prepare every statement. */
+static int
+s_store_ready (store_t *self, char *errbuf, size_t errlen)
+{
+    if (!self->options.read_only && store_schema_migrate (self->db, errbuf, errlen))
+        return -1;
+    for (int id = 0; id < STMT_COUNT; id++)
+        if (self->db->ops->prepare (self->db, id, s_stmt_sql [id], errbuf, errlen))
+            return -1;
+    if (!self->options.read_only)
         store_prune (self);
+    return 0;
+}
+
+store_t *
+store_new (const char *path, const store_options_t *options, stats_t *stats, char *errbuf, size_t errlen)
+{
+    store_t *self = s_store_new (path, options, stats, errbuf, errlen);
+    if (!self)
+        return NULL;
+    if (!(self->db = store_db_sqlite_open (self, errbuf, errlen)) || s_store_ready (self, errbuf, errlen)) {
+        store_destroy (&self);
+        return NULL;
+    }
+    store_db_sqlite_opened (self->db);
+    return self;
+}
+
+store_t *
+store_new_dqlite (const char *address, const char *name, int timeout_ms, const store_options_t *options,
+                  stats_t *stats, char *errbuf, size_t errlen)
+{
+    store_t *self = s_store_new (name, options, stats, errbuf, errlen);
+    if (!self)
+        return NULL;
+    if (!(self->db = store_db_dqlite_new (address, name, timeout_ms, errbuf, errlen))
+    ||  s_store_ready (self, errbuf, errlen)) {
+        store_destroy (&self);
+        return NULL;
     }
     return self;
-
-failed:
-    store_destroy (&self);
-    return NULL;
-}
-
-/*  How the writer's path no longer names the file it has open ("was
-    deleted or moved away", ...), or NULL while it does. One stat(2). */
-static const char *
-s_file_moved (store_t *self)
-{
-    if (!self->file)
-        return NULL;
-    struct stat st;
-    if (stat (self->file, &st) == 0)
-        return st.st_dev == self->file_dev && st.st_ino == self->file_ino? NULL: "was replaced by another file";
-    return errno == ENOENT? "was deleted or moved away": "cannot be found any more";
-}
-
-/*  Leave the database whole in one file: copy the WAL back and truncate
-    it, and say so if that fails (the WAL then stays beside the file, and
-    whatever copies the database alone misses its last commits). */
-static void
-s_checkpoint_at_close (store_t *self)
-{
-    if (sqlite3_get_autocommit (self->db) == 0)
-        sqlite3_exec (self->db, "ROLLBACK", NULL, NULL, NULL);
-    /*  Even into a file that was deleted or replaced: SQLite then leaves
-        the -wal file at the path when it closes, and the database found
-        there next would take in any frames still in it. TRUNCATE leaves
-        none. */
-    const char *moved = s_file_moved (self);
-    if (moved)
-        log_warn ("database %s %s while ledgerd had it open: emptying the WAL of the file it had open",
-                  self->path, moved);
-    /*  Not the front end's busy handler: the front end is going away. */
-    int wait_ms = self->options.busy_timeout_ms;
-    sqlite3_busy_timeout (self->db, wait_ms < CHECKPOINT_CLOSE_WAIT_MS? wait_ms: CHECKPOINT_CLOSE_WAIT_MS);
-    int rc = sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    if (rc != SQLITE_OK)
-        log_error ("the WAL could not be checkpointed at shutdown: database %s: %s: %s",
-                   self->path, store_rc_name (rc), sqlite3_errmsg (self->db));
-    else
-        log_info ("database %s: checkpointed the WAL at shutdown", self->path);
 }
 
 void
@@ -215,11 +104,8 @@ store_destroy (store_t **self_p)
     if (!self_p || !*self_p)
         return;
     store_t *self = *self_p;
-    if (self->checkpoint_at_close)
-        s_checkpoint_at_close (self);
-    for (int id = 0; id < STMT_COUNT; id++)
-        sqlite3_finalize (self->stmt [id]);
-    sqlite3_close (self->db);
+    if (self->db)
+        self->db->ops->destroy (self->db);
     free (self->path);
     msgpack_sbuffer_destroy (&self->results);
     msgpack_sbuffer_destroy (&self->rows);
@@ -233,47 +119,24 @@ store_destroy (store_t **self_p)
 int
 store_schema_version (store_t *self)
 {
-    sqlite3_stmt *stmt = NULL;
-    int version = -1;
-    if (sqlite3_prepare_v2 (self->db, "PRAGMA user_version", -1, &stmt, NULL) == SQLITE_OK
-    &&  sqlite3_step (stmt) == SQLITE_ROW)
-        version = sqlite3_column_int (stmt, 0);
-    sqlite3_finalize (stmt);
-    return version;
+    int64_t version = -1;
+    if (self->db->ops->query_int (self->db, "PRAGMA user_version", &version) != SQLITE_OK)
+        return -1;
+    return (int) version;
 }
 
-/*  SQLite's busy handler: count is 0 on the first call of each wait. */
-static int64_t
-s_monotonic_us (void)
+bool
+store_usable (store_t *self)
 {
-    struct timespec now;
-    clock_gettime (CLOCK_MONOTONIC, &now);
-    return (int64_t) now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    return !self->lost;
 }
 
-static int
-s_busy (void *arg, int count)
-{
-    store_t *self = (store_t *) arg;
-    int64_t now = s_monotonic_us ();
-    if (count == 0)
-        self->busy_since_us = now;
-    int64_t left_ms = self->options.busy_timeout_ms - (now - self->busy_since_us) / 1000;
-    if (left_ms <= 0)
-        return 0;
-    self->busy_serve (self->busy_arg, left_ms < 5? (int) left_ms: 5);
-    return 1;
-}
-
-/*  The connection's busy behaviour: the serving handler if there is one,
-    else SQLite's own sleeping timeout. */
+/*  Wait for locks as the store is set to, or (false) not at all. */
 static void
-s_busy_restore (store_t *self)
+s_busy_wait (store_t *self, bool wait)
 {
-    if (self->busy_serve)
-        sqlite3_busy_handler (self->db, s_busy, self);
-    else
-        sqlite3_busy_timeout (self->db, self->options.busy_timeout_ms);
+    if (self->db->ops->busy_wait)
+        self->db->ops->busy_wait (self->db, wait);
 }
 
 void
@@ -281,7 +144,7 @@ store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg)
 {
     self->busy_serve = serve;
     self->busy_arg = arg;
-    s_busy_restore (self);
+    s_busy_wait (self, true);
 }
 
 /*  Pruning sweeps the idempotency keys in key order and deletes those past
@@ -301,35 +164,40 @@ store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg)
 static int
 s_prune_chunk (store_t *self, uint8_t *key, size_t *len_p, int count, int64_t cutoff_us)
 {
-    sqlite3_stmt *end = store_stmt (self, STMT_KEY_SWEEP_END);
-    sqlite3_bind_blob (end, 1, key, (int) *len_p, SQLITE_STATIC);
-    sqlite3_bind_int (end, 2, count - 1);
-    int rc = sqlite3_step (end);
+    store_stmt_t *end = store_stmt (self, STMT_KEY_SWEEP_END);
+    stmt_bind_blob (end, 1, key, *len_p);
+    stmt_bind_int64 (end, 2, count - 1);
+    int rc = stmt_step (end);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-        sqlite3_reset (end);
+        stmt_reset (end);
         return rc;
     }
     bool last = rc == SQLITE_DONE;
-    sqlite3_stmt *prune = store_stmt (self, last? STMT_KEY_PRUNE_TAIL: STMT_KEY_PRUNE_RANGE);
-    sqlite3_bind_blob (prune, 1, key, (int) *len_p, SQLITE_STATIC);
-    if (last)
-        sqlite3_bind_int64 (prune, 2, cutoff_us);
+    /*  The end key, copied: the statement is reset before the next one
+        steps on some backends' connections. */
+    uint8_t end_key [PROTO_KEY_MAX];
+    size_t end_len = last? 0: stmt_column_bytes (end, 0);
+    if (end_len > PROTO_KEY_MAX)
+        end_len = 0;            /* not a key this worker wrote: start over */
+    if (end_len)
+        memcpy (end_key, stmt_column_blob (end, 0), end_len);
+    stmt_reset (end);
+    store_stmt_t *prune = store_stmt (self, last || !end_len? STMT_KEY_PRUNE_TAIL: STMT_KEY_PRUNE_RANGE);
+    stmt_bind_blob (prune, 1, key, *len_p);
+    if (last || !end_len)
+        stmt_bind_int64 (prune, 2, cutoff_us);
     else {
-        sqlite3_bind_value (prune, 2, sqlite3_column_value (end, 0));
-        sqlite3_bind_int64 (prune, 3, cutoff_us);
+        stmt_bind_blob (prune, 2, end_key, end_len);
+        stmt_bind_int64 (prune, 3, cutoff_us);
     }
-    rc = sqlite3_step (prune);
-    sqlite3_reset (prune);
+    rc = stmt_step (prune);
+    stmt_reset (prune);
     if (rc == SQLITE_DONE) {
-        size_t len = last? 0: (size_t) sqlite3_column_bytes (end, 0);
-        if (len > PROTO_KEY_MAX)
-            len = 0;            /* not a key this worker wrote: start over */
-        if (len)
-            memcpy (key, sqlite3_column_blob (end, 0), len);
-        *len_p = len;
+        if (end_len)
+            memcpy (key, end_key, end_len);
+        *len_p = end_len;
         rc = SQLITE_OK;
     }
-    sqlite3_reset (end);
     return rc;
 }
 
@@ -347,7 +215,7 @@ store_prune (store_t *self)
     memcpy (key, self->sweep_key, len);
     /*  Pruning is housekeeping: if another process holds the lock it runs
         next time, rather than make the batches behind it wait. */
-    sqlite3_busy_timeout (self->db, 0);
+    s_busy_wait (self, false);
     int rc = s_exec (self, STMT_BEGIN_WRITE);
     for (uint64_t swept = 0; rc == SQLITE_OK && swept < budget; swept += PRUNE_CHUNK) {
         int count = budget - swept < PRUNE_CHUNK? (int) (budget - swept): PRUNE_CHUNK;
@@ -360,8 +228,8 @@ store_prune (store_t *self)
         self->sweep_len = len;
         self->keys_written = 0;
     }
-    s_busy_restore (self);
-    if (sqlite3_get_autocommit (self->db) == 0)
+    s_busy_wait (self, true);
+    if (self->db->ops->in_transaction (self->db))
         s_exec (self, STMT_ROLLBACK);
 }
 
@@ -421,45 +289,44 @@ s_check_failed_refs (store_t *self, uint32_t n, proto_error_t *err)
 static int
 s_key_lookup (store_t *self, const proto_request_t *request, msgpack_sbuffer *out, proto_error_t *err)
 {
-    sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_GET);
-    sqlite3_bind_blob (stmt, 1, request->key, (int) request->key_len, SQLITE_STATIC);
-    int rc = sqlite3_step (stmt);
+    store_stmt_t *stmt = store_stmt (self, STMT_KEY_GET);
+    stmt_bind_blob (stmt, 1, request->key, request->key_len);
+    int rc = stmt_step (stmt);
     if (rc == SQLITE_DONE) {
-        sqlite3_reset (stmt);
+        stmt_reset (stmt);
         return 0;
     }
     /*  Every way out resets the statement: one left on a row keeps the
         connection's read snapshot, and WAL checkpoints wait for it. */
     if (rc != SQLITE_ROW) {
         store_error_from_sqlite (self, rc, -1, NULL, err);
-        sqlite3_reset (stmt);
+        stmt_reset (stmt);
         return -1;
     }
-    if ((uint64_t) sqlite3_column_int64 (stmt, 0) != request->fingerprint) {
-        sqlite3_reset (stmt);
+    if ((uint64_t) stmt_column_int64 (stmt, 0) != request->fingerprint) {
+        stmt_reset (stmt);
         proto_error_set (err, PROTO_CLASS_INVALID, -1, "key", "KEY_REUSED",
                          "this key was used for a different batch");
         return -1;
     }
-    int64_t failed = sqlite3_column_type (stmt, 2) == SQLITE_NULL? -1: sqlite3_column_int64 (stmt, 2);
-    proto_reply_ok (out, request, sqlite3_column_blob (stmt, 1), (size_t) sqlite3_column_bytes (stmt, 1),
-                    failed, true);
-    sqlite3_reset (stmt);
+    int64_t failed = stmt_column_type (stmt, 2) == SQLITE_NULL? -1: stmt_column_int64 (stmt, 2);
+    proto_reply_ok (out, request, stmt_column_blob (stmt, 1), stmt_column_bytes (stmt, 1), failed, true);
+    stmt_reset (stmt);
     return 1;
 }
 
 static int
 s_key_store (store_t *self, const proto_request_t *request, int64_t failed, proto_error_t *err)
 {
-    sqlite3_stmt *stmt = store_stmt (self, STMT_KEY_PUT);
-    sqlite3_bind_blob (stmt, 1, request->key, (int) request->key_len, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 2, (int64_t) request->fingerprint);
-    sqlite3_bind_blob (stmt, 3, self->results.data, (int) self->results.size, SQLITE_STATIC);
+    store_stmt_t *stmt = store_stmt (self, STMT_KEY_PUT);
+    stmt_bind_blob (stmt, 1, request->key, request->key_len);
+    stmt_bind_int64 (stmt, 2, (int64_t) request->fingerprint);
+    stmt_bind_blob (stmt, 3, self->results.data, self->results.size);
     if (failed >= 0)
-        sqlite3_bind_int64 (stmt, 4, failed);
-    sqlite3_bind_int64 (stmt, 5, self->batch.now_us);
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
+        stmt_bind_int64 (stmt, 4, failed);
+    stmt_bind_int64 (stmt, 5, self->batch.now_us);
+    int rc = stmt_step (stmt);
+    stmt_reset (stmt);
     if (rc != SQLITE_DONE) {
         store_error_from_sqlite (self, rc, -1, NULL, err);
         return -1;
@@ -530,7 +397,7 @@ s_execute (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
            uint64_t *changed_p, proto_error_t *err)
 {
     int64_t failed = -1;
-    uint64_t changes_before = (uint64_t) sqlite3_total_changes64 (self->db);
+    uint64_t changes_before = (uint64_t) self->db->ops->total_changes (self->db);
     msgpack_sbuffer_clear (&self->results);
     if (s_batch_reset (self, request)) {
         proto_error_set (err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
@@ -548,7 +415,7 @@ s_execute (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
     if (s_run_ops (self, request, &failed, err)
     ||  (request->key && s_key_store (self, request, failed, err)))
         return -1;
-    uint64_t changed = (uint64_t) sqlite3_total_changes64 (self->db) - changes_before;
+    uint64_t changed = (uint64_t) self->db->ops->total_changes (self->db) - changes_before;
     if (request->key)
         changed--;              /* the idempotency record is not the caller's row */
     *changed_p += changed;
@@ -562,7 +429,7 @@ s_execute (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
 static bool
 s_file_in_place (store_t *self, proto_error_t *err)
 {
-    const char *what = s_file_moved (self);
+    const char *what = self->db->ops->moved? self->db->ops->moved (self->db): NULL;
     if (!what)
         return true;
     proto_error_set (err, PROTO_CLASS_IO, -1, NULL, "DATABASE_MOVED", "database %s %s while ledgerd had it"
@@ -576,14 +443,8 @@ s_file_in_place (store_t *self, proto_error_t *err)
 static bool
 s_storage_class (proto_class_t klass)
 {
-    return klass == PROTO_CLASS_BUSY || klass == PROTO_CLASS_IO || klass == PROTO_CLASS_INTERNAL;
-}
-
-/*  Test hook: make a commit fail, as a full disk would. */
-static int
-s_fail_commit_hook (void *arg)
-{
-    return 1;
+    return klass == PROTO_CLASS_BUSY || klass == PROTO_CLASS_IO || klass == PROTO_CLASS_INTERNAL
+        || klass == PROTO_CLASS_UNAVAILABLE;
 }
 
 /*  Test hook: does this group hold the batch whose key says "fail my
@@ -632,7 +493,7 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
             with one statement, and SQLite undoes a failed statement alone.
             Only its key record comes after it (see below). */
         bool savepoint = grouped && requests [n]->op_count > 1;
-        int64_t changes_before = sqlite3_total_changes64 (self->db);
+        int64_t changes_before = self->db->ops->total_changes (self->db);
         if (savepoint && (rc = s_exec (self, STMT_SAVEPOINT_BATCH)) != SQLITE_OK) {
             store_error_from_sqlite (self, rc, -1, NULL, &err);
             goto group_failed;
@@ -648,11 +509,11 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
         /*  Without a savepoint, a batch that failed after changing rows
             (its op went in, its key record did not) cannot be undone
             alone: the group fails instead, retryably. */
-        if (s_storage_class (batch_err.klass) || sqlite3_get_autocommit (self->db)) {
+        if (s_storage_class (batch_err.klass) || !self->db->ops->in_transaction (self->db)) {
             err = batch_err;
             goto group_failed;
         }
-        if (grouped && !savepoint && sqlite3_total_changes64 (self->db) != changes_before) {
+        if (grouped && !savepoint && self->db->ops->total_changes (self->db) != changes_before) {
             proto_error_set (&err, PROTO_CLASS_IO, -1, NULL, "GROUP_UNDONE", "a batch in the same commit "
                              "failed after writing and could not be undone alone; nothing was applied: %s",
                              batch_err.message);
@@ -675,17 +536,25 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
         klass [n] = batch_err.klass;
         proto_reply_error (outs [n], requests [n], &batch_err);
     }
-    if (s_poisoned (self, requests, count))
-        sqlite3_commit_hook (self->db, s_fail_commit_hook, NULL);
+    if (s_poisoned (self, requests, count) && self->db->ops->fail_next_commit)
+        self->db->ops->fail_next_commit (self->db);
     rc = s_exec (self, STMT_COMMIT);
-    sqlite3_commit_hook (self->db, NULL, NULL);
+    if (rc == STORE_RC_LOST || rc == STORE_RC_NOT_LEADER || rc == STORE_RC_LEADERSHIP_LOST) {
+        /*  The COMMIT went to the node, and the node (or its leadership)
+            went away before it answered: the group may be in the cluster's
+            log or not. Only a keyed retry can tell (replay, or first run). */
+        self->lost = true;
+        proto_error_set (&err, PROTO_CLASS_UNAVAILABLE, -1, NULL, "OUTCOME_UNKNOWN", "the leader was lost while"
+                         " committing: this batch may or may not have been applied; retry it with its key");
+        goto group_failed;
+    }
     if (rc != SQLITE_OK) {
         /*  Whatever the cause, nothing of the group is in the database and
             a retry can succeed: every batch is told so alike. */
         store_error_from_sqlite (self, rc, -1, NULL, &err);
         err.klass = PROTO_CLASS_IO;
         snprintf (err.message, sizeof (err.message), "commit failed, nothing was applied: %s",
-                  sqlite3_errmsg (self->db));
+                  self->db->ops->errmsg (self->db));
         goto group_failed;
     }
     /*  Checked after COMMIT, so that a deletion during the group is caught
@@ -698,7 +567,7 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
     return;
 
 group_failed:
-    if (sqlite3_get_autocommit (self->db) == 0)
+    if (self->db->ops->in_transaction (self->db))
         s_exec (self, STMT_ROLLBACK);
     for (size_t n = 0; n < count; n++) {
         msgpack_sbuffer_clear (outs [n]);

@@ -37,6 +37,17 @@ int store_schema_latest (void);
 store_t *store_new (const char *path, const store_options_t *options, stats_t *stats,
                     char *errbuf, size_t errlen);
 
+/* The same store on a dqlite node (cluster mode): a connection to the
+   node at address, database name on it. Call it on the leader only: it
+   migrates the schema. Every request waits at most timeout_ms. */
+store_t *store_new_dqlite (const char *address, const char *name, int timeout_ms,
+                           const store_options_t *options, stats_t *stats, char *errbuf, size_t errlen);
+
+/* False once the store has lost its node or the node its leadership
+   (cluster mode): batches it ran since were answered `unavailable`, and
+   it is of no more use. Always true on SQLite. */
+bool store_usable (store_t *self);
+
 /* Close the database (finalizing every statement) and set *self_p to NULL.
    A writer first checkpoints and truncates the WAL, and logs the outcome. */
 void store_destroy (store_t **self_p);
@@ -65,6 +76,13 @@ void store_run_group (store_t *self, const proto_request_t **requests, msgpack_s
    one, the store sleeps as SQLite's busy timeout does. */
 typedef void (store_busy_fn) (void *arg, int wait_ms);
 void store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg);
+
+/* Does the request hold only sys.* ops (ping, stats)? */
+bool store_request_is_sys (const proto_request_t *request);
+
+/* Answer a request of sys.* ops alone, without a database: cluster mode
+   answers them on every node, leader or not. */
+void store_run_sys (stats_t *stats, const proto_request_t *request, msgpack_sbuffer *out);
 
 /* Drop idempotency records older than the TTL: a step of a sweep through
    the keys, if one is due (every 100 ms), sized to outrun the keys written

@@ -57,55 +57,42 @@ store_schema_latest (void)
     return MIGRATION_COUNT;
 }
 
-static int
-s_user_version (sqlite3 *db, int *version_p)
-{
-    sqlite3_stmt *stmt = NULL;
-    int rc = sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step (stmt)) == SQLITE_ROW) {
-        *version_p = sqlite3_column_int (stmt, 0);
-        rc = SQLITE_OK;
-    }
-    sqlite3_finalize (stmt);
-    return rc;
-}
-
 int
-store_schema_migrate (sqlite3 *db, char *errbuf, size_t errlen)
+store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen)
 {
-    int version = 0;
-    if (s_user_version (db, &version) != SQLITE_OK) {
-        snprintf (errbuf, errlen, "cannot read the schema version: %s", sqlite3_errmsg (db));
+    int64_t version = 0;
+    if (db->ops->query_int (db, "PRAGMA user_version", &version) != SQLITE_OK) {
+        snprintf (errbuf, errlen, "cannot read the schema version: %s", db->ops->errmsg (db));
         return -1;
     }
     /*  The version indexes s_migrations: one this build did not write
         (negative, or newer) is refused before it can index anything. */
     if (version > MIGRATION_COUNT) {
-        snprintf (errbuf, errlen, "the database has schema version %d, newer than this build's %d:"
-                  " use a newer ledgerd", version, MIGRATION_COUNT);
+        snprintf (errbuf, errlen, "the database has schema version %lld, newer than this build's %d:"
+                  " use a newer ledgerd", (long long) version, MIGRATION_COUNT);
         return -1;
     }
     if (version < 0) {
-        snprintf (errbuf, errlen, "the database has schema version %d, which no ledgerd writes"
-                  " (this build knows 0 to %d): refusing to touch it", version, MIGRATION_COUNT);
+        snprintf (errbuf, errlen, "the database has schema version %lld, which no ledgerd writes"
+                  " (this build knows 0 to %d): refusing to touch it", (long long) version, MIGRATION_COUNT);
         return -1;
     }
     for (; version < MIGRATION_COUNT; version++) {
         char bump [64];
-        snprintf (bump, sizeof (bump), "PRAGMA user_version = %d", version + 1);
-        char *message = NULL;
-        int rc = sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, &message);
+        snprintf (bump, sizeof (bump), "PRAGMA user_version = %d", (int) version + 1);
+        /*  One statement a request: dqlite runs a script statement by
+            statement too, but says nothing of which one failed. */
+        int rc = db->ops->exec_script (db, "BEGIN IMMEDIATE");
         if (rc == SQLITE_OK)
-            rc = sqlite3_exec (db, s_migrations [version], NULL, NULL, &message);
+            rc = db->ops->exec_script (db, s_migrations [version]);
         if (rc == SQLITE_OK)
-            rc = sqlite3_exec (db, bump, NULL, NULL, &message);
+            rc = db->ops->exec_script (db, bump);
         if (rc == SQLITE_OK)
-            rc = sqlite3_exec (db, "COMMIT", NULL, NULL, &message);
+            rc = db->ops->exec_script (db, "COMMIT");
         if (rc != SQLITE_OK) {
             snprintf (errbuf, errlen, "cannot migrate the schema to version %d: %s",
-                      version + 1, message? message: sqlite3_errstr (rc));
-            sqlite3_free (message);
-            sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+                      (int) version + 1, db->ops->errmsg (db));
+            db->ops->exec_script (db, "ROLLBACK");
             return -1;
         }
     }

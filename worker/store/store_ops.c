@@ -27,10 +27,10 @@ s_not_found (proto_error_t *err, uint32_t n, const char *field, const char *what
 
 /*  Step a statement that changes rows; on failure map the error. */
 static int
-s_step_done (store_t *self, sqlite3_stmt *stmt, uint32_t n, const char *field, proto_error_t *err)
+s_step_done (store_t *self, store_stmt_t *stmt, uint32_t n, const char *field, proto_error_t *err)
 {
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
+    int rc = stmt_step (stmt);
+    stmt_reset (stmt);
     if (rc != SQLITE_DONE) {
         store_error_from_sqlite (self, rc, (int) n, field, err);
         return -1;
@@ -42,10 +42,10 @@ s_step_done (store_t *self, sqlite3_stmt *stmt, uint32_t n, const char *field, p
 static int
 s_exists (store_t *self, store_stmt_id_t id_stmt, int64_t id, uint32_t n, proto_error_t *err)
 {
-    sqlite3_stmt *stmt = store_stmt (self, id_stmt);
-    sqlite3_bind_int64 (stmt, 1, id);
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
+    store_stmt_t *stmt = store_stmt (self, id_stmt);
+    stmt_bind_int64 (stmt, 1, id);
+    int rc = stmt_step (stmt);
+    stmt_reset (stmt);
     if (rc == SQLITE_ROW)
         return 1;
     if (rc == SQLITE_DONE)
@@ -74,19 +74,19 @@ s_category (store_t *self, uint32_t n, const proto_value_t *value, const char *f
         *id_p = self->batch.ids [value->i];
         return 0;
     }
-    sqlite3_stmt *stmt;
+    store_stmt_t *stmt;
     if (value->kind == PROTO_VAL_STR) {
         stmt = store_stmt (self, STMT_CAT_BY_NAME);
-        sqlite3_bind_text (stmt, 1, value->str, (int) value->len, SQLITE_STATIC);
+        stmt_bind_text (stmt, 1, value->str, value->len);
     }
     else {
         stmt = store_stmt (self, STMT_CAT_BY_ID);
-        sqlite3_bind_int64 (stmt, 1, value->i);
+        stmt_bind_int64 (stmt, 1, value->i);
     }
-    int rc = sqlite3_step (stmt);
+    int rc = stmt_step (stmt);
     if (rc == SQLITE_ROW)
-        *id_p = sqlite3_column_int64 (stmt, 0);
-    sqlite3_reset (stmt);
+        *id_p = stmt_column_int64 (stmt, 0);
+    stmt_reset (stmt);
     if (rc == SQLITE_ROW)
         return 0;
     if (rc != SQLITE_DONE)
@@ -101,12 +101,12 @@ s_category (store_t *self, uint32_t n, const proto_value_t *value, const char *f
 }
 
 static void
-s_bind_id_or_null (sqlite3_stmt *stmt, int index, int64_t id)
+s_bind_id_or_null (store_stmt_t *stmt, int index, int64_t id)
 {
     if (id)
-        sqlite3_bind_int64 (stmt, index, id);
+        stmt_bind_int64 (stmt, index, id);
     else
-        sqlite3_bind_null (stmt, index);
+        stmt_bind_null (stmt, index);
 }
 
 static void
@@ -118,22 +118,22 @@ s_pack_key_int (msgpack_packer *pk, const char *key, int64_t value)
 }
 
 static void
-s_pack_column_int_or_nil (msgpack_packer *pk, sqlite3_stmt *stmt, int column)
+s_pack_column_int_or_nil (msgpack_packer *pk, store_stmt_t *stmt, int column)
 {
-    if (sqlite3_column_type (stmt, column) == SQLITE_NULL)
+    if (stmt_column_type (stmt, column) == SQLITE_NULL)
         msgpack_pack_nil (pk);
     else
-        msgpack_pack_int64 (pk, sqlite3_column_int64 (stmt, column));
+        msgpack_pack_int64 (pk, stmt_column_int64 (stmt, column));
 }
 
 static void
-s_pack_column_text_or_nil (msgpack_packer *pk, sqlite3_stmt *stmt, int column)
+s_pack_column_text_or_nil (msgpack_packer *pk, store_stmt_t *stmt, int column)
 {
-    if (sqlite3_column_type (stmt, column) == SQLITE_NULL)
+    if (stmt_column_type (stmt, column) == SQLITE_NULL)
         msgpack_pack_nil (pk);
     else
-        proto_pack_strn (pk, (const char *) sqlite3_column_text (stmt, column),
-                         (size_t) sqlite3_column_bytes (stmt, column));
+        proto_pack_strn (pk, (const char *) stmt_column_blob (stmt, column),
+                         (size_t) stmt_column_bytes (stmt, column));
 }
 
 static void
@@ -146,11 +146,11 @@ s_pack_time (msgpack_packer *pk, int64_t us, int offset_min)
 
 /*  A category row from columns id, name, parent_id. */
 static void
-s_pack_category_row (msgpack_packer *pk, sqlite3_stmt *stmt)
+s_pack_category_row (msgpack_packer *pk, store_stmt_t *stmt)
 {
     msgpack_pack_map (pk, 3);
     proto_pack_cstr (pk, "id");
-    msgpack_pack_int64 (pk, sqlite3_column_int64 (stmt, 0));
+    msgpack_pack_int64 (pk, stmt_column_int64 (stmt, 0));
     proto_pack_cstr (pk, "name");
     s_pack_column_text_or_nil (pk, stmt, 1);
     proto_pack_cstr (pk, "parent_id");
@@ -159,38 +159,38 @@ s_pack_category_row (msgpack_packer *pk, sqlite3_stmt *stmt)
 
 /*  A transaction row from TXN_COLUMNS. */
 static void
-s_pack_txn_row (msgpack_packer *pk, sqlite3_stmt *stmt)
+s_pack_txn_row (msgpack_packer *pk, store_stmt_t *stmt)
 {
     msgpack_pack_map (pk, 7);
     proto_pack_cstr (pk, "id");
-    msgpack_pack_int64 (pk, sqlite3_column_int64 (stmt, 0));
+    msgpack_pack_int64 (pk, stmt_column_int64 (stmt, 0));
     proto_pack_cstr (pk, "amount");
-    msgpack_pack_int64 (pk, sqlite3_column_int64 (stmt, 1));
+    msgpack_pack_int64 (pk, stmt_column_int64 (stmt, 1));
     proto_pack_cstr (pk, "occurred_at");
-    s_pack_time (pk, sqlite3_column_int64 (stmt, 2), sqlite3_column_int (stmt, 3));
+    s_pack_time (pk, stmt_column_int64 (stmt, 2), (int) stmt_column_int64 (stmt, 3));
     proto_pack_cstr (pk, "description");
     s_pack_column_text_or_nil (pk, stmt, 4);
     proto_pack_cstr (pk, "category_id");
     s_pack_column_int_or_nil (pk, stmt, 5);
     proto_pack_cstr (pk, "created_at");
-    s_pack_time (pk, sqlite3_column_int64 (stmt, 6), 0);
+    s_pack_time (pk, stmt_column_int64 (stmt, 6), 0);
     proto_pack_cstr (pk, "updated_at");
-    s_pack_time (pk, sqlite3_column_int64 (stmt, 7), 0);
+    s_pack_time (pk, stmt_column_int64 (stmt, 7), 0);
 }
 
 /*  Step a statement that returns at most one row and pack {"row": row}. */
 static int
-s_get_row (store_t *self, sqlite3_stmt *stmt, uint32_t n, const char *field, const char *what,
-           int64_t id, void (*pack_row) (msgpack_packer *, sqlite3_stmt *),
+s_get_row (store_t *self, store_stmt_t *stmt, uint32_t n, const char *field, const char *what,
+           int64_t id, void (*pack_row) (msgpack_packer *, store_stmt_t *),
            msgpack_packer *pk, proto_error_t *err)
 {
-    int rc = sqlite3_step (stmt);
+    int rc = stmt_step (stmt);
     if (rc == SQLITE_ROW) {
         msgpack_pack_map (pk, 1);
         proto_pack_cstr (pk, "row");
         pack_row (pk, stmt);
     }
-    sqlite3_reset (stmt);
+    stmt_reset (stmt);
     if (rc == SQLITE_ROW)
         return 0;
     if (rc == SQLITE_DONE)
@@ -203,7 +203,7 @@ s_get_row (store_t *self, sqlite3_stmt *stmt, uint32_t n, const char *field, con
 /*  Pack up to limit rows of stmt as an array, through the scratch buffer
     since msgpack needs the count first. Returns the rows packed, or -1. */
 static int64_t
-s_pack_rows (store_t *self, sqlite3_stmt *stmt, int64_t limit, void (*pack_row) (msgpack_packer *, sqlite3_stmt *),
+s_pack_rows (store_t *self, store_stmt_t *stmt, int64_t limit, void (*pack_row) (msgpack_packer *, store_stmt_t *),
              msgpack_packer *pk, uint32_t n, bool *more_p, int64_t last [2], proto_error_t *err)
 {
     msgpack_sbuffer_clear (&self->rows);
@@ -212,19 +212,19 @@ s_pack_rows (store_t *self, sqlite3_stmt *stmt, int64_t limit, void (*pack_row) 
     int64_t count = 0;
     int rc;
     *more_p = false;
-    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+    while ((rc = stmt_step (stmt)) == SQLITE_ROW) {
         if (count == limit) {
             *more_p = true;
             break;
         }
         pack_row (&rows_pk, stmt);
         if (last) {
-            last [0] = sqlite3_column_int64 (stmt, 2);
-            last [1] = sqlite3_column_int64 (stmt, 0);
+            last [0] = stmt_column_int64 (stmt, 2);
+            last [1] = stmt_column_int64 (stmt, 0);
         }
         count++;
     }
-    sqlite3_reset (stmt);
+    stmt_reset (stmt);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         store_error_from_sqlite (self, rc, (int) n, NULL, err);
         return -1;
@@ -240,12 +240,12 @@ s_category_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_pack
     int64_t parent;
     if (s_category (self, n, VALUE (op, PARENT), "parent", &parent, err))
         return -1;
-    sqlite3_stmt *stmt = store_stmt (self, STMT_CAT_INSERT);
-    sqlite3_bind_text (stmt, 1, VALUE (op, NAME)->str, (int) VALUE (op, NAME)->len, SQLITE_STATIC);
+    store_stmt_t *stmt = store_stmt (self, STMT_CAT_INSERT);
+    stmt_bind_text (stmt, 1, VALUE (op, NAME)->str, VALUE (op, NAME)->len);
     s_bind_id_or_null (stmt, 2, parent);
     if (s_step_done (self, stmt, n, "name", err))
         return -1;
-    self->batch.ids [n] = sqlite3_last_insert_rowid (self->db);
+    self->batch.ids [n] = self->db->ops->last_insert_id (self->db);
     s_pack_key_int (pk, "id", self->batch.ids [n]);
     return 0;
 }
@@ -266,11 +266,11 @@ s_category_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_pack
             return -1;
         if (parent) {
             /*  The new parent must not be the category or below it. */
-            sqlite3_stmt *stmt = store_stmt (self, STMT_CAT_IS_ANCESTOR);
-            sqlite3_bind_int64 (stmt, 1, parent);
-            sqlite3_bind_int64 (stmt, 2, id);
-            int rc = sqlite3_step (stmt);
-            sqlite3_reset (stmt);
+            store_stmt_t *stmt = store_stmt (self, STMT_CAT_IS_ANCESTOR);
+            stmt_bind_int64 (stmt, 1, parent);
+            stmt_bind_int64 (stmt, 2, id);
+            int rc = stmt_step (stmt);
+            stmt_reset (stmt);
             if (rc == SQLITE_ROW) {
                 proto_error_set (err, PROTO_CLASS_INVALID, (int) n, "parent", "CATEGORY_CYCLE",
                                  "category %lld cannot be its own ancestor", (long long) id);
@@ -282,16 +282,16 @@ s_category_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_pack
             }
         }
     }
-    sqlite3_stmt *stmt = store_stmt (self, STMT_CAT_UPDATE);
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_int (stmt, 2, HAS (op, NAME));
+    store_stmt_t *stmt = store_stmt (self, STMT_CAT_UPDATE);
+    stmt_bind_int64 (stmt, 1, id);
+    stmt_bind_int64 (stmt, 2, HAS (op, NAME));
     if (HAS (op, NAME))
-        sqlite3_bind_text (stmt, 3, VALUE (op, NAME)->str, (int) VALUE (op, NAME)->len, SQLITE_STATIC);
-    sqlite3_bind_int (stmt, 4, HAS (op, PARENT));
+        stmt_bind_text (stmt, 3, VALUE (op, NAME)->str, VALUE (op, NAME)->len);
+    stmt_bind_int64 (stmt, 4, HAS (op, PARENT));
     s_bind_id_or_null (stmt, 5, parent);
     if (s_step_done (self, stmt, n, HAS (op, NAME)? "name": NULL, err))
         return -1;
-    s_pack_key_int (pk, "changed", sqlite3_changes (self->db));
+    s_pack_key_int (pk, "changed", self->db->ops->changes (self->db));
     return 0;
 }
 
@@ -301,11 +301,11 @@ s_delete (store_t *self, uint32_t n, const proto_op_t *op, store_stmt_id_t id_st
           msgpack_packer *pk, proto_error_t *err)
 {
     int64_t id = s_id (self, VALUE (op, ID));
-    sqlite3_stmt *stmt = store_stmt (self, id_stmt);
-    sqlite3_bind_int64 (stmt, 1, id);
+    store_stmt_t *stmt = store_stmt (self, id_stmt);
+    stmt_bind_int64 (stmt, 1, id);
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
-    if (sqlite3_changes (self->db) == 0) {
+    if (self->db->ops->changes (self->db) == 0) {
         s_not_found (err, n, "id", what, id);
         return -1;
     }
@@ -330,8 +330,8 @@ s_category_get (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer 
     }
     else
         id = s_id (self, VALUE (op, ID));
-    sqlite3_stmt *stmt = store_stmt (self, STMT_CAT_BY_ID);
-    sqlite3_bind_int64 (stmt, 1, id);
+    store_stmt_t *stmt = store_stmt (self, STMT_CAT_BY_ID);
+    stmt_bind_int64 (stmt, 1, id);
     return s_get_row (self, stmt, n, "id", "category", id, s_pack_category_row, pk, err);
 }
 
@@ -352,17 +352,17 @@ s_txn_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *p
     if (s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
         return -1;
     const proto_value_t *description = VALUE (op, DESCRIPTION);
-    sqlite3_stmt *stmt = store_stmt (self, STMT_TXN_INSERT);
-    sqlite3_bind_int64 (stmt, 1, VALUE (op, AMOUNT)->i);
-    sqlite3_bind_int64 (stmt, 2, VALUE (op, OCCURRED_AT)->i);
-    sqlite3_bind_int (stmt, 3, VALUE (op, OCCURRED_AT)->offset_min);
+    store_stmt_t *stmt = store_stmt (self, STMT_TXN_INSERT);
+    stmt_bind_int64 (stmt, 1, VALUE (op, AMOUNT)->i);
+    stmt_bind_int64 (stmt, 2, VALUE (op, OCCURRED_AT)->i);
+    stmt_bind_int64 (stmt, 3, VALUE (op, OCCURRED_AT)->offset_min);
     if (description->kind == PROTO_VAL_STR)
-        sqlite3_bind_text (stmt, 4, description->str, (int) description->len, SQLITE_STATIC);
+        stmt_bind_text (stmt, 4, description->str, description->len);
     s_bind_id_or_null (stmt, 5, category);
-    sqlite3_bind_int64 (stmt, 6, self->batch.now_us);
+    stmt_bind_int64 (stmt, 6, self->batch.now_us);
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
-    self->batch.ids [n] = sqlite3_last_insert_rowid (self->db);
+    self->batch.ids [n] = self->db->ops->last_insert_id (self->db);
     s_pack_key_int (pk, "id", self->batch.ids [n]);
     return 0;
 }
@@ -381,22 +381,22 @@ s_txn_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *p
     if (HAS (op, CATEGORY) && s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
         return -1;
     const proto_value_t *description = VALUE (op, DESCRIPTION);
-    sqlite3_stmt *stmt = store_stmt (self, STMT_TXN_UPDATE);
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_int (stmt, 2, HAS (op, AMOUNT));
-    sqlite3_bind_int64 (stmt, 3, VALUE (op, AMOUNT)->i);
-    sqlite3_bind_int (stmt, 4, HAS (op, OCCURRED_AT));
-    sqlite3_bind_int64 (stmt, 5, VALUE (op, OCCURRED_AT)->i);
-    sqlite3_bind_int (stmt, 6, VALUE (op, OCCURRED_AT)->offset_min);
-    sqlite3_bind_int (stmt, 7, HAS (op, DESCRIPTION));
+    store_stmt_t *stmt = store_stmt (self, STMT_TXN_UPDATE);
+    stmt_bind_int64 (stmt, 1, id);
+    stmt_bind_int64 (stmt, 2, HAS (op, AMOUNT));
+    stmt_bind_int64 (stmt, 3, VALUE (op, AMOUNT)->i);
+    stmt_bind_int64 (stmt, 4, HAS (op, OCCURRED_AT));
+    stmt_bind_int64 (stmt, 5, VALUE (op, OCCURRED_AT)->i);
+    stmt_bind_int64 (stmt, 6, VALUE (op, OCCURRED_AT)->offset_min);
+    stmt_bind_int64 (stmt, 7, HAS (op, DESCRIPTION));
     if (description->kind == PROTO_VAL_STR)
-        sqlite3_bind_text (stmt, 8, description->str, (int) description->len, SQLITE_STATIC);
-    sqlite3_bind_int (stmt, 9, HAS (op, CATEGORY));
+        stmt_bind_text (stmt, 8, description->str, description->len);
+    stmt_bind_int64 (stmt, 9, HAS (op, CATEGORY));
     s_bind_id_or_null (stmt, 10, category);
-    sqlite3_bind_int64 (stmt, 11, self->batch.now_us);
+    stmt_bind_int64 (stmt, 11, self->batch.now_us);
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
-    s_pack_key_int (pk, "changed", sqlite3_changes (self->db));
+    s_pack_key_int (pk, "changed", self->db->ops->changes (self->db));
     return 0;
 }
 
@@ -410,15 +410,15 @@ static int
 s_txn_get (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
     int64_t id = s_id (self, VALUE (op, ID));
-    sqlite3_stmt *stmt = store_stmt (self, STMT_TXN_BY_ID);
-    sqlite3_bind_int64 (stmt, 1, id);
+    store_stmt_t *stmt = store_stmt (self, STMT_TXN_BY_ID);
+    stmt_bind_int64 (stmt, 1, id);
     return s_get_row (self, stmt, n, "id", "transaction", id, s_pack_txn_row, pk, err);
 }
 
 static int
 s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
-    sqlite3_stmt *stmt;
+    store_stmt_t *stmt;
     const proto_value_t *categories = VALUE (op, CATEGORIES);
     char ids_json [PROTO_MAX_LIST * 21 + 2];
     if (categories->kind == PROTO_VAL_LIST) {
@@ -436,7 +436,7 @@ s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
         ids_json [size++] = ']';
         bool tree = HAS (op, INCLUDE_SUB) && VALUE (op, INCLUDE_SUB)->b;
         stmt = store_stmt (self, tree? STMT_TXN_QUERY_TREE: STMT_TXN_QUERY_CATS);
-        sqlite3_bind_text (stmt, 8, ids_json, (int) size, SQLITE_TRANSIENT);
+        stmt_bind_text (stmt, 8, ids_json, size);   /* lives until the rows are read */
     }
     else
         stmt = store_stmt (self, STMT_TXN_QUERY);
@@ -452,12 +452,12 @@ s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
         start_us = after->i;
         start_id = after->cursor_id;
     }
-    sqlite3_bind_int64 (stmt, 2, HAS (op, TO)? VALUE (op, TO)->i: INT64_MAX);
-    sqlite3_bind_int64 (stmt, 3, start_us);
-    sqlite3_bind_int64 (stmt, 4, start_id);
-    sqlite3_bind_int64 (stmt, 5, HAS (op, MIN_AMOUNT)? VALUE (op, MIN_AMOUNT)->i: INT64_MIN);
-    sqlite3_bind_int64 (stmt, 6, HAS (op, MAX_AMOUNT)? VALUE (op, MAX_AMOUNT)->i: INT64_MAX);
-    sqlite3_bind_int64 (stmt, 7, limit + 1);
+    stmt_bind_int64 (stmt, 2, HAS (op, TO)? VALUE (op, TO)->i: INT64_MAX);
+    stmt_bind_int64 (stmt, 3, start_us);
+    stmt_bind_int64 (stmt, 4, start_id);
+    stmt_bind_int64 (stmt, 5, HAS (op, MIN_AMOUNT)? VALUE (op, MIN_AMOUNT)->i: INT64_MIN);
+    stmt_bind_int64 (stmt, 6, HAS (op, MAX_AMOUNT)? VALUE (op, MAX_AMOUNT)->i: INT64_MAX);
+    stmt_bind_int64 (stmt, 7, limit + 1);
 
     bool more;
     int64_t last [2] = { 0, 0 };
@@ -475,15 +475,18 @@ s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
     return 0;
 }
 
-static int
-s_sys_ping (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+static void
+s_pack_ping (stats_t *stats, msgpack_packer *pk)
 {
-    msgpack_pack_map (pk, 2);
+    msgpack_pack_map (pk, stats->cluster? 3: 2);
     proto_pack_cstr (pk, "pong");
     msgpack_pack_true (pk);
     proto_pack_cstr (pk, "version");
     proto_pack_cstr (pk, LEDGER_VERSION);
-    return 0;
+    if (stats->cluster) {
+        proto_pack_cstr (pk, "role");
+        proto_pack_cstr (pk, stats->cluster_role (stats->cluster));
+    }
 }
 
 static void
@@ -493,13 +496,12 @@ s_pack_counter (msgpack_packer *pk, const char *name, atomic_uint_fast64_t *coun
     msgpack_pack_uint64 (pk, atomic_load (counter));
 }
 
-static int
-s_sys_stats (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+static void
+s_pack_stats (stats_t *stats, msgpack_packer *pk)
 {
-    stats_t *stats = self->stats;
     msgpack_pack_map (pk, 1);
     proto_pack_cstr (pk, "stats");
-    msgpack_pack_map (pk, 8);
+    msgpack_pack_map (pk, stats->cluster? 9: 8);
     proto_pack_cstr (pk, "uptime_s");
     msgpack_pack_int64 (pk, (stats_now_us () - stats->started_us) / 1000000);
     s_pack_counter (pk, "batches_ok", &stats->batches_ok);
@@ -512,7 +514,103 @@ s_sys_stats (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
     s_pack_counter (pk, "replays", &stats->replays);
     s_pack_counter (pk, "replies_dropped", &stats->replies_dropped);
     s_pack_counter (pk, "transactions", &stats->write_transactions);
+    if (stats->cluster) {
+        proto_pack_cstr (pk, "cluster");
+        stats->cluster_pack (stats->cluster, pk);
+    }
+}
+
+static int
+s_sys_ping (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    s_pack_ping (self->stats, pk);
     return 0;
+}
+
+static int
+s_sys_stats (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    s_pack_stats (self->stats, pk);
+    return 0;
+}
+
+/*  cluster.transfer and cluster.remove: for the cluster, not the ledger.
+    Without one (single-node mode), there is nothing to do. */
+static int
+s_cluster_admin (stats_t *stats, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    bool remove = op->code == PROTO_OP_CLUSTER_REMOVE;
+    if (!stats->cluster) {
+        proto_error_set (err, PROTO_CLASS_INVALID, (int) n, "op", "NOT_CLUSTER",
+                         "this worker is not in cluster mode");
+        return -1;
+    }
+    if (VALUE (op, ID)->kind != PROTO_VAL_INT) {
+        proto_error_set (err, PROTO_CLASS_INVALID, (int) n, "id", "NOT_A_NODE", "give a node id");
+        return -1;
+    }
+    char why [256];
+    if (stats->cluster_admin (stats->cluster, remove, (uint64_t) VALUE (op, ID)->i, why, sizeof (why))) {
+        proto_error_set (err, PROTO_CLASS_UNAVAILABLE, (int) n, "id", remove? "REMOVE_FAILED": "TRANSFER_FAILED",
+                         "%s", why);
+        return -1;
+    }
+    msgpack_pack_map (pk, 1);
+    proto_pack_cstr (pk, "done");
+    msgpack_pack_true (pk);
+    return 0;
+}
+
+static int
+s_cluster_op (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    return s_cluster_admin (self->stats, n, op, pk, err);
+}
+
+bool
+store_request_is_sys (const proto_request_t *request)
+{
+    for (uint32_t n = 0; n < request->op_count; n++) {
+        proto_op_code_t code = request->ops [n].code;
+        if ((code != PROTO_OP_SYS_PING && code != PROTO_OP_SYS_STATS && code != PROTO_OP_CLUSTER_TRANSFER
+             && code != PROTO_OP_CLUSTER_REMOVE)
+        ||  request->ops [n].error)
+            return false;
+    }
+    return request->op_count > 0;
+}
+
+void
+store_run_sys (stats_t *stats, const proto_request_t *request, msgpack_sbuffer *out)
+{
+    msgpack_sbuffer results;
+    msgpack_sbuffer_init (&results);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &results, msgpack_sbuffer_write);
+    msgpack_pack_array (&pk, request->op_count);
+    for (uint32_t n = 0; n < request->op_count; n++) {
+        const proto_op_t *op = &request->ops [n];
+        proto_error_t err = { .klass = PROTO_CLASS_NONE };
+        atomic_fetch_add (&stats->ops, 1);
+        if (op->code == PROTO_OP_SYS_PING)
+            s_pack_ping (stats, &pk);
+        else
+        if (op->code == PROTO_OP_SYS_STATS)
+            s_pack_stats (stats, &pk);
+        else
+        if (s_cluster_admin (stats, n, op, &pk, &err)) {
+            /*  The whole batch fails: cluster ops are not undone, so
+                nothing runs after the one that failed. */
+            msgpack_sbuffer_destroy (&results);
+            proto_reply_error (out, request, &err);
+            stats_count_batch (stats, err.klass);
+            return;
+        }
+    }
+    proto_reply_ok (out, request, results.data, results.size, request->mode == PROTO_MODE_INDEPENDENT? 0: -1,
+                    false);
+    stats_count_batch (stats, PROTO_CLASS_NONE);
+    msgpack_sbuffer_destroy (&results);
 }
 
 static op_handler_fn *s_handlers [PROTO_OP_COUNT] = {
@@ -528,6 +626,8 @@ static op_handler_fn *s_handlers [PROTO_OP_COUNT] = {
     [PROTO_OP_TXN_QUERY]       = s_txn_query,
     [PROTO_OP_SYS_PING]        = s_sys_ping,
     [PROTO_OP_SYS_STATS]       = s_sys_stats,
+    [PROTO_OP_CLUSTER_TRANSFER] = s_cluster_op,
+    [PROTO_OP_CLUSTER_REMOVE]  = s_cluster_op,
 };
 
 int

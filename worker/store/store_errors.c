@@ -124,11 +124,27 @@ s_log_topic (int rc)
     }
 }
 
+/*  The cluster's conditions: this node cannot run the batch now, another
+    may. The store is then of no more use (store_usable says so). */
+static bool
+s_unavailable (store_t *self, int rc, int op, proto_error_t *err)
+{
+    if (rc != STORE_RC_LOST && rc != STORE_RC_NOT_LEADER && rc != STORE_RC_LEADERSHIP_LOST)
+        return false;
+    self->lost = true;
+    proto_error_set (err, PROTO_CLASS_UNAVAILABLE, op, NULL, "NOT_LEADER", "%s: nothing of this batch was applied;"
+                     " retry, on the leader", rc == STORE_RC_LOST? "the connection to this node's dqlite was lost"
+                     : "this node is not the cluster's leader");
+    return true;
+}
+
 void
 store_error_from_sqlite (store_t *self, int rc, int op, const char *field, proto_error_t *err)
 {
+    if (s_unavailable (self, rc, op, err))
+        return;
     proto_class_t klass = s_class (rc);
-    const char *message = sqlite3_errmsg (self->db);
+    const char *message = self->db->ops->errmsg (self->db);
     /*  Clients retry io errors quietly; without this line a full disk or
         a failing device shows up nowhere an operator looks. */
     int topic = s_log_topic (rc);
