@@ -20,6 +20,9 @@ config_usage (FILE *stream)
         "               [--dedup-ttl-s N] [--readers N] [--reader-nice N] [--group-max N]\n"
         "               [--group-wait-us N] [--max-memory BYTES] [--max-wait-ms N]\n"
         "               [--curve-secret FILE --curve-allow DIR] [--insecure-bind]\n"
+        "               [--cluster-id N --cluster-bind HOST:PORT --data-dir DIR [--cluster-join HOST:PORT,...]\n"
+        "                [--advertise ENDPOINT] [--cluster-latency-ms N] [--cluster-timeout-ms N]\n"
+        "                [--cluster-snapshot N] [--cluster-trailing N]]\n"
         "               [--log-level error|warn|info|debug] [--version] [--help]\n"
         "\n"
         "  --db PATH              SQLite database file (default ledger.db)\n"
@@ -43,7 +46,21 @@ config_usage (FILE *stream)
         "  --curve-secret FILE    CURVE: this server's certificate (czmq zcert format, with secret key)\n"
         "  --curve-allow DIR      CURVE: client public certificates allowed in (re-read when it changes)\n"
         "  --insecure-bind        allow non-loopback endpoints without CURVE (anyone can write)\n"
-        "  --log-level LEVEL      error, warn, info or debug (default info)\n");
+        "  --log-level LEVEL      error, warn, info or debug (default info)\n"
+        "\n"
+        "cluster mode (a replicated ledger on dqlite; see README \"Cluster mode\"):\n"
+        "  --cluster-id N         this node's id; node 1 founds the cluster, the others join it\n"
+        "  --cluster-bind H:P     the node's Raft address, IPv4 (loopback unless --insecure-bind)\n"
+        "  --cluster-join H:P,... members to join through (every node but node 1)\n"
+        "  --data-dir DIR         the node's Raft log, snapshots and copy of the ledger\n"
+        "  --advertise ENDPOINT   where producers reach this node (default the first --bind)\n"
+        "  --cluster-latency-ms N network round trip between nodes; elections take 15-30 times it\n"
+        "                         (default 20)\n"
+        "  --cluster-timeout-ms N a write waits at most this for a quorum before `unavailable`\n"
+        "                         (default 3000)\n"
+        "  --cluster-snapshot N   Raft entries (commits) between snapshots (default 1024)\n"
+        "  --cluster-trailing N   entries kept in memory after a snapshot, for followers behind\n"
+        "                         (default 2048)\n");
 }
 
 /*  Parse all of text as a decimal integer in [min, max]. */
@@ -98,6 +115,67 @@ s_bindable (config_t *self, int index, const char *endpoint)
     return self->bind_text [index];
 }
 
+/*  The cluster flags go together, and the Raft address is numeric IPv4
+    (all dqlite 1.11 takes) and loopback unless --insecure-bind: Raft and
+    dqlite's own protocol carry no authentication. Returns -1 with errbuf. */
+static int
+s_check_cluster (config_t *self, bool db_given, char *errbuf, size_t errlen)
+{
+    if (!self->cluster_id) {
+        if (self->cluster_bind || self->cluster_join || self->data_dir || self->advertise) {
+            snprintf (errbuf, errlen, "the cluster options need --cluster-id");
+            return -1;
+        }
+        return 0;
+    }
+    if (!self->cluster_bind || !self->data_dir) {
+        snprintf (errbuf, errlen, "--cluster-id needs --cluster-bind and --data-dir");
+        return -1;
+    }
+    if (db_given) {
+        snprintf (errbuf, errlen, "--db has no meaning in cluster mode: the ledger is replicated in --data-dir");
+        return -1;
+    }
+    if (self->cluster_id == 1 && self->cluster_join) {
+        snprintf (errbuf, errlen, "node 1 founds the cluster: a node that joins one needs another --cluster-id");
+        return -1;
+    }
+    if (self->cluster_id != 1 && !self->cluster_join) {
+        snprintf (errbuf, errlen, "--cluster-id %llu needs --cluster-join (only node 1 founds a cluster)",
+                  (unsigned long long) self->cluster_id);
+        return -1;
+    }
+    const char *bind = self->cluster_bind;
+    if (strncmp (bind, "localhost:", 10) == 0) {
+        snprintf (self->cluster_bind_text, sizeof (self->cluster_bind_text), "127.0.0.1:%s", bind + 10);
+        self->cluster_bind = bind = self->cluster_bind_text;
+    }
+    unsigned a, b, c, d, port;
+    char tail;
+    if (sscanf (bind, "%u.%u.%u.%u:%u%c", &a, &b, &c, &d, &port, &tail) != 5
+    ||  a > 255 || b > 255 || c > 255 || d > 255 || port == 0 || port > 65535) {
+        snprintf (errbuf, errlen, "--cluster-bind '%s': give an IPv4 address and port, like 127.0.0.1:9001", bind);
+        return -1;
+    }
+    if (a != 127 && !self->insecure_bind) {
+        snprintf (errbuf, errlen, "refusing a cluster address beyond loopback (%s) without --insecure-bind:"
+                  " Raft traffic is not authenticated", bind);
+        return -1;
+    }
+    if (!self->advertise) {
+        const char *first = self->binds [0];
+        if (strstr (first, "://*") || strstr (first, "://0.0.0.0")) {
+            snprintf (errbuf, errlen, "%s is not an address producers can use: give --advertise", first);
+            return -1;
+        }
+        self->advertise = first;
+    }
+    /*  dqlite serves queries on the leader only: every batch runs on the
+        leader's writer connection. */
+    self->readers = 0;
+    return 0;
+}
+
 config_rc_t
 config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, size_t errlen)
 {
@@ -116,6 +194,11 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
     self->group_wait_us = 0;
     self->max_memory = 1LL << 30;
     self->max_wait_ms = 1000;
+    self->cluster_latency_ms = 20;
+    self->cluster_timeout_ms = 3000;
+    self->cluster_snapshot = 1024;
+    self->cluster_trailing = 2048;
+    bool db_given = false;
 
     for (int arg = 1; arg < argc; arg++) {
         const char *name = argv [arg];
@@ -152,7 +235,9 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
                                         "--max-msg-bytes", "--max-queue", "--dedup-ttl-s", "--log-level",
                                         "--readers", "--reader-nice", "--group-max", "--group-wait-us",
                                         "--curve-secret", "--curve-allow", "--insecure-bind", "--max-memory",
-                                        "--max-wait-ms" };
+                                        "--max-wait-ms", "--cluster-id", "--cluster-bind", "--cluster-join",
+                                        "--data-dir", "--advertise", "--cluster-latency-ms",
+                                        "--cluster-timeout-ms", "--cluster-snapshot", "--cluster-trailing" };
         bool is_known = false;
         for (size_t n = 0; n < sizeof (known) / sizeof (known [0]); n++)
             is_known |= strcmp (flag, known [n]) == 0;
@@ -177,8 +262,10 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
         }
         long long number = 0;
         bool bad = false;
-        if (strcmp (flag, "--db") == 0)
+        if (strcmp (flag, "--db") == 0) {
             bad = !*(self->db_path = value);
+            db_given = true;
+        }
         else
         if (strcmp (flag, "--bind") == 0) {
             if (self->bind_count == CONFIG_MAX_BINDS) {
@@ -236,6 +323,33 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
         else
         if (strcmp (flag, "--max-wait-ms") == 0 && !(bad = s_number (value, 1, 3600000, &number)))
             self->max_wait_ms = (int) number;
+        else
+        if (strcmp (flag, "--cluster-id") == 0 && !(bad = s_number (value, 1, INT64_MAX, &number)))
+            self->cluster_id = (uint64_t) number;
+        else
+        if (strcmp (flag, "--cluster-bind") == 0)
+            bad = !*(self->cluster_bind = value);
+        else
+        if (strcmp (flag, "--cluster-join") == 0)
+            bad = !*(self->cluster_join = value);
+        else
+        if (strcmp (flag, "--data-dir") == 0)
+            bad = !*(self->data_dir = value);
+        else
+        if (strcmp (flag, "--advertise") == 0)
+            bad = !*(self->advertise = value);
+        else
+        if (strcmp (flag, "--cluster-latency-ms") == 0 && !(bad = s_number (value, 1, 10000, &number)))
+            self->cluster_latency_ms = (int) number;
+        else
+        if (strcmp (flag, "--cluster-timeout-ms") == 0 && !(bad = s_number (value, 100, 600000, &number)))
+            self->cluster_timeout_ms = (int) number;
+        else
+        if (strcmp (flag, "--cluster-snapshot") == 0 && !(bad = s_number (value, 16, 1000000, &number)))
+            self->cluster_snapshot = (int) number;
+        else
+        if (strcmp (flag, "--cluster-trailing") == 0 && !(bad = s_number (value, 16, 1000000, &number)))
+            self->cluster_trailing = (int) number;
         if (bad) {
             snprintf (errbuf, errlen, "bad value '%s' for %s", value, flag);
             return CONFIG_BAD;
@@ -260,6 +374,8 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
                       "and --curve-allow, or --insecure-bind", self->binds [n]);
             return CONFIG_BAD;
         }
+    if (s_check_cluster (self, db_given, errbuf, errlen))
+        return CONFIG_BAD;
     return CONFIG_RUN;
 }
 

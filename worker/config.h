@@ -34,6 +34,17 @@ typedef struct {
     int max_wait_ms;            /* longest a batch may wait to start before `overloaded` */
     bool ipv6;                  /* some endpoint is an IPv6 address */
     char bind_text [CONFIG_MAX_BINDS] [256];    /* endpoints rewritten (localhost) */
+    /*  Cluster mode (cluster_id > 0): a dqlite node in this process. */
+    uint64_t cluster_id;
+    const char *cluster_bind;   /* HOST:PORT of the node (Raft and dqlite clients) */
+    const char *cluster_join;   /* HOST:PORT[,...] of members to join through */
+    const char *data_dir;       /* the node's Raft log and snapshots */
+    const char *advertise;      /* the endpoint producers are told to use for this node */
+    int cluster_latency_ms;
+    int cluster_timeout_ms;     /* a write waits at most this for the cluster */
+    int cluster_snapshot;       /* Raft entries between snapshots */
+    int cluster_trailing;       /* entries kept after one */
+    char cluster_bind_text [128];
 } config_t;
 
 /* Most readers; a pipe and a thread per reader. */

@@ -74,7 +74,10 @@ typedef struct {
 
 struct _frontend_t {
     void *router;
-    store_t *store;                     /* the writer's connection */
+    store_t *store;                     /* the writer's connection; cluster mode: only while leading */
+    cluster_t *cluster;                 /* cluster mode, or NULL */
+    char leader [256];                  /* cluster: the leader's endpoint, "" if unknown */
+    int64_t store_tried_us;             /* cluster: last attempt to open the store */
     queue_t waiting;                    /* write batches not yet running */
     job_pool_t pool;                    /* jobs done with, for reuse */
     job_t **group;                      /* the group running, group_max long */
@@ -147,7 +150,7 @@ static void s_check_memory (frontend_t *self, int64_t now);
 
 frontend_t *
 frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **writer_p,
-              store_t **readers, char *errbuf, size_t errlen)
+              store_t **readers, cluster_t *cluster, char *errbuf, size_t errlen)
 {
     frontend_t *self = calloc (1, sizeof (frontend_t));
     if (!self) {
@@ -209,9 +212,12 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
             snprintf (errbuf, errlen, "cannot bind %s: %s", config->binds [n], zmq_strerror (errno));
             goto failed;
         }
-    self->store = *writer_p;
-    *writer_p = NULL;
-    store_set_busy_handler (self->store, s_serve_while_busy, self);
+    self->cluster = cluster;
+    if (*writer_p) {
+        self->store = *writer_p;
+        *writer_p = NULL;
+        store_set_busy_handler (self->store, s_serve_while_busy, self);
+    }
     return self;
 
 failed:
@@ -332,6 +338,24 @@ s_reply_overloaded (frontend_t *self, job_t *job, const char *code, const char *
 {
     proto_error_t err;
     proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, code, "%s; retry later", why);
+    s_reply_error (self, job, &err);
+}
+
+/*  Cluster mode: this node does not lead (now). The batch was not run;
+    the producer is told where the leader is, when that is known. */
+static void
+s_reply_not_leader (frontend_t *self, job_t *job)
+{
+    proto_error_t err;
+    if (*self->leader) {
+        proto_error_set (&err, PROTO_CLASS_UNAVAILABLE, -1, NULL, "NOT_LEADER", "this node is not the cluster's"
+                         " leader (%s is): nothing was applied; retry there", self->leader);
+        err.leader = self->leader;
+    }
+    else
+        proto_error_set (&err, PROTO_CLASS_UNAVAILABLE, -1, NULL, "NOT_LEADER", "this node is not the cluster's"
+                         " leader, and no leader is known (an election, or no quorum): nothing was applied;"
+                         " retry");
     s_reply_error (self, job, &err);
 }
 
@@ -562,6 +586,18 @@ s_handle_request (frontend_t *self, job_t *job)
         err = job->request->error;
         goto reject;
     }
+    if (self->cluster && store_request_is_sys (job->request)) {
+        /*  Every node answers ping and stats, leader or not. */
+        store_run_sys (self->stats, job->request, &job->reply);
+        s_send_reply (self, job);
+        job_pool_give (&self->pool, &job);
+        return;
+    }
+    if (self->cluster && !self->store) {
+        s_reply_not_leader (self, job);
+        job_pool_give (&self->pool, &job);
+        return;
+    }
     if (s_admit (self, job->request, &err))
         goto reject;
     bool to_writer = job->request->writes || self->reader_count == 0;
@@ -675,6 +711,43 @@ s_refuse_waiting (frontend_t *self)
     }
 }
 
+/*  Cluster mode: follow leadership. While this node leads, the writer
+    has a store on its dqlite node (opened, and the schema migrated, when
+    leadership comes); when it stops leading, or the store lost its node,
+    the store goes and every batch is answered NOT_LEADER. */
+#define STORE_RETRY_US 100000
+
+static void
+s_follow_leader (frontend_t *self)
+{
+    if (!self->cluster)
+        return;
+    bool leads = cluster_leader (self->cluster, self->leader, sizeof (self->leader));
+    if (self->store && (!leads || !store_usable (self->store))) {
+        log_info ("cluster: %s: answering NOT_LEADER", leads? "the store lost its node": "no longer the leader");
+        store_destroy (&self->store);
+        cluster_kick (self->cluster);
+        return;
+    }
+    int64_t now = stats_monotonic_us ();
+    if (!leads || self->store || now - self->store_tried_us < STORE_RETRY_US)
+        return;
+    self->store_tried_us = now;
+    char errbuf [512];
+    store_options_t options = {
+        .busy_timeout_ms = self->config->busy_timeout_ms,
+        .dedup_ttl_s = self->config->dedup_ttl_s,
+    };
+    self->store = store_new_dqlite (cluster_node_address (self->cluster), CLUSTER_DB_NAME,
+                                    self->config->cluster_timeout_ms, &options, self->stats, errbuf, sizeof (errbuf));
+    if (self->store)
+        log_info ("cluster: this node leads: taking writes (schema version %d)", store_schema_version (self->store));
+    else {
+        log_warn ("cluster: this node leads, but its store cannot open: %s", errbuf);
+        cluster_kick (self->cluster);
+    }
+}
+
 static size_t
 s_recv_burst (frontend_t *self)
 {
@@ -718,6 +791,7 @@ s_serve (frontend_t *self, int timeout_ms)
     if (items [count + 2].revents & ZMQ_POLLIN)
         peers_take_events (self->peers);
     s_check_memory (self, stats_monotonic_us ());
+    s_follow_leader (self);
     for (int n = 0; n < count; n++)
         if (items [n].revents & ZMQ_POLLIN)
             s_take_replies (self, n);
@@ -771,12 +845,23 @@ s_run_group (frontend_t *self)
     }
     if (count == 0)
         return;
+    if (!self->store) {
+        /*  Cluster mode: leadership went while these waited. */
+        for (size_t n = 0; n < count; n++) {
+            self->held_ops -= self->group [n]->request->op_count;
+            s_reply_not_leader (self, self->group [n]);
+            job_pool_give (&self->pool, &self->group [n]);
+        }
+        return;
+    }
     store_prune (self->store);
     for (size_t n = 0; n < count; n++) {
         self->requests [n] = self->group [n]->request;
         self->replies [n] = &self->group [n]->reply;
     }
     store_run_group (self->store, self->requests, self->replies, count);
+    if (!store_usable (self->store))
+        s_follow_leader (self);
     /*  Only now, after COMMIT, may any reply of the group leave. */
     for (size_t n = 0; n < count; n++) {
         self->held_ops -= self->group [n]->request->op_count;

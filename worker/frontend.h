@@ -17,6 +17,7 @@
 #define WORKER_FRONTEND_H
 
 #include "auth.h"
+#include "cluster.h"
 #include "config.h"
 #include "stats.h"
 #include "store.h"
@@ -29,9 +30,12 @@ typedef struct _frontend_t frontend_t;
    start one reader thread per store in readers [0 .. config->readers).
    Takes the writer's store (*writer_p) and each reader's store (readers [n])
    on success, setting them to NULL; on failure the stores not taken are
-   the caller's. Returns NULL and writes why into errbuf on failure. */
+   the caller's. In cluster mode (cluster not NULL) there is no writer's
+   store to give: the front end opens one on the dqlite node while this
+   node leads, and answers NOT_LEADER while it does not. Returns NULL and
+   writes why into errbuf on failure. */
 frontend_t *frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **writer_p,
-                          store_t **readers, char *errbuf, size_t errlen);
+                          store_t **readers, cluster_t *cluster, char *errbuf, size_t errlen);
 
 /* Stop the readers, close the stores and sockets, giving queued replies a
    moment to leave; set *self_p to NULL. */

@@ -8,6 +8,7 @@
     stays consistent. */
 
 #include "auth.h"
+#include "cluster.h"
 #include "config.h"
 #include "frontend.h"
 #include "log.h"
@@ -61,6 +62,26 @@ s_close_stores (store_t **writer, store_t **readers, int count)
         store_destroy (&readers [n]);
 }
 
+/*  What sys.ping and sys.stats say of the cluster. */
+static const char *
+s_cluster_role (void *cluster)
+{
+    return cluster_role ((cluster_t *) cluster);
+}
+
+static void
+s_cluster_pack (void *cluster, msgpack_packer *pk)
+{
+    cluster_pack ((cluster_t *) cluster, pk);
+}
+
+static int
+s_cluster_admin (void *cluster, bool remove, uint64_t id, char *errbuf, size_t errlen)
+{
+    return remove? cluster_remove ((cluster_t *) cluster, id, errbuf, errlen)
+                 : cluster_transfer ((cluster_t *) cluster, id, errbuf, errlen);
+}
+
 int
 main (int argc, char *argv [])
 {
@@ -88,32 +109,61 @@ main (int argc, char *argv [])
     sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
     stats_t stats;
     stats_init (&stats);
-    store_options_t options = {
-        .sync_full = config.sync_full,
-        .busy_timeout_ms = config.busy_timeout_ms,
-        .dedup_ttl_s = config.dedup_ttl_s,
-    };
-    store_t *store = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf));
-    if (!store) {
-        log_error ("%s", errbuf);
-        return 1;
-    }
-    int schema = store_schema_version (store);
-
-    /*  Readers open after the writer has migrated the schema. */
+    store_t *store = NULL;
     store_t *readers [CONFIG_MAX_READERS] = { NULL };
-    options.read_only = true;
-    for (int n = 0; n < config.readers; n++)
-        if (!(readers [n] = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
-            log_error ("reader: %s", errbuf);
-            s_close_stores (&store, readers, config.readers);
+    cluster_t *cluster = NULL;
+    int schema = -1;
+    if (config.cluster_id) {
+        /*  Cluster mode: the ledger is on the dqlite nodes; the front end
+            opens its store while this node leads. */
+        cluster_options_t cluster_options = {
+            .id = config.cluster_id,
+            .address = config.cluster_bind,
+            .join = config.cluster_join,
+            .data_dir = config.data_dir,
+            .endpoint = config.advertise,
+            .latency_ms = (unsigned) config.cluster_latency_ms,
+            .snapshot_threshold = (unsigned) config.cluster_snapshot,
+            .snapshot_trailing = (unsigned) config.cluster_trailing,
+            .timeout_ms = config.cluster_timeout_ms,
+            .join_timeout_ms = 60000,
+        };
+        if (!(cluster = cluster_new (&cluster_options, errbuf, sizeof (errbuf)))) {
+            log_error ("cluster: %s", errbuf);
             return 1;
         }
+        stats.cluster = cluster;
+        stats.cluster_role = s_cluster_role;
+        stats.cluster_pack = s_cluster_pack;
+        stats.cluster_admin = s_cluster_admin;
+    }
+    else {
+        store_options_t options = {
+            .sync_full = config.sync_full,
+            .busy_timeout_ms = config.busy_timeout_ms,
+            .dedup_ttl_s = config.dedup_ttl_s,
+        };
+        if (!(store = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
+            log_error ("%s", errbuf);
+            return 1;
+        }
+        schema = store_schema_version (store);
+
+        /*  Readers open after the writer has migrated the schema. */
+        options.read_only = true;
+        for (int n = 0; n < config.readers; n++)
+            if (!(readers [n] = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
+                log_error ("reader: %s", errbuf);
+                s_close_stores (&store, readers, config.readers);
+                return 1;
+            }
+    }
 
     void *ctx = zsys_init ();
     if (!ctx) {
         log_error ("cannot start ZeroMQ");
         s_close_stores (&store, readers, config.readers);
+        cluster_destroy (&cluster);
         return 1;
     }
     /*  ZAP handler first: a CURVE client connecting right after bind must
@@ -122,14 +172,16 @@ main (int argc, char *argv [])
     if (config.curve_allow && !(auth = auth_new (ctx, config.curve_allow, errbuf, sizeof (errbuf)))) {
         log_error ("%s", errbuf);
         s_close_stores (&store, readers, config.readers);
+        cluster_destroy (&cluster);
         zsys_shutdown ();
         return 1;
     }
-    frontend_t *frontend = frontend_new (ctx, &config, &stats, &store, readers, errbuf, sizeof (errbuf));
+    frontend_t *frontend = frontend_new (ctx, &config, &stats, &store, readers, cluster, errbuf, sizeof (errbuf));
     if (!frontend) {
         log_error ("%s", errbuf);
         s_close_stores (&store, readers, config.readers);
         auth_destroy (&auth);
+        cluster_destroy (&cluster);
         zsys_shutdown ();
         return 1;
     }
@@ -138,12 +190,19 @@ main (int argc, char *argv [])
         log_info ("listening on %s%s", config.binds [n], config.curve_secret? " (CURVE)": "");
     if (config.curve_allow)
         log_info ("CURVE: clients must hold a key from %s", config.curve_allow);
-    log_info ("ledgerd %s: database %s, schema version %d, sync %s, %d readers, group commit up to %u",
-              LEDGER_VERSION, config.db_path, schema, config.sync_full? "full": "normal", config.readers,
-              config.group_max);
+    if (cluster)
+        log_info ("ledgerd %s: cluster node %llu, data in %s, advertised as %s, group commit up to %u",
+                  LEDGER_VERSION, (unsigned long long) config.cluster_id, config.data_dir, config.advertise,
+                  config.group_max);
+    else
+        log_info ("ledgerd %s: database %s, schema version %d, sync %s, %d readers, group commit up to %u",
+                  LEDGER_VERSION, config.db_path, schema, config.sync_full? "full": "normal", config.readers,
+                  config.group_max);
 
     int rc = frontend_run (frontend, s_wake_pipe [0], &s_stop);
     frontend_destroy (&frontend);
+    /*  After the front end: its store is a connection to this node. */
+    cluster_destroy (&cluster);
     auth_destroy (&auth);
     zsys_shutdown ();
     log_info ("stopped: database closed");
