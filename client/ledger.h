@@ -217,8 +217,12 @@ ledger_batch_t *ledger_batch_from_json (const char *json_text, char *errbuf, siz
    --------------------------------------------------------------------- */
 
 /* A client for one or more worker endpoints, separated by commas
-   ("tcp://a:5555,tcp://b:5555": requests are spread over them and a retry
-   may go to another). Returns NULL if an endpoint is malformed. */
+   ("tcp://a:5555,tcp://b:5555"). Requests go to one endpoint at a time:
+   after a silence (no reply within the timeout) the client moves to the
+   next; an `unavailable` reply (a cluster node that is not the leader)
+   sends it to the leader's endpoint the reply names, at once, or to the
+   next endpoint when the node knows no leader. Returns NULL if an
+   endpoint is malformed. */
 ledger_client_t *ledger_client_new (const char *endpoints);
 
 /* Close the connection and set *self_p to NULL. Requests still in flight
@@ -314,6 +318,9 @@ int ledger_result_error_op (ledger_result_t *self);            /* -1 if none */
 const char *ledger_result_error_field (ledger_result_t *self); /* NULL if none */
 const char *ledger_result_error_code (ledger_result_t *self);
 const char *ledger_result_error_message (ledger_result_t *self);
+/* Cluster mode, class "unavailable": the leader's endpoint as the node
+   that answered knows it, or NULL. */
+const char *ledger_result_error_leader (ledger_result_t *self);
 
 /* Per op (LEDGER_OK only): how many entries, how many failed (independent
    mode), and whether op i failed. */

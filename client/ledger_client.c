@@ -118,6 +118,8 @@ struct _ledger_client_t {
     bool handshake_broken;      /* a handshake was cut short: wrong mechanism or server key */
     char *endpoints [MAX_ENDPOINTS];
     int endpoint_count;
+    int current;                /* the endpoint the socket is connected to */
+    bool switch_endpoint;       /* reconnect to endpoints [current] at the next pump */
     int timeout_ms;
     int retries;
     int backoff_initial_ms;
@@ -184,8 +186,8 @@ s_close (ledger_client_t *self)
     self->monitor = NULL;
 }
 
-/*  (Re)open the socket and connect it to every endpoint, with a monitor
-    that reports failed handshakes. */
+/*  (Re)open the socket and connect it to the current endpoint, with a
+    monitor that reports failed handshakes. */
 static int
 s_open (ledger_client_t *self)
 {
@@ -220,13 +222,50 @@ s_open (ledger_client_t *self)
             self->monitor = NULL;
         }
     }
-    for (int n = 0; n < self->endpoint_count; n++)
-        if (zmq_connect (self->socket, self->endpoints [n])) {
-            s_fail (self, "cannot connect to %s: %s", self->endpoints [n], zmq_strerror (errno));
-            s_close (self);
-            return -1;
-        }
+    /*  One endpoint at a time: a cluster has one leader, and a request
+        that went to another node is answered `unavailable`, with the
+        leader's endpoint when that node knows it. */
+    if (zmq_connect (self->socket, self->endpoints [self->current])) {
+        s_fail (self, "cannot connect to %s: %s", self->endpoints [self->current], zmq_strerror (errno));
+        s_close (self);
+        return -1;
+    }
     return 0;
+}
+
+/*  Go to the next endpoint (after a silence, or a node that knows no
+    leader). */
+static void
+s_rotate (ledger_client_t *self)
+{
+    if (self->endpoint_count > 1) {
+        self->current = (self->current + 1) % self->endpoint_count;
+        self->switch_endpoint = true;
+    }
+}
+
+/*  A node said the leader is at endpoint: go there (adding it to the
+    list if it is not in it). Returns true if that is a move. */
+static bool
+s_follow_hint (ledger_client_t *self, const char *endpoint)
+{
+    for (int n = 0; n < self->endpoint_count; n++)
+        if (strcmp (self->endpoints [n], endpoint) == 0) {
+            if (n == self->current)
+                return false;
+            self->current = n;
+            self->switch_endpoint = true;
+            return true;
+        }
+    char *copy = self->endpoint_count < MAX_ENDPOINTS? strdup (endpoint): NULL;
+    if (!copy) {
+        s_rotate (self);
+        return false;
+    }
+    self->current = self->endpoint_count;
+    self->endpoints [self->endpoint_count++] = copy;
+    self->switch_endpoint = true;
+    return true;
 }
 
 /*  Read the monitor's events: did a handshake fail since the last look? */
@@ -470,9 +509,23 @@ s_on_reply (ledger_client_t *self, zmq_msg_t *msg, int64_t now)
     }
     if (ledger_result_status (result) == LEDGER_FAILED && ledger_result_retryable (result)) {
         pending_t *pending = &self->pending [n];
+        /*  Not the leader: follow its hint at once, or try the next node
+            after the backoff. */
+        bool moved = false;
+        const char *klass = ledger_result_error_class (result);
+        if (klass && strcmp (klass, "unavailable") == 0) {
+            const char *leader = ledger_result_error_leader (result);
+            if (leader && *leader)
+                moved = s_follow_hint (self, leader);
+            else
+                s_rotate (self);
+        }
+        uint64_t id = pending->id;
         ledger_result_destroy (&pending->last_error);
         pending->last_error = result;
         s_try_failed (self, (size_t) n, now, false, ledger_result_describe (result));
+        if (moved && (n = s_find (self, id)) >= 0 && self->pending [n].resend_at)
+            self->pending [n].resend_at = now;
         return;
     }
     s_finish (self, (size_t) n, result);
@@ -485,7 +538,7 @@ s_pump (ledger_client_t *self, int64_t until)
 {
     int64_t now = s_now_ms ();
     size_t ready_before = self->ready_count;
-    bool reopen = false;
+    bool reopen = self->switch_endpoint;
     for (size_t n = 0; n < self->pending_count; ) {
         pending_t *pending = &self->pending [n];
         size_t before = self->pending_count;
@@ -503,14 +556,18 @@ s_pump (ledger_client_t *self, int64_t until)
             else
                 snprintf (reason, sizeof (reason), "no reply within %d ms", self->timeout_ms);
             s_try_failed (self, n, now, true, reason);
+            if (!reopen)
+                s_rotate (self);
             reopen = true;
         }
         if (self->pending_count == before)
             n++;
     }
     if (reopen) {
-        /*  Lazy Pirate: a silent connection may be dead; start afresh and
-            send again everything that was waiting on the old socket. */
+        /*  Lazy Pirate: a silent connection may be dead; start afresh (on
+            the next endpoint, or the leader's) and send again everything
+            that was waiting on the old socket. */
+        self->switch_endpoint = false;
         if (s_open (self) == 0)
             for (size_t n = 0; n < self->pending_count; n++)
                 if (!self->pending [n].resend_at)

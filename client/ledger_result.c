@@ -421,6 +421,12 @@ ledger_result_error_message (ledger_result_t *self)
     return s_str (self, s_get (s_error (self), "message"));
 }
 
+const char *
+ledger_result_error_leader (ledger_result_t *self)
+{
+    return s_str (self, s_get (s_error (self), "leader"));
+}
+
 size_t
 ledger_result_op_count (ledger_result_t *self)
 {
