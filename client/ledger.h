@@ -203,8 +203,16 @@ int ledger_batch_txn_query (ledger_batch_t *self, const ledger_query_t *query);
 /* sys.ping: liveness and the worker's version. */
 int ledger_batch_ping (ledger_batch_t *self);
 
-/* sys.stats: the worker's counters. */
+/* sys.stats: the worker's counters (in cluster mode, with every node). */
 int ledger_batch_stats (ledger_batch_t *self);
+
+/* cluster.transfer: make node_id the Raft leader (cluster mode only; on a
+   single-node worker the op fails with class invalid, NOT_CLUSTER).
+   cluster.remove: take node_id out of the cluster for good; a removed node
+   must not be restarted with its old data directory. Any node answers both,
+   sending them on to the leader's dqlite node. */
+int ledger_batch_cluster_transfer (ledger_batch_t *self, int64_t node_id);
+int ledger_batch_cluster_remove (ledger_batch_t *self, int64_t node_id);
 
 /* Make a batch from one JSON object shaped like a request:
    {"ops": [...], "mode": "atomic"|"independent", "key": "...", "v": 1}
@@ -233,7 +241,14 @@ void ledger_client_destroy (ledger_client_t **self_p);
 void ledger_client_set_timeout (ledger_client_t *self, int timeout_ms);
 
 /* How many times to resend after a timeout or a retryable error (default 3,
-   so 4 tries in all; 0 sends once). */
+   so 4 tries in all; 0 sends once). A connection that breaks while a
+   batch waits (the worker died) ends that try at once; the next goes to
+   the next endpoint. Unless retries is 0, two answers that come at once do
+   not count as tries: a cluster node's `unavailable` (no leader yet, during
+   an election) and a refused connection (nothing listens there). The batch
+   is then sent again after the first backoff step, not a growing one,
+   until (retries + 1) * timeout has passed since it was first sent; after
+   that they count as any other failed try. */
 void ledger_client_set_retries (ledger_client_t *self, int retries);
 
 /* Wait between tries: exponential from initial_ms, doubling, capped at

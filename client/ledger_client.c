@@ -102,6 +102,7 @@ typedef struct {
     size_t size;
     int attempts;               /* tries that ended in a timeout or a retryable error */
     int sends;
+    int64_t started;            /* first sent (ms, monotonic) */
     int64_t deadline;           /* waiting for a reply until then (ms, monotonic) */
     int64_t resend_at;          /* 0, or when to send again after a backoff */
     bool timed_out;             /* some try got no reply: it may have committed */
@@ -116,6 +117,8 @@ struct _ledger_client_t {
     uint8_t curve_public [32], curve_secret [32], curve_server [32];
     bool auth_refused;          /* the worker refused our key since the last reply */
     bool handshake_broken;      /* a handshake was cut short: wrong mechanism or server key */
+    bool connection_lost;       /* the connection broke (the worker died or closed it) */
+    bool refused;               /* a connect was refused: nothing listens there now */
     char *endpoints [MAX_ENDPOINTS];
     int endpoint_count;
     int current;                /* the endpoint the socket is connected to */
@@ -208,7 +211,10 @@ s_open (ledger_client_t *self)
     char endpoint [64];
     snprintf (endpoint, sizeof (endpoint), "inproc://ledger-client-monitor-%llu",
               (unsigned long long) atomic_fetch_add (&s_monitors, 1));
-    if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH
+    self->connection_lost = false;
+    self->refused = false;
+    if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_DISCONNECTED
+                            | ZMQ_EVENT_CONNECT_RETRIED
                             | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
         self->monitor = zmq_socket (self->ctx, ZMQ_PAIR);
         /*  Unbounded: libzmq sends events from the I/O thread, blocking, and
@@ -268,7 +274,8 @@ s_follow_hint (ledger_client_t *self, const char *endpoint)
     return true;
 }
 
-/*  Read the monitor's events: did a handshake fail since the last look? */
+/*  Read the monitor's events: did a handshake fail, or the connection
+    break, since the last look? */
 static void
 s_check_handshakes (ledger_client_t *self)
 {
@@ -282,6 +289,10 @@ s_check_handshakes (ledger_client_t *self)
                 self->auth_refused = true;
             if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
                 self->handshake_broken = true;
+            if (event & ZMQ_EVENT_DISCONNECTED)
+                self->connection_lost = true;
+            if (event & ZMQ_EVENT_CONNECT_RETRIED)
+                self->refused = true;
         }
     }
     zmq_msg_close (&msg);
@@ -483,6 +494,29 @@ s_try_failed (ledger_client_t *self, size_t n, int64_t now, bool timed_out, cons
     s_finish (self, n, result);
 }
 
+/*  Request n could not run on the node asked, and the node said so at once
+    (a cluster node with no leader for now, or nothing listening): ask again
+    after the first backoff step, not a growing one, and without counting a
+    try, for as long as the retries would have waited for silent replies.
+    Returns true if so (taking result, if any, as the last error); false
+    when that time is spent, or retries is 0, and the try must count. */
+static bool
+s_not_now (ledger_client_t *self, size_t n, int64_t now, ledger_result_t *result)
+{
+    pending_t *pending = &self->pending [n];
+    if (self->retries == 0 || now - pending->started >= (int64_t) (self->retries + 1) * self->timeout_ms) {
+        if (!result)
+            pending->deadline = now;    /* counts as a silent try at the next pump */
+        return false;
+    }
+    if (result) {
+        ledger_result_destroy (&pending->last_error);
+        pending->last_error = result;
+    }
+    pending->resend_at = now + s_backoff_ms (self, 1);
+    return true;
+}
+
 static ssize_t
 s_find (ledger_client_t *self, uint64_t id)
 {
@@ -519,6 +553,15 @@ s_on_reply (ledger_client_t *self, zmq_msg_t *msg, int64_t now)
                 moved = s_follow_hint (self, leader);
             else
                 s_rotate (self);
+            /*  A cluster without a leader for now (an election takes a
+                fraction of a second): the node answered at once, so ask
+                again soon, not after a growing backoff, for as long as the
+                retries would have waited for silent replies. */
+            if (s_not_now (self, (size_t) n, now, result)) {
+                if (moved)
+                    pending->resend_at = now;
+                return;
+            }
         }
         uint64_t id = pending->id;
         ledger_result_destroy (&pending->last_error);
@@ -553,6 +596,14 @@ s_pump (ledger_client_t *self, int64_t until)
                 snprintf (reason, sizeof (reason), "authentication failed: the worker closed the connection "
                           "during the handshake (%s; no reply within %d ms)",
                           self->curve? "is the server key right?": "does it require CURVE?", self->timeout_ms);
+            else
+            if (self->refused)
+                snprintf (reason, sizeof (reason), "nothing answers at %s (connection refused)",
+                          self->endpoints [self->current]);
+            else
+            if (self->connection_lost)
+                snprintf (reason, sizeof (reason), "the connection to %s was lost before the reply",
+                          self->endpoints [self->current]);
             else
                 snprintf (reason, sizeof (reason), "no reply within %d ms", self->timeout_ms);
             s_try_failed (self, n, now, true, reason);
@@ -599,8 +650,33 @@ s_pump (ledger_client_t *self, int64_t until)
     zmq_pollitem_t items [2] = { { self->socket, 0, ZMQ_POLLIN, 0 }, { self->monitor, 0, ZMQ_POLLIN, 0 } };
     if (zmq_poll (items, self->monitor? 2: 1, timeout) <= 0)
         return;
-    if (self->monitor && (items [1].revents & ZMQ_POLLIN))
+    if (self->monitor && (items [1].revents & ZMQ_POLLIN)) {
         s_check_handshakes (self);
+        /*  The worker died or dropped us: no reply will come on this
+            connection, so do not wait out the timeout (a leader killed in
+            a cluster would cost every producer a whole timeout). What was
+            waiting is a lost try, as after a timeout: its outcome is
+            unknown, and it goes again, keyed, to the next endpoint. A
+            failed handshake is left to the timeout, which says why. */
+        if (self->connection_lost && !self->auth_refused && !self->handshake_broken) {
+            for (size_t n = 0; n < self->pending_count; n++)
+                if (!self->pending [n].resend_at)
+                    self->pending [n].deadline = now;
+            if (!self->pending_count)
+                s_rotate (self);
+        }
+        else
+        if (self->refused && !self->auth_refused && !self->handshake_broken) {
+            /*  Nothing listens at this endpoint (a node that is down):
+                what waits here was never delivered. Try the next endpoint
+                soon, as for `unavailable`. */
+            for (size_t n = 0; n < self->pending_count; n++)
+                if (!self->pending [n].resend_at)
+                    s_not_now (self, n, now, NULL);
+            s_rotate (self);
+            self->switch_endpoint = true;       /* a new socket: the old one holds the sends queued */
+        }
+    }
     if (!(items [0].revents & ZMQ_POLLIN))
         return;
     zmq_msg_t msg;
@@ -655,7 +731,8 @@ s_start (ledger_client_t *self, ledger_batch_t *batch)
     pending->id = id;
     pending->size = body.size;
     pending->body = msgpack_sbuffer_release (&body);
-    s_transmit (self, pending, s_now_ms ());
+    pending->started = s_now_ms ();
+    s_transmit (self, pending, pending->started);
     return id;
 }
 
