@@ -455,6 +455,18 @@ ledger_batch_stats (ledger_batch_t *self)
     return s_begin_op (self, PROTO_OP_SYS_STATS, 0);
 }
 
+int
+ledger_batch_cluster_transfer (ledger_batch_t *self, int64_t node_id)
+{
+    return s_op_with_id (self, PROTO_OP_CLUSTER_TRANSFER, ledger_id (node_id));
+}
+
+int
+ledger_batch_cluster_remove (ledger_batch_t *self, int64_t node_id)
+{
+    return s_op_with_id (self, PROTO_OP_CLUSTER_REMOVE, ledger_id (node_id));
+}
+
 ledger_batch_t *
 ledger_batch_from_json (const char *json_text, char *errbuf, size_t errlen)
 {

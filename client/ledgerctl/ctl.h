@@ -177,5 +177,8 @@ int ctl_cmd_txn_delete (ctl_t *ctl, int argc, char **argv);
 int ctl_cmd_query (ctl_t *ctl, int argc, char **argv);
 int ctl_cmd_import (ctl_t *ctl, int argc, char **argv);
 int ctl_cmd_keygen (ctl_t *ctl, int argc, char **argv);
+int ctl_cmd_cluster_status (ctl_t *ctl, int argc, char **argv);
+int ctl_cmd_cluster_transfer (ctl_t *ctl, int argc, char **argv);
+int ctl_cmd_cluster_remove (ctl_t *ctl, int argc, char **argv);
 
 #endif

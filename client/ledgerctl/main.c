@@ -92,6 +92,18 @@ static const ctl_command_t s_commands [] = {
       "  --page-size N      rows per request, 1 to 10000 (default 1000)\n"
       FORMAT_HELP
       TIME_HELP },
+    { "cluster", "status", ctl_cmd_cluster_status, "[--format F]",
+      "show every node of a cluster: id, Raft address, endpoint, role, leader, reachable",
+      "Asks the worker at --endpoint (any node) how it sees the cluster. A node that\n"
+      "cannot reach the leader shows no leader.\n"
+      FORMAT_HELP },
+    { "cluster", "transfer", ctl_cmd_cluster_transfer, "ID",
+      "make node ID the Raft leader (it must be a reachable voter)",
+      "" },
+    { "cluster", "remove", ctl_cmd_cluster_remove, "ID",
+      "take node ID out of the cluster for good",
+      "Do not restart a removed node with its old --data-dir; to bring the machine\n"
+      "back, give it a new id and an empty --data-dir and --cluster-join.\n" },
     { "keygen", NULL, ctl_cmd_keygen, "NAME",
       "write a CURVE certificate pair: NAME (public) and NAME_secret (private)",
       "Give NAME to the worker (its --curve-allow directory) for a client, or to\n"
@@ -122,7 +134,8 @@ static const ctl_command_t s_commands [] = {
 static const char s_connection_help [] =
     "Connection options (before or after the command):\n"
     "  --endpoint E       the worker (default: $LEDGER_ENDPOINT, else " CTL_DEFAULT_ENDPOINT ");\n"
-    "                     several, separated by commas, share the load\n"
+    "                     several, separated by commas: one is used, the next\n"
+    "                     when it does not answer; a cluster leader is followed\n"
     "  --timeout-ms N     wait this long for a reply before sending again (default 5000)\n"
     "  --retries N        send again this many times after a timeout or a retryable\n"
     "                     error (default 3); retries never apply a batch twice\n"
