@@ -254,7 +254,14 @@ s_reachable (const char *address)
     return reached;
 }
 
-/*  Members, their endpoints and whether they answer: once a second. */
+static int
+s_by_id (const void *a, const void *b)
+{
+    uint64_t x = ((const node_t *) a)->id, y = ((const node_t *) b)->id;
+    return x < y? -1: x > y;
+}
+
+/*  Members (by id), their endpoints and whether they answer: once a second. */
 static void
 s_refresh (cluster_t *self, uint64_t leader_id, const char *leader_address)
 {
@@ -273,6 +280,7 @@ s_refresh (cluster_t *self, uint64_t leader_id, const char *leader_address)
         node->reachable = node->id == self->options.id || s_reachable (node->address);
     }
     dqw_nodes_free (found, count);
+    qsort (nodes, kept, sizeof (node_t), s_by_id);
     if (leader_id && *leader_address)
         s_read_endpoints (nodes, kept, leader_address);
     pthread_mutex_lock (&self->lock);

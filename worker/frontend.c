@@ -77,6 +77,7 @@ struct _frontend_t {
     store_t *store;                     /* the writer's connection; cluster mode: only while leading */
     cluster_t *cluster;                 /* cluster mode, or NULL */
     char leader [256];                  /* cluster: the leader's endpoint, "" if unknown */
+    bool leads;                         /* cluster: this node's dqlite node leads */
     int64_t store_tried_us;             /* cluster: last attempt to open the store */
     queue_t waiting;                    /* write batches not yet running */
     job_pool_t pool;                    /* jobs done with, for reuse */
@@ -347,6 +348,12 @@ static void
 s_reply_not_leader (frontend_t *self, job_t *job)
 {
     proto_error_t err;
+    if (self->leads)
+        /*  Naming itself would send the producer straight back here. */
+        proto_error_set (&err, PROTO_CLASS_UNAVAILABLE, -1, NULL, "NOT_LEADER", "this node leads but cannot write"
+                         " now (its quorum or its connection to its dqlite node is lost): nothing was applied;"
+                         " retry");
+    else
     if (*self->leader) {
         proto_error_set (&err, PROTO_CLASS_UNAVAILABLE, -1, NULL, "NOT_LEADER", "this node is not the cluster's"
                          " leader (%s is): nothing was applied; retry there", self->leader);
@@ -723,6 +730,7 @@ s_follow_leader (frontend_t *self)
     if (!self->cluster)
         return;
     bool leads = cluster_leader (self->cluster, self->leader, sizeof (self->leader));
+    self->leads = leads;
     if (self->store && (!leads || !store_usable (self->store))) {
         log_info ("cluster: %s: answering NOT_LEADER", leads? "the store lost its node": "no longer the leader");
         store_destroy (&self->store);
