@@ -267,8 +267,9 @@ static int
 s_spawn (harness_t *self, const char **extras)
 {
     size_t n_extras = 0;
+    bool cluster = false;       //  a cluster node keeps its data in --data-dir, not --db
     while (extras [n_extras])
-        n_extras++;
+        cluster |= strcmp (extras [n_extras++], "--cluster-id") == 0;
     //  LEDGER_TEST_WRAPPER runs the worker under another program, e.g.
     //  "valgrind --error-exitcode=99 --leak-check=full": its words go first.
     char *wrapper = getenv ("LEDGER_TEST_WRAPPER")? strdup (getenv ("LEDGER_TEST_WRAPPER")): NULL;
@@ -287,8 +288,10 @@ s_spawn (harness_t *self, const char **extras)
     for (size_t index = 0; index < n_wrapper; index++)
         argv [argc++] = words [index];
     argv [argc++] = (char *) LEDGERD_PATH;
-    argv [argc++] = (char *) "--db";
-    argv [argc++] = self->db_path;
+    if (!cluster) {
+        argv [argc++] = (char *) "--db";
+        argv [argc++] = self->db_path;
+    }
     argv [argc++] = (char *) "--bind";
     argv [argc++] = self->endpoint;
     for (size_t index = 0; index < n_extras; index++)

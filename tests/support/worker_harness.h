@@ -51,6 +51,10 @@ harness_t *harness_start_in (const char *dir, const char *extra_arg, ...);
    is never removed by the harness. */
 harness_t *harness_start_at (const char *dir, const char *endpoint, const char *extra_arg, ...);
 
+/* With "--cluster-id" among the extra arguments the worker is a cluster
+   node: it is given no --db (its data lives in the --data-dir the caller
+   passes), and harness_db_path names no file. */
+
 /* Stop the worker with SIGTERM and wait for it to exit; after 10 s kill it
    with SIGKILL and say so on stderr. If it has exited already, just collect
    its status. Returns its exit status, or -1 if it had to be killed or died
