@@ -3,9 +3,10 @@
     A flat program in the manner of libzmq's perf tools: parse the command
     line, set everything up off the clock, measure, print the figures with
     their units. `compare` runs the issue's standard matrix, `soak` its
-    memory target and `connections` many producers on connections of their
-    own; anything else is one run (see options.c for the usage). */
+    memory target, `connections` many producers on connections of their
+    own and `cluster` three nodes beside dqlite-direct; anything else is one run (see options.c for the usage). */
 
+#include "cluster_run.h"
 #include "compare.h"
 #include "connections.h"
 #include "options.h"
@@ -69,6 +70,9 @@ main (int argc, char *argv [])
     else
     if (argc > 1 && strcmp (argv [1], "connections") == 0)
         mode = BENCH_CONNECTIONS, skip = 1;
+    else
+    if (argc > 1 && strcmp (argv [1], "cluster") == 0)
+        mode = BENCH_CLUSTER, skip = 1;
     options_t options;
     char errbuf [512];
     options_rc_t parsed = options_parse (&options, mode, argc - skip, argv + skip, stdout, errbuf, sizeof (errbuf));
@@ -88,5 +92,7 @@ main (int argc, char *argv [])
         return soak_main (&options);
     if (mode == BENCH_CONNECTIONS)
         return connections_main (&options);
+    if (mode == BENCH_CLUSTER)
+        return cluster_run_main (&options);
     return s_run_main (&options);
 }

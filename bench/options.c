@@ -16,9 +16,10 @@
 #define M_COMPARE (1u << BENCH_COMPARE)
 #define M_SOAK    (1u << BENCH_SOAK)
 #define M_CONN    (1u << BENCH_CONNECTIONS)
+#define M_CLUSTER (1u << BENCH_CLUSTER)
 /*  The commands that drive the worker through the client library. */
 #define M_CLIENT  (M_RUN | M_COMPARE | M_SOAK)
-#define M_ALL     (M_CLIENT | M_CONN)
+#define M_ALL     (M_CLIENT | M_CONN | M_CLUSTER)
 
 /*  X (id, name, takes a value, commands that accept it) */
 #define OPTION_LIST(X) \
@@ -27,8 +28,8 @@
     X (DIRECT,          "direct",          0, M_RUN) \
     X (RAW,             "raw",             0, M_RUN) \
     X (ECHO,            "echo",            0, M_RUN) \
-    X (CLIENTS,         "clients",         1, M_RUN | M_SOAK) \
-    X (WINDOW,          "window",          1, M_CLIENT) \
+    X (CLIENTS,         "clients",         1, M_RUN | M_SOAK | M_CLUSTER) \
+    X (WINDOW,          "window",          1, M_CLIENT | M_CLUSTER) \
     X (BATCH_OPS,       "batch-ops",       1, M_RUN | M_SOAK) \
     X (MIX,             "mix",             1, M_RUN | M_SOAK) \
     X (DURATION,        "duration",        1, M_ALL) \
@@ -39,7 +40,7 @@
     X (QUERY_LIMIT,     "query-limit",     1, M_RUN) \
     X (PREFILL,         "prefill",         1, M_RUN) \
     X (TIMEOUT_MS,      "timeout-ms",      1, M_ALL) \
-    X (RETRIES,         "retries",         1, M_CLIENT) \
+    X (RETRIES,         "retries",         1, M_CLIENT | M_CLUSTER) \
     X (CURVE_SECRET,    "curve-secret",    1, M_CLIENT) \
     X (CURVE_SERVER_KEY, "curve-server-key", 1, M_CLIENT) \
     X (SYNC,            "sync",            1, M_RUN | M_SOAK | M_CONN) \
@@ -48,13 +49,14 @@
     X (DIR,             "dir",             1, M_ALL) \
     X (KEEP,            "keep",            0, M_ALL) \
     X (SEED,            "seed",            1, M_ALL) \
-    X (ROWS,            "rows",            1, M_SOAK) \
+    X (ROWS,            "rows",            1, M_SOAK | M_CLUSTER) \
+    X (KILLS,           "kills",           1, M_CLUSTER) \
     X (SAMPLE_S,        "sample-s",        1, M_SOAK) \
     X (RSS_LIMIT_MIB,   "rss-limit-mib",   1, M_SOAK) \
     X (CONNECTIONS,     "connections",     1, M_CONN) \
     X (INTERVAL_MS,     "interval-ms",     1, M_CONN) \
     X (THREADS,         "threads",         1, M_CONN) \
-    X (JSON,            "json",            0, M_ALL) \
+    X (JSON,            "json",            0, M_CLIENT | M_CONN) \
     X (QUIET,           "quiet",           0, M_ALL) \
     X (HELP,            "help",            0, M_ALL)
 
@@ -78,7 +80,7 @@ static const unsigned s_modes [] = {
 #undef X
 };
 
-static const char *s_mode_names [] = { "a run", "compare", "soak", "connections" };
+static const char *s_mode_names [] = { "a run", "compare", "soak", "connections", "cluster" };
 
 void
 options_usage (FILE *stream)
@@ -90,6 +92,7 @@ options_usage (FILE *stream)
 "       ledger-bench soak [--rows N] [--duration S] [--batch-ops B] [--clients N] [--json] [-- worker flags]\n"
 "       ledger-bench connections (--spawn | --endpoint E) [--connections N] [--interval-ms P] [--duration S]\n"
 "                    [--timeout-ms T] [--threads K] [--json] [-- worker flags]\n"
+"       ledger-bench cluster [--clients N] [--window W] [--duration S] [--kills K] [--rows N] [-- node flags]\n"
 "\n"
 "What to measure (any of them, one after another, with the same workload):\n"
 "  --spawn               start ledgerd (the one beside ledger-bench) on a new database in --dir,\n"
@@ -152,6 +155,15 @@ options_usage (FILE *stream)
 "  Reports the offered rate, batches ok, refused (overloaded) by code, other errors, timed out,\n"
 "  late replies, latency of ok batches, the worker's CPU and peak RSS, and (spawned) the batches\n"
 "  the database holds: applied, and applied for nobody (applied but not answered ok in time).\n"
+"\n"
+"cluster: issue 9's targets on three ledgerd nodes on loopback (cluster mode, data in --dir), beside\n"
+"  the dqlite-direct baseline in the same run: --clients producers (default 8) each writing 1-op\n"
+"  autocommit transactions straight through dqlite's wire protocol to the leader; then ledgerd with\n"
+"  1-op keyed batches, --clients x --window (default 64); then 1000-op batches from one client;\n"
+"  each --duration long (default 5 s). Then --kills times (default 5) kill -9 of the leader while\n"
+"  four producers write: the median time to the first ok write. With --rows N (default 0: skipped)\n"
+"  N rows in 1000-op batches beside a 1-op writer: its worst latency (snapshot stalls) and every\n"
+"  node's RSS. Clients use --timeout-ms (default 1000) and --retries (default 30).\n"
 "\n"
 "Output: a table on stdout (latency in microseconds, µs), a live line on stderr when it is a\n"
 "terminal (--quiet: none); --json: one JSON object instead of the table.\n"
@@ -237,6 +249,15 @@ s_defaults (options_t *self, bench_mode_t mode)
     if (mode == BENCH_CONNECTIONS) {
         self->duration_s = 30;
         self->timeout_ms = 30000;
+    }
+    /*  Issue 9's load: 8 clients x 64, producers that ride out a failover. */
+    if (mode == BENCH_CLUSTER) {
+        self->clients = 8;
+        self->window = 64;
+        self->timeout_ms = 1000;
+        self->retries = 30;
+        self->rows = 0;
+        self->kills = 5;
     }
 }
 
@@ -339,6 +360,10 @@ s_apply (options_t *self, int id, const char *value, char *errbuf, size_t errlen
         case OPT_THREADS:
             if (!(bad = s_integer (value, 1, 64, &number)))
                 self->threads = (int) number;
+            break;
+        case OPT_KILLS:
+            if (!(bad = s_integer (value, 0, 1000, &number)))
+                self->kills = (int) number;
             break;
         case OPT_JSON:          self->json = true; break;
         case OPT_CURVE_SECRET:  self->curve_secret = value; break;

@@ -24,7 +24,8 @@ typedef enum {
     BENCH_RUN,                  /* ledger-bench [options] */
     BENCH_COMPARE,              /* ledger-bench compare: the matrix */
     BENCH_SOAK,                 /* ledger-bench soak: target 6 */
-    BENCH_CONNECTIONS           /* ledger-bench connections: many connections, each sending now and then */
+    BENCH_CONNECTIONS,          /* ledger-bench connections: many connections, each sending now and then */
+    BENCH_CLUSTER               /* ledger-bench cluster: three nodes beside dqlite-direct */
 } bench_mode_t;
 
 typedef struct {
@@ -67,6 +68,8 @@ typedef struct {
     int connections;            /* one DEALER socket, so one TCP connection, each */
     int interval_ms;            /* each connection sends a batch this often */
     int threads;                /* the connections are shared out among these */
+    /* cluster (rows: the fill, 0 for none) */
+    int kills;                  /* kill -9 of the leader, for the failover time */
     /* Output. */
     bool json;
     bool progress;              /* draw the live line (stderr is a terminal) */
@@ -89,7 +92,7 @@ typedef enum {
 } options_rc_t;
 
 /* Fill self with mode's defaults, then apply argv (argv [0] is the command
-   name: "ledger-bench", "compare", "soak" or "connections"). --help prints to out. */
+   name: "ledger-bench", "compare", "soak", "connections" or "cluster"). --help prints to out. */
 options_rc_t options_parse (options_t *self, bench_mode_t mode, int argc, char *argv [], FILE *out,
                             char *errbuf, size_t errlen);
 

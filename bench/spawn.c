@@ -56,9 +56,8 @@ s_ledgerd_path (char *buffer, size_t size, char *errbuf, size_t errlen)
     return 0;
 }
 
-/*  A TCP port on the loopback interface that nothing listens on now, or -1. */
-static int
-s_free_port (char *errbuf, size_t errlen)
+int
+spawn_free_port (char *errbuf, size_t errlen)
 {
     int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd == -1) {
@@ -227,14 +226,13 @@ s_kill (spawn_t *self)
 }
 
 spawn_t *
-spawn_new (const char *db_path, const char *log_path, bool sync_full, char **worker_args,
-           int worker_argc, char *errbuf, size_t errlen)
+spawn_start (const char *endpoint, char **args, int argc_args, const char *log_path, char *errbuf, size_t errlen)
 {
     char ledgerd [4096];
     if (s_ledgerd_path (ledgerd, sizeof (ledgerd), errbuf, errlen))
         return NULL;
     spawn_t *self = calloc (1, sizeof (spawn_t));
-    char **argv = calloc ((size_t) worker_argc + 8, sizeof (char *));
+    char **argv = calloc ((size_t) argc_args + 4, sizeof (char *));
     if (!self || !argv || !(self->log_path = strdup (log_path))) {
         snprintf (errbuf, errlen, "out of memory");
         free (argv);
@@ -242,20 +240,20 @@ spawn_new (const char *db_path, const char *log_path, bool sync_full, char **wor
         return NULL;
     }
     for (int attempt = 1; attempt <= S_START_ATTEMPTS; attempt++) {
-        int port = s_free_port (errbuf, errlen);
-        if (port < 0)
-            break;
-        snprintf (self->endpoint, sizeof (self->endpoint), "tcp://127.0.0.1:%d", port);
+        if (endpoint)
+            snprintf (self->endpoint, sizeof (self->endpoint), "%s", endpoint);
+        else {
+            int port = spawn_free_port (errbuf, errlen);
+            if (port < 0)
+                break;
+            snprintf (self->endpoint, sizeof (self->endpoint), "tcp://127.0.0.1:%d", port);
+        }
         int argc = 0;
         argv [argc++] = ledgerd;
-        argv [argc++] = (char *) "--db";
-        argv [argc++] = (char *) db_path;
         argv [argc++] = (char *) "--bind";
         argv [argc++] = self->endpoint;
-        argv [argc++] = (char *) "--sync";
-        argv [argc++] = (char *) (sync_full? "full": "normal");
-        for (int n = 0; n < worker_argc; n++)
-            argv [argc++] = worker_args [n];
+        for (int n = 0; n < argc_args; n++)
+            argv [argc++] = args [n];
         argv [argc] = NULL;
         size_t used = 0;
         for (int n = 0; n < argc && used < sizeof (self->command); n++) {
@@ -271,7 +269,7 @@ spawn_new (const char *db_path, const char *log_path, bool sync_full, char **wor
         }
         if (ready == 1) {
             bool port_taken = s_log_tail (self, "Address already in use", false);
-            if (port_taken && attempt < S_START_ATTEMPTS)
+            if (port_taken && !endpoint && attempt < S_START_ATTEMPTS)
                 continue;
             if (WIFEXITED (self->status))
                 snprintf (errbuf, errlen, "the worker exited with status %d at start-up", WEXITSTATUS (self->status));
@@ -286,6 +284,36 @@ spawn_new (const char *db_path, const char *log_path, bool sync_full, char **wor
     free (argv);
     s_destroy (&self);
     return NULL;
+}
+
+spawn_t *
+spawn_new (const char *db_path, const char *log_path, bool sync_full, char **worker_args,
+           int worker_argc, char *errbuf, size_t errlen)
+{
+    char **args = calloc ((size_t) worker_argc + 4, sizeof (char *));
+    if (!args) {
+        snprintf (errbuf, errlen, "out of memory");
+        return NULL;
+    }
+    int argc = 0;
+    args [argc++] = (char *) "--db";
+    args [argc++] = (char *) db_path;
+    args [argc++] = (char *) "--sync";
+    args [argc++] = (char *) (sync_full? "full": "normal");
+    for (int n = 0; n < worker_argc; n++)
+        args [argc++] = worker_args [n];
+    spawn_t *self = spawn_start (NULL, args, argc, log_path, errbuf, errlen);
+    free (args);
+    return self;
+}
+
+void
+spawn_kill (spawn_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    s_kill (*self_p);
+    s_destroy (self_p);
 }
 
 const char *

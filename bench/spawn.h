@@ -34,6 +34,22 @@ typedef struct {
 spawn_t *spawn_new (const char *db_path, const char *log_path, bool sync_full, char **worker_args,
                     int worker_argc, char *errbuf, size_t errlen);
 
+/* Start ledgerd --bind ENDPOINT with the argc arguments of args, logging to
+   log_path. ENDPOINT is endpoint, or when NULL tcp://127.0.0.1:<a free
+   port> (another one if that port is taken before the worker binds it).
+   Returns the worker once it answers a ping (15 s at most), or NULL with
+   errbuf set and the log's end on stderr. */
+spawn_t *spawn_start (const char *endpoint, char **args, int argc, const char *log_path,
+                      char *errbuf, size_t errlen);
+
+/* A TCP port on the loopback interface that nothing listens on now, or -1
+   with errbuf set. */
+int spawn_free_port (char *errbuf, size_t errlen);
+
+/* kill -9 the worker, collect it, destroy the object and set *self_p to
+   NULL: a crash, for failover measurements. */
+void spawn_kill (spawn_t **self_p);
+
 /* The endpoint the worker listens on. */
 const char *spawn_endpoint (spawn_t *self);
 
