@@ -53,9 +53,17 @@ ctl_cmd_ping (ctl_t *ctl, int argc, char **argv)
     status = ctl_submit (ctl, &batch, &result);
     if (status)
         return status;
-    printf ("pong from %s: ledgerd %s (%.1f ms)\n", ctl->endpoint,
+    double elapsed = s_now_ms () - start;
+    /*  A cluster node also says what it is now. */
+    char *text = ledger_result_json (result);
+    json_t *reply = text? json_loads (text, 0, NULL): NULL;
+    const char *role = json_string_value (json_object_get (json_array_get (json_object_get (reply, "results"), 0),
+                                                           "role"));
+    printf ("pong from %s: ledgerd %s%s%s (%.1f ms)\n", ctl->endpoint,
             ledger_result_version (result, 0)? ledger_result_version (result, 0): "(version unknown)",
-            s_now_ms () - start);
+            role? ", cluster ": "", role? role: "", elapsed);
+    json_decref (reply);
+    free (text);
     ledger_result_destroy (&result);
     return CTL_EXIT_OK;
 }

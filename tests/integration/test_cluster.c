@@ -41,7 +41,8 @@ typedef struct {
     bool stopped;               //  SIGSTOPped
 } node_t;
 
-static node_t s_nodes [NODES];
+static node_t s_nodes [NODES + 1];        //  the last joins at the end
+static int s_started = NODES;               //  nodes started so far
 static char s_endpoints [NODES * 64];
 static char s_join [NODES * 32];
 
@@ -116,7 +117,7 @@ s_kill (node_t *node)
 static node_t *
 s_node (uint64_t id)
 {
-    return id >= 1 && id <= NODES? &s_nodes [id - 1]: NULL;
+    return id >= 1 && id <= (uint64_t) s_started? &s_nodes [id - 1]: NULL;
 }
 
 /*  The leader id as node sees it (0 if none or node cannot be asked). */
@@ -140,7 +141,7 @@ s_wait_leader (node_t *not, int timeout_ms)
 {
     double deadline = s_now_ms () + timeout_ms;
     do {
-        for (int n = 0; n < NODES; n++) {
+        for (int n = 0; n < s_started; n++) {
             node_t *node = s_node (s_leader_seen_by (&s_nodes [n]));
             if (node && node != not && s_leader_seen_by (node) == (uint64_t) node->id)
                 return node;
@@ -425,12 +426,13 @@ static void
 test_cluster_survives_faults (void)
 {
     //  Start the nodes: node 1 founds, 2 and 3 join through it.
-    for (int n = 0; n < NODES; n++) {
+    for (int n = 0; n < NODES + 1; n++) {
         node_t *node = &s_nodes [n];
         node->id = n + 1;
-        snprintf (node->dir, sizeof (node->dir), "/tmp/ledgerd-cluster-XXXXXX");
-        CHECK (mkdtemp (node->dir) != NULL);
-        snprintf (node->data_dir, sizeof (node->data_dir), "%s/raft", node->dir);
+        char dir [PATH_MAX] = "/tmp/ledgerd-cluster-XXXXXX";
+        CHECK (mkdtemp (dir) != NULL);
+        snprintf (node->dir, sizeof (node->dir), "%s", dir);
+        snprintf (node->data_dir, sizeof (node->data_dir), "%s/raft", dir);
         node->endpoint = harness_free_endpoint ();
         char *raft = harness_free_endpoint ();
         CHECK (node->endpoint && raft);
@@ -534,6 +536,48 @@ test_cluster_survives_faults (void)
     CHECK_INT (twice, 0);
     CHECK (first.rows >= 2L * atomic_load (&s_oks));
 
+    //  A node joining the running cluster receives the data: node 4
+    //  starts empty, leads, and holds the same rows; then it is removed.
+    node_t *late = &s_nodes [NODES];
+    s_started = NODES + 1;
+    CHECK (s_start (late));
+    CHECK (late->worker && s_transfer_to (late));
+    contents_t contents = { 0, -1, false };
+    CHECK (late->worker && s_read (late, &contents, false) == 0);
+    printf ("     node %d (joined last): %ld rows, digest %016llx\n", late->id, contents.rows,
+            (unsigned long long) contents.digest);
+    CHECK (contents.integrity_ok);
+    CHECK_INT (contents.rows, first.rows);
+    CHECK (contents.digest == first.digest);
+    CHECK (s_transfer_to (&s_nodes [0]));
+    ledger_client_t *admin = ledger_client_new (s_nodes [1].endpoint);
+    ledger_client_set_timeout (admin, 10000);
+    batch = ledger_batch_new ();
+    ledger_batch_cluster_remove (batch, late->id);
+    ledger_result_t *removed = ledger_client_submit (admin, batch);
+    CHECK (removed && ledger_result_status (removed) == LEDGER_OK);
+    ledger_result_destroy (&removed);
+    ledger_batch_destroy (&batch);
+    //  Every node's view (refreshed once a second) drops it.
+    batch = ledger_batch_new ();
+    ledger_batch_stats (batch);
+    size_t members = 0;
+    for (int tries = 0; tries < 50 && members != NODES; tries++) {
+        ledger_result_t *result = ledger_client_submit (admin, batch);
+        char *json = result? ledger_result_json (result): NULL;
+        json_t *reply = json? json_loads (json, 0, NULL): NULL;
+        members = json_array_size (harness_get (reply, "results.0.stats.cluster.nodes"));
+        json_decref (reply);
+        free (json);
+        ledger_result_destroy (&result);
+        if (members != NODES)
+            s_sleep_ms (100);
+    }
+    CHECK_INT (members, NODES);
+    ledger_batch_destroy (&batch);
+    ledger_client_destroy (&admin);
+    harness_stop (&late->worker, true);
+
     if (s_kills) {
         double sorted [256];
         memcpy (sorted, s_kill_to_ok, sizeof (double) * (size_t) s_kills);
@@ -552,7 +596,7 @@ main (void)
     signal (SIGPIPE, SIG_IGN);
     TEST_RUN (test_cluster_survives_faults);
     int failed = t_tests_failed;
-    for (int n = 0; n < NODES; n++) {
+    for (int n = 0; n < NODES + 1; n++) {
         node_t *node = &s_nodes [n];
         if (node->worker && failed)
             harness_dump_log (node->worker);
