@@ -55,8 +55,20 @@ static void
 test_command_line_errors (void)
 {
     char output [4096];
-    static const char *const bad [] [4] = {
+    static const char *const bad [] [10] = {
         { "--bogus", NULL },
+        /*  Cluster mode: every bad combination is a usage error. */
+        { "--cluster-bind", "127.0.0.1:9001", NULL },                      /* no --cluster-id */
+        { "--cluster-id", "1", NULL },                                       /* no bind, no data dir */
+        { "--cluster-id", "1", "--cluster-bind", "127.0.0.1:9001", NULL },   /* no data dir */
+        { "--cluster-id", "0", "--cluster-bind", "127.0.0.1:9001", "--data-dir", "/tmp/x", NULL },
+        { "--cluster-id", "2", "--cluster-bind", "127.0.0.1:9001", "--data-dir", "/tmp/x", NULL },  /* no join */
+        { "--cluster-id", "1", "--cluster-bind", "127.0.0.1:9001", "--data-dir", "/tmp/x",
+          "--cluster-join", "127.0.0.1:9002", NULL },                        /* node 1 founds */
+        { "--cluster-id", "1", "--cluster-bind", "10.1.2.3:9001", "--data-dir", "/tmp/x", NULL },  /* not loopback */
+        { "--cluster-id", "1", "--cluster-bind", "node1:9001", "--data-dir", "/tmp/x", NULL },     /* not IPv4 */
+        { "--cluster-id", "1", "--cluster-bind", "127.0.0.1:9001", "--data-dir", "/tmp/x",
+          "--db", "x.db", NULL },                                            /* --db in cluster mode */
         { "--sync", "sometimes", NULL },
         { "--max-ops", "0", NULL },
         { "--max-ops", "12abc", NULL },
