@@ -574,12 +574,84 @@ test_migrations (void)
     s_close ();
 }
 
+/*  Runs of txn.create go in as multi-row inserts (32 and 8 rows at a
+    time): every op must still get its own row, with its own values, and
+    the ids in op order; a failing op in a run is named, and nothing of
+    the batch stays. */
+static void
+test_txn_create_runs (void)
+{
+    s_open (5000);
+    //  1 category, 150 creates (4 x 32 + 2 x 8 + 6 one by one), a get.
+    size_t size = 64 * 1024;
+    char *text = malloc (size);
+    size_t used = (size_t) snprintf (text, size, "{\"v\": 1, \"ops\": [{\"op\": \"category.create\", \"name\": \"Bulk\"}");
+    for (int n = 1; n <= 150; n++) {
+        const char *category = n % 3 == 0? ", \"category\": {\"ref\": 0}": n % 3 == 1? ", \"category\": \"Bulk\"": "";
+        const char *description = n % 5? "": ", \"description\": \"row\"";
+        used += (size_t) snprintf (text + used, size - used,
+                                   ", {\"op\": \"txn.create\", \"amount\": %d, \"occurred_at\": \"2025-01-01T00:00:%02d+01:00\"%s%s}",
+                                   -n, n % 60, category, description);
+    }
+    snprintf (text + used, size - used, ", {\"op\": \"txn.get\", \"id\": 77}]}");
+    json_t *reply = s_run (text);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (json_array_size (harness_get (reply, "results")), 152);
+    for (int n = 1; n <= 150; n++) {
+        char path [64];
+        snprintf (path, sizeof (path), "results.%d.id", n);
+        CHECK_INT (harness_int (reply, path), n);           //  ids in op order, from 1
+    }
+    //  Row 77 (op 77) is op 77's: amount -77, second 17, +01:00, category by ref? 77 % 3 = 2: none.
+    CHECK_INT (harness_int (reply, "results.151.row.amount"), -77);
+    CHECK_STR (harness_str (reply, "results.151.row.occurred_at"), "2025-01-01T00:00:17+01:00");
+    CHECK (json_is_null (harness_get (reply, "results.151.row.category_id")));
+    json_decref (reply);
+    //  Every row against its op, through the database.
+    sqlite3 *db = store_db_sqlite_handle (s_store->db);
+    sqlite3_stmt *stmt;
+    CHECK_INT (sqlite3_prepare_v2 (db, "SELECT id, amount, occurred_us % 60000000 / 1000000, occurred_off,"
+                                       " description, category_id FROM txn ORDER BY id", -1, &stmt, NULL), SQLITE_OK);
+    int rows = 0;
+    while (sqlite3_step (stmt) == SQLITE_ROW) {
+        int n = ++rows;
+        CHECK_INT (sqlite3_column_int64 (stmt, 0), n);
+        CHECK_INT (sqlite3_column_int64 (stmt, 1), -n);
+        CHECK_INT (sqlite3_column_int64 (stmt, 3), 60);
+        CHECK_INT (sqlite3_column_type (stmt, 4) == SQLITE_NULL, n % 5 != 0);
+        CHECK_INT (sqlite3_column_type (stmt, 5) == SQLITE_NULL, n % 3 == 2);
+        if (n % 3 != 2)
+            CHECK_INT (sqlite3_column_int64 (stmt, 5), 1);
+    }
+    sqlite3_finalize (stmt);
+    CHECK_INT (rows, 150);
+
+    //  Op 70 of a run names a category that does not exist: that op is
+    //  named, and none of the 100 rows stays.
+    used = (size_t) snprintf (text, size, "{\"v\": 1, \"ops\": [");
+    for (int n = 0; n < 100; n++)
+        used += (size_t) snprintf (text + used, size - used,
+                                   "%s{\"op\": \"txn.create\", \"amount\": 1, \"occurred_at\": \"2025-01-02T00:00:00Z\"%s}",
+                                   n? ", ": "", n == 70? ", \"category\": \"Nope\"": "");
+    snprintf (text + used, size - used, "]}");
+    reply = s_run (text);
+    CHECK_INT (harness_bool (reply, "ok"), 0);
+    CHECK_STR (harness_str (reply, "error.class"), "not_found");
+    CHECK_INT (harness_int (reply, "error.op"), 70);
+    CHECK_STR (harness_str (reply, "error.field"), "category");
+    json_decref (reply);
+    CHECK_INT (s_count ("txn"), 150);
+    free (text);
+    s_close ();
+}
+
 int
 main (void)
 {
     TEST_RUN (test_category_ops);
     TEST_RUN (test_category_errors);
     TEST_RUN (test_txn_ops);
+    TEST_RUN (test_txn_create_runs);
     TEST_RUN (test_atomic_rollback);
     TEST_RUN (test_independent_mode);
     TEST_RUN (test_idempotency);

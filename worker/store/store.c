@@ -346,6 +346,16 @@ s_run_ops (store_t *self, const proto_request_t *request, int64_t *failed_p, pro
     bool independent = request->mode == PROTO_MODE_INDEPENDENT;
     int64_t failed = 0;
     for (uint32_t n = 0; n < request->op_count; n++) {
+        if (!independent) {
+            uint32_t done;
+            if (store_op_run_creates (self, n, &done, &pk, err))
+                return -1;
+            atomic_fetch_add (&self->stats->ops, done);
+            if (done) {
+                n += done - 1;
+                continue;
+            }
+        }
         const proto_op_t *op = &request->ops [n];
         size_t mark = self->results.size;
         proto_error_t op_err = { .klass = PROTO_CLASS_NONE };

@@ -19,16 +19,13 @@
 #include <string.h>
 #include <strings.h>
 
-/*  Parameters a statement of the list takes, at most. */
-#define PARAMS_MAX 16
-
 typedef enum { S_CONTROL, S_WRITE, S_QUERY } s_kind_t;
 
 typedef struct {
     uint32_t id;                /* the node's statement id */
     s_kind_t kind;
     unsigned params;            /* the statement's parameter count */
-    dqw_value_t values [PARAMS_MAX];    /* [index - 1], DQW_NULL when not bound */
+    dqw_value_t *values;        /* params of them: [index - 1], DQW_NULL when not bound */
     bool stepped;               /* sent since the last reset */
     dqw_rows_t rows;            /* a query's rows, read whole */
     size_t next;                /* the row the next step returns */
@@ -99,6 +96,11 @@ s_failed (s_db_t *self, int rc)
             self->in_tx = false;
         return code? code: SQLITE_ERROR;
     }
+    if (rc == DQW_MISUSE && self->conn) {
+        /*  Refused before anything was sent: the connection is fine. */
+        snprintf (self->errmsg, sizeof (self->errmsg), "%s", dqw_errmsg (self->conn));
+        return SQLITE_MISUSE;
+    }
     snprintf (self->errmsg, sizeof (self->errmsg), "connection to the dqlite node lost: %s",
               self->conn? dqw_errmsg (self->conn): "closed");
     dqw_destroy (&self->conn);
@@ -109,8 +111,9 @@ s_failed (s_db_t *self, int rc)
 static void
 s_bind (store_stmt_t *stmt, int index, dqw_value_t value)
 {
-    if (index >= 1 && index <= PARAMS_MAX)
-        s_stmt (stmt)->values [index - 1] = value;
+    s_stmt_t *self = s_stmt (stmt);
+    if (index >= 1 && (unsigned) index <= self->params)
+        self->values [index - 1] = value;
 }
 
 static void
@@ -141,7 +144,7 @@ static void
 s_reset (store_stmt_t *stmt)
 {
     s_stmt_t *self = s_stmt (stmt);
-    for (unsigned n = 0; n < PARAMS_MAX; n++)
+    for (unsigned n = 0; n < self->params; n++)
         self->values [n] = (dqw_value_t) { .type = DQW_NULL };
     self->stepped = false;
     self->next = 0;
@@ -301,12 +304,20 @@ s_prepare (store_db_t *db, int id, const char *sql, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "cannot prepare statement %d on the dqlite node: %s", id, self->errmsg);
         return -1;
     }
-    if (params > PARAMS_MAX) {
-        snprintf (errbuf, errlen, "statement %d takes %llu parameters, more than %d", id,
-                  (unsigned long long) params, PARAMS_MAX);
+    if (params > DQW_MAX_PARAMS) {
+        snprintf (errbuf, errlen, "statement %d takes %llu parameters; dqlite's wire protocol carries %d", id,
+                  (unsigned long long) params, DQW_MAX_PARAMS);
+        return -1;
+    }
+    free (stmt->values);
+    stmt->values = calloc (params? params: 1, sizeof (dqw_value_t));
+    if (!stmt->values || params > UINT32_MAX) {
+        stmt->params = 0;
+        snprintf (errbuf, errlen, "out of memory for statement %d's %llu parameters", id, (unsigned long long) params);
         return -1;
     }
     stmt->params = (unsigned) params;
+    s_reset (&self->bases [id]);
     stmt->kind = s_kind_of (sql);
     return 0;
 }
@@ -317,8 +328,10 @@ s_destroy (store_db_t *db)
     s_db_t *self = s_db (db);
     /*  Statements die with the connection; an open transaction is rolled
         back by the node when the connection closes. */
-    for (int id = 0; id < STMT_COUNT; id++)
+    for (int id = 0; id < STMT_COUNT; id++) {
         dqw_rows_reset (&self->stmts [id].rows);
+        free (self->stmts [id].values);
+    }
     dqw_destroy (&self->conn);
     free (self);
 }

@@ -367,6 +367,85 @@ s_txn_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *p
     return 0;
 }
 
+/*  The bulk statements, largest first; dqlite takes 255 parameters a
+    statement at most (store_db_dqlite.c refuses more when it prepares). */
+_Static_assert (32 * TXN_ROW_PARAMS <= 255, "a bulk insert must fit dqlite's parameter tuple");
+static const struct {
+    store_stmt_id_t id;
+    uint32_t rows;
+} s_bulk [] = { { STMT_TXN_INSERT_32, 32 }, { STMT_TXN_INSERT_8, 8 } };
+
+/*  Insert the k txn.create ops from n with one statement; categories
+    resolve op by op first, as txn.create does. Returns 0, 1 when the
+    statement broke a constraint (nothing of it was written: the caller
+    runs the ops one by one, to name the op at fault), or -1 with err set. */
+static int
+s_txn_create_chunk (store_t *self, uint32_t n, store_stmt_id_t id, uint32_t k, msgpack_packer *pk,
+                    proto_error_t *err)
+{
+    const proto_request_t *request = self->batch.request;
+    int64_t categories [32];
+    for (uint32_t i = 0; i < k; i++)
+        if (s_category (self, n + i, VALUE (&request->ops [n + i], CATEGORY), "category", &categories [i], err))
+            return -1;
+    store_stmt_t *stmt = store_stmt (self, id);
+    for (uint32_t i = 0; i < k; i++) {
+        const proto_op_t *op = &request->ops [n + i];
+        const proto_value_t *description = VALUE (op, DESCRIPTION);
+        int base = (int) (i * TXN_ROW_PARAMS);
+        stmt_bind_int64 (stmt, base + 1, VALUE (op, AMOUNT)->i);
+        stmt_bind_int64 (stmt, base + 2, VALUE (op, OCCURRED_AT)->i);
+        stmt_bind_int64 (stmt, base + 3, VALUE (op, OCCURRED_AT)->offset_min);
+        if (description->kind == PROTO_VAL_STR)
+            stmt_bind_text (stmt, base + 4, description->str, description->len);
+        s_bind_id_or_null (stmt, base + 5, categories [i]);
+        stmt_bind_int64 (stmt, base + 6, self->batch.now_us);
+        stmt_bind_int64 (stmt, base + 7, self->batch.now_us);
+    }
+    if (s_step_done (self, stmt, n, NULL, err))
+        return err->klass == PROTO_CLASS_CONSTRAINT? 1: -1;
+    /*  One statement gives AUTOINCREMENT ids one after another, the last
+        one reported. */
+    int64_t last = self->db->ops->last_insert_id (self->db);
+    if (self->db->ops->changes (self->db) != (int64_t) k) {
+        proto_error_set (err, PROTO_CLASS_INTERNAL, (int) n, NULL, "INTERNAL",
+                         "a bulk insert of %u rows changed %lld", k, (long long) self->db->ops->changes (self->db));
+        return -1;
+    }
+    for (uint32_t i = 0; i < k; i++) {
+        self->batch.ids [n + i] = last - (int64_t) k + 1 + i;
+        s_pack_key_int (pk, "id", self->batch.ids [n + i]);
+    }
+    return 0;
+}
+
+int
+store_op_run_creates (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err)
+{
+    const proto_request_t *request = self->batch.request;
+    uint32_t run = 0;
+    while (n + run < request->op_count && request->ops [n + run].code == PROTO_OP_TXN_CREATE
+           && !request->ops [n + run].error)
+        run++;
+    *done_p = 0;
+    for (size_t b = 0; b < sizeof (s_bulk) / sizeof (s_bulk [0]); b++)
+        while (run - *done_p >= s_bulk [b].rows) {
+            uint32_t at = n + *done_p, k = s_bulk [b].rows;
+            int rc = s_txn_create_chunk (self, at, s_bulk [b].id, k, pk, err);
+            if (rc < 0)
+                return -1;
+            if (rc > 0) {
+                /*  A constraint: the same rows one by one find the op. */
+                *err = (proto_error_t) { .klass = PROTO_CLASS_NONE };
+                for (uint32_t i = 0; i < k; i++)
+                    if (s_txn_create (self, at + i, &request->ops [at + i], pk, err))
+                        return -1;
+            }
+            *done_p += k;
+        }
+    return 0;
+}
+
 static int
 s_txn_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
