@@ -90,6 +90,16 @@ s_wait_leader (cluster_t *self, int timeout_ms)
     do {
         for (int n = 0; n < S_NODES; n++) {
             node_t *node = &self->nodes [n];
+            spawn_usage_t usage;
+            if (node->proc && spawn_usage (node->proc, &usage)) {
+                /*  Not one we killed: say so now rather than wait. */
+                snprintf (self->error, sizeof (self->error), "node %d died on its own (its log: %s)", node->id,
+                          node->log_path);
+                return NULL;
+            }
+        }
+        for (int n = 0; n < S_NODES; n++) {
+            node_t *node = &self->nodes [n];
             if (s_leader_seen_by (node) != (uint64_t) node->id)
                 continue;
             dqw_t *conn = dqw_connect (node->raft, S_PEER_MS, NULL, 0);
@@ -151,8 +161,10 @@ s_cluster_start (cluster_t *self)
         if (s_node_start (self, node))
             return -1;
     }
+    *self->error = 0;
     if (!s_wait_leader (self, 30000)) {
-        snprintf (self->error, sizeof (self->error), "the three nodes did not form a cluster within 30 s");
+        if (!*self->error)
+            snprintf (self->error, sizeof (self->error), "the three nodes did not form a cluster within 30 s");
         return -1;
     }
     return 0;
@@ -375,7 +387,8 @@ s_failover_phase (cluster_t *self, double *delays_ms, int kills, uint64_t *faile
     for (int k = 0; k < kills; k++) {
         node_t *leader = s_wait_leader (self, 30000);
         if (!leader) {
-            snprintf (self->error, sizeof (self->error), "no leader with three voters within 30 s");
+            if (!*self->error)
+                snprintf (self->error, sizeof (self->error), "no leader with three voters within 30 s");
             break;
         }
         timing_sleep_until_ns (timing_now_ns () + TIMING_NS_PER_S);     /* writes flowing again */
@@ -484,7 +497,8 @@ cluster_run_main (const options_t *options)
         goto done;
     node_t *leader = s_wait_leader (self, 30000);
     if (!leader) {
-        snprintf (self->error, sizeof (self->error), "the cluster lost its leader before the run");
+        if (!*self->error)
+            snprintf (self->error, sizeof (self->error), "the cluster lost its leader before the run");
         goto done;
     }
     char endpoints [S_NODES * 80];
@@ -526,7 +540,8 @@ cluster_run_main (const options_t *options)
     bool filled = false;
     if (options->rows > 0) {
         if (!(leader = s_wait_leader (self, 30000))) {
-            snprintf (self->error, sizeof (self->error), "no leader before the fill");
+            if (!*self->error)
+                snprintf (self->error, sizeof (self->error), "no leader before the fill");
             goto done;
         }
         s_endpoints (self, leader, endpoints, sizeof (endpoints));
