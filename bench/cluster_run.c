@@ -93,7 +93,7 @@ s_wait_leader (cluster_t *self, int timeout_ms)
             spawn_usage_t usage;
             if (node->proc && spawn_usage (node->proc, &usage)) {
                 /*  Not one we killed: say so now rather than wait. */
-                snprintf (self->error, sizeof (self->error), "node %d died on its own (its log: %s)", node->id,
+                snprintf (self->error, sizeof (self->error), "node %d died on its own (its log: %.300s)", node->id,
                           node->log_path);
                 return NULL;
             }
