@@ -592,14 +592,14 @@ s_pump (ledger_client_t *self, int64_t until)
                 snprintf (reason, sizeof (reason), "authentication failed: the worker refused this client's "
                           "CURVE key (no reply within %d ms)", self->timeout_ms);
             else
-            if (self->refused)
-                snprintf (reason, sizeof (reason), "nothing answers at %s (connection refused)",
-                          self->endpoints [self->current]);
-            else
             if (self->handshake_broken)
                 snprintf (reason, sizeof (reason), "authentication failed: the worker closed the connection "
                           "during the handshake (%s; no reply within %d ms)",
                           self->curve? "is the server key right?": "does it require CURVE?", self->timeout_ms);
+            else
+            if (self->refused)
+                snprintf (reason, sizeof (reason), "nothing answers at %s (connection refused)",
+                          self->endpoints [self->current]);
             else
             if (self->connection_lost)
                 snprintf (reason, sizeof (reason), "the connection to %s was lost before the reply",
@@ -666,12 +666,10 @@ s_pump (ledger_client_t *self, int64_t until)
                 s_rotate (self);
         }
         else
-        if (self->refused && !self->auth_refused) {
+        if (self->refused && !self->auth_refused && !self->handshake_broken) {
             /*  Nothing listens at this endpoint (a node that is down):
                 what waits here was never delivered. Try the next endpoint
-                soon, as for `unavailable`. A handshake cut short just
-                before was that node dying, not a wrong key. */
-            self->handshake_broken = false;
+                soon, as for `unavailable`. */
             for (size_t n = 0; n < self->pending_count; n++)
                 if (!self->pending [n].resend_at)
                     s_not_now (self, n, now, NULL);
