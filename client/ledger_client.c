@@ -513,7 +513,7 @@ s_not_now (ledger_client_t *self, size_t n, int64_t now, ledger_result_t *result
         ledger_result_destroy (&pending->last_error);
         pending->last_error = result;
     }
-    pending->resend_at = now + s_backoff_ms (self, 1);
+    pending->resend_at = now + 1 + s_backoff_ms (self, 1);
     return true;
 }
 
@@ -670,11 +670,19 @@ s_pump (ledger_client_t *self, int64_t until)
             /*  Nothing listens at this endpoint (a node that is down):
                 what waits here was never delivered. Try the next endpoint
                 soon, as for `unavailable`. */
+            /*  A new socket only when something waited on this one (the
+                old one holds the sends queued): at most one a backoff
+                step, never a spin of refused connects. */
+            bool waiting = false;
             for (size_t n = 0; n < self->pending_count; n++)
-                if (!self->pending [n].resend_at)
+                if (!self->pending [n].resend_at) {
                     s_not_now (self, n, now, NULL);
-            s_rotate (self);
-            self->switch_endpoint = true;       /* a new socket: the old one holds the sends queued */
+                    waiting = true;
+                }
+            if (waiting) {
+                s_rotate (self);
+                self->switch_endpoint = true;
+            }
         }
     }
     if (!(items [0].revents & ZMQ_POLLIN))

@@ -52,6 +52,7 @@ struct _cluster_t {
     dqlite_node *node;
     pthread_t watcher;
     bool watching;
+    bool started;               /* dqlite_node_start succeeded: stop before destroy */
     pthread_mutex_t lock;
     pthread_cond_t wake;
     /*  Published by the watcher, under lock. */
@@ -425,6 +426,9 @@ s_start_node (cluster_t *self, char *errbuf, size_t errlen)
     if (rc == 0 && (rc = dqlite_node_start (self->node)) != 0)
         snprintf (errbuf, errlen, "cannot start the dqlite node: %s", dqlite_node_errmsg (self->node));
     else
+    if (rc == 0)
+        self->started = true;
+    else
     if (rc)
         snprintf (errbuf, errlen, "cannot create the dqlite node in %s: %s", self->data_dir,
                   self->node? dqlite_node_errmsg (self->node): "out of memory");
@@ -493,7 +497,9 @@ cluster_destroy (cluster_t **self_p)
         }
     }
     if (self->node) {
-        dqlite_node_stop (self->node);
+        /*  dqlite_node_stop on a node that never started crashes. */
+        if (self->started)
+            dqlite_node_stop (self->node);
         dqlite_node_destroy (self->node);
     }
     pthread_mutex_destroy (&self->lock);
