@@ -582,6 +582,9 @@ s_pump (ledger_client_t *self, int64_t until)
     int64_t now = s_now_ms ();
     size_t ready_before = self->ready_count;
     bool reopen = self->switch_endpoint;
+    /*  The endpoint the waiting requests went to: a timeout rotates to the
+        next one, but the reason names the one that failed. */
+    const char *asked = self->endpoints [self->current];
     for (size_t n = 0; n < self->pending_count; ) {
         pending_t *pending = &self->pending [n];
         size_t before = self->pending_count;
@@ -598,12 +601,10 @@ s_pump (ledger_client_t *self, int64_t until)
                           self->curve? "is the server key right?": "does it require CURVE?", self->timeout_ms);
             else
             if (self->refused)
-                snprintf (reason, sizeof (reason), "nothing answers at %s (connection refused)",
-                          self->endpoints [self->current]);
+                snprintf (reason, sizeof (reason), "nothing answers at %s (connection refused)", asked);
             else
             if (self->connection_lost)
-                snprintf (reason, sizeof (reason), "the connection to %s was lost before the reply",
-                          self->endpoints [self->current]);
+                snprintf (reason, sizeof (reason), "the connection to %s was lost before the reply", asked);
             else
                 snprintf (reason, sizeof (reason), "no reply within %d ms", self->timeout_ms);
             s_try_failed (self, n, now, true, reason);
@@ -619,10 +620,30 @@ s_pump (ledger_client_t *self, int64_t until)
             the next endpoint, or the leader's) and send again everything
             that was waiting on the old socket. */
         self->switch_endpoint = false;
+        bool had_socket = self->socket != NULL;
         if (s_open (self) == 0)
-            for (size_t n = 0; n < self->pending_count; n++)
-                if (!self->pending [n].resend_at)
-                    s_transmit (self, &self->pending [n], now);
+            for (size_t n = 0; n < self->pending_count; ) {
+                pending_t *pending = &self->pending [n];
+                size_t before = self->pending_count;
+                if (!pending->resend_at) {
+                    /*  Sent on the old socket, whose reply will never be
+                        read: that try may have committed. Send once more
+                        (keyed, so a replay if it did), unless no retry is
+                        allowed: then the outcome is unknown. */
+                    if (had_socket && pending->sends)
+                        pending->timed_out = true;
+                    if (had_socket && pending->sends && self->retries == 0) {
+                        char reason [160];
+                        snprintf (reason, sizeof (reason), "the connection to %s was closed before the reply "
+                                  "(another request timed out on it)", asked);
+                        s_try_failed (self, n, now, true, reason);
+                    }
+                    else
+                        s_transmit (self, pending, now);
+                }
+                if (self->pending_count == before)
+                    n++;
+            }
     }
     int64_t wake = until;
     for (size_t n = 0; n < self->pending_count; n++) {

@@ -502,6 +502,61 @@ test_no_worker_means_outcome_unknown (void)
     zstr_free (&endpoint);
 }
 
+/*  Two requests in flight to a worker that never answers, the second sent
+    a little after the first: the first one's timeout closes the socket,
+    so the second one's reply could never be read either. With no retries
+    allowed it must not go out again: it ends as unknown (it may have
+    committed), after one try, and the worker sees each request once. */
+static void
+test_abandoned_request_is_unknown_not_resent (void)
+{
+    zsock_t *silent = zsock_new_router ("tcp://127.0.0.1:*");
+    CHECK (silent != NULL);
+    if (!silent)
+        return;
+    char *endpoint = zsock_last_endpoint (silent);
+    ledger_client_t *client = s_client (endpoint, 400, 0);
+    zsock_set_rcvtimeo (silent, 2000);
+    uint64_t ids [2];
+    for (int n = 0; n < 2; n++) {
+        ledger_batch_t *batch = ledger_batch_new ();
+        ledger_batch_category_create (batch, n? "Second": "First", LEDGER_UNSET);
+        ids [n] = ledger_client_send (client, batch);
+        CHECK (ids [n] > 0);
+        ledger_batch_destroy (&batch);
+        /*  Pump until the worker has it, so that the deadlines differ. */
+        int64_t start = zclock_mono ();
+        zmsg_t *msg = NULL;
+        while (!msg && zclock_mono () - start < 2000) {
+            CHECK (ledger_client_recv (client, 20) == NULL);
+            zsock_set_rcvtimeo (silent, 0);
+            msg = zmsg_recv (silent);
+        }
+        CHECK (msg != NULL);
+        zmsg_destroy (&msg);
+        if (n == 0)
+            CHECK (ledger_client_recv (client, 100) == NULL);
+    }
+    for (int n = 0; n < 2; n++) {
+        ledger_result_t *result = ledger_client_recv (client, 5000);
+        CHECK (result != NULL);
+        if (!result)
+            break;
+        CHECK_INT (ledger_result_request_id (result), ids [n]);
+        CHECK_INT (ledger_result_status (result), LEDGER_UNKNOWN);
+        CHECK_INT (ledger_result_tries (result), 1);
+        ledger_result_destroy (&result);
+    }
+    /*  Nothing more reaches the worker (a resend would come at once). */
+    zsock_set_rcvtimeo (silent, 500);
+    zmsg_t *again = zmsg_recv (silent);
+    CHECK (again == NULL);
+    zmsg_destroy (&again);
+    ledger_client_destroy (&client);
+    zstr_free (&endpoint);
+    zsock_destroy (&silent);
+}
+
 /*  examples/producer.c, built against the installed library with
     pkg-config as a user would, and run against a real worker. */
 static void
@@ -550,6 +605,7 @@ main (void)
     TEST_RUN (test_busy_is_retried_until_it_succeeds);
     TEST_RUN (test_non_retryable_errors_return_at_once);
     TEST_RUN (test_no_worker_means_outcome_unknown);
+    TEST_RUN (test_abandoned_request_is_unknown_not_resent);
     TEST_RUN (test_example_producer_builds_with_pkg_config);
     return TEST_DONE ();
 }
