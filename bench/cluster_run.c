@@ -58,6 +58,18 @@ typedef struct {
    The nodes
    ------------------------------------------------------------------------- */
 
+/*  A thread the run cannot do without: a machine that cannot start one
+    cannot run the benchmark at all. */
+static void
+s_start_thread (pthread_t *thread, void *(*main) (void *), void *arg)
+{
+    int rc = pthread_create (thread, NULL, main, arg);
+    if (rc) {
+        fprintf (stderr, "ledger-bench: cannot start a thread: %s\n", strerror (rc));
+        exit (1);
+    }
+}
+
 static int
 s_node_start (cluster_t *self, node_t *node)
 {
@@ -269,7 +281,7 @@ s_direct_phase (cluster_t *self, node_t *leader, tally_t *tally, uint64_t *busy_
         clients [n].address = leader->raft;
         clients [n].go = &go;
         tally_reset (&clients [n].tally);
-        pthread_create (&threads [n], NULL, s_direct_main, &clients [n]);
+        s_start_thread (&threads [n], s_direct_main, &clients [n]);
     }
     int64_t start = timing_now_ns ();
     for (int n = 0; n < count; n++)
@@ -381,7 +393,7 @@ s_failover_phase (cluster_t *self, double *delays_ms, int kills, uint64_t *faile
     pthread_t threads [S_FAILOVER_PRODUCERS];
     for (int n = 0; n < S_FAILOVER_PRODUCERS; n++) {
         producers [n] = (producer_t) { self, n, &stop, &armed, &first, 0, 0 };
-        pthread_create (&threads [n], NULL, s_producer_main, &producers [n]);
+        s_start_thread (&threads [n], s_producer_main, &producers [n]);
     }
     int measured = 0;
     for (int k = 0; k < kills; k++) {
@@ -549,7 +561,7 @@ cluster_run_main (const options_t *options)
         pthread_t thread;
         *prober = (prober_t) { .cluster = self, .endpoints = endpoints, .stop = &stop };
         tally_reset (&prober->tally);
-        pthread_create (&thread, NULL, s_prober_main, prober);
+        s_start_thread (&thread, s_prober_main, prober);
         int rc = s_worker_phase (self, endpoints, 1, 4, S_BIG_BATCH,
                                  (options->rows + S_BIG_BATCH - 1) / S_BIG_BATCH, big);
         atomic_store (&stop, true);
