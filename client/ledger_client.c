@@ -574,39 +574,42 @@ s_on_reply (ledger_client_t *self, zmq_msg_t *msg, int64_t now)
     s_finish (self, (size_t) n, result);
 }
 
-/*  Run timers, then wait for at most one reply until `until` or the next
-    timer, whichever is first. */
+/*  Why the try of a request that waited on `asked` got no reply. */
 static void
-s_pump (ledger_client_t *self, int64_t until)
+s_silence_reason (ledger_client_t *self, const char *asked, char *reason, size_t size)
 {
-    int64_t now = s_now_ms ();
-    size_t ready_before = self->ready_count;
+    s_check_handshakes (self);
+    if (self->auth_refused)
+        snprintf (reason, size, "authentication failed: the worker refused this client's "
+                  "CURVE key (no reply within %d ms)", self->timeout_ms);
+    else
+    if (self->handshake_broken)
+        snprintf (reason, size, "authentication failed: the worker closed the connection "
+                  "during the handshake (%s; no reply within %d ms)",
+                  self->curve? "is the server key right?": "does it require CURVE?", self->timeout_ms);
+    else
+    if (self->refused)
+        snprintf (reason, size, "nothing answers at %s (connection refused)", asked);
+    else
+    if (self->connection_lost)
+        snprintf (reason, size, "the connection to %s was lost before the reply", asked);
+    else
+        snprintf (reason, size, "no reply within %d ms", self->timeout_ms);
+}
+
+/*  Every request whose deadline passed had a silent try: count it, and
+    move to the next endpoint. Returns true if the socket must be reopened
+    (Lazy Pirate: a silent connection may be dead). */
+static bool
+s_expire_tries (ledger_client_t *self, const char *asked, int64_t now)
+{
     bool reopen = self->switch_endpoint;
-    /*  The endpoint the waiting requests went to: a timeout rotates to the
-        next one, but the reason names the one that failed. */
-    const char *asked = self->endpoints [self->current];
     for (size_t n = 0; n < self->pending_count; ) {
         pending_t *pending = &self->pending [n];
         size_t before = self->pending_count;
         if (!pending->resend_at && now >= pending->deadline) {
             char reason [160];
-            s_check_handshakes (self);
-            if (self->auth_refused)
-                snprintf (reason, sizeof (reason), "authentication failed: the worker refused this client's "
-                          "CURVE key (no reply within %d ms)", self->timeout_ms);
-            else
-            if (self->handshake_broken)
-                snprintf (reason, sizeof (reason), "authentication failed: the worker closed the connection "
-                          "during the handshake (%s; no reply within %d ms)",
-                          self->curve? "is the server key right?": "does it require CURVE?", self->timeout_ms);
-            else
-            if (self->refused)
-                snprintf (reason, sizeof (reason), "nothing answers at %s (connection refused)", asked);
-            else
-            if (self->connection_lost)
-                snprintf (reason, sizeof (reason), "the connection to %s was lost before the reply", asked);
-            else
-                snprintf (reason, sizeof (reason), "no reply within %d ms", self->timeout_ms);
+            s_silence_reason (self, asked, reason, sizeof (reason));
             s_try_failed (self, n, now, true, reason);
             if (!reopen)
                 s_rotate (self);
@@ -615,36 +618,46 @@ s_pump (ledger_client_t *self, int64_t until)
         if (self->pending_count == before)
             n++;
     }
-    if (reopen) {
-        /*  Lazy Pirate: a silent connection may be dead; start afresh (on
-            the next endpoint, or the leader's) and send again everything
-            that was waiting on the old socket. */
-        self->switch_endpoint = false;
-        bool had_socket = self->socket != NULL;
-        if (s_open (self) == 0)
-            for (size_t n = 0; n < self->pending_count; ) {
-                pending_t *pending = &self->pending [n];
-                size_t before = self->pending_count;
-                if (!pending->resend_at) {
-                    /*  Sent on the old socket, whose reply will never be
-                        read: that try may have committed. Send once more
-                        (keyed, so a replay if it did), unless no retry is
-                        allowed: then the outcome is unknown. */
-                    if (had_socket && pending->sends)
-                        pending->timed_out = true;
-                    if (had_socket && pending->sends && self->retries == 0) {
-                        char reason [160];
-                        snprintf (reason, sizeof (reason), "the connection to %s was closed before the reply "
-                                  "(another request timed out on it)", asked);
-                        s_try_failed (self, n, now, true, reason);
-                    }
-                    else
-                        s_transmit (self, pending, now);
-                }
-                if (self->pending_count == before)
-                    n++;
+    return reopen;
+}
+
+/*  Start afresh on the current endpoint (the next one, or the leader's) and
+    send again what was waiting on the old socket. A request that was sent
+    on it may have committed, since its reply will never be read: it is
+    sent once more (keyed, so a replay if it did), unless no retry is
+    allowed: then its outcome is unknown. */
+static void
+s_reopen (ledger_client_t *self, const char *asked, int64_t now)
+{
+    self->switch_endpoint = false;
+    bool had_socket = self->socket != NULL;
+    if (s_open (self))
+        return;
+    for (size_t n = 0; n < self->pending_count; ) {
+        pending_t *pending = &self->pending [n];
+        size_t before = self->pending_count;
+        if (!pending->resend_at) {
+            bool abandoned = had_socket && pending->sends;
+            if (abandoned)
+                pending->timed_out = true;
+            if (abandoned && self->retries == 0) {
+                char reason [160];
+                snprintf (reason, sizeof (reason), "the connection to %s was closed before the reply "
+                          "(another request timed out on it)", asked);
+                s_try_failed (self, n, now, true, reason);
             }
+            else
+                s_transmit (self, pending, now);
+        }
+        if (self->pending_count == before)
+            n++;
     }
+}
+
+/*  Send what is due after a backoff; returns the next timer, or until. */
+static int64_t
+s_send_due (ledger_client_t *self, int64_t now, int64_t until)
+{
     int64_t wake = until;
     for (size_t n = 0; n < self->pending_count; n++) {
         pending_t *pending = &self->pending [n];
@@ -654,6 +667,77 @@ s_pump (ledger_client_t *self, int64_t until)
         if (at < wake)
             wake = at;
     }
+    return wake;
+}
+
+/*  The socket monitor spoke: act on a connection that died or was refused. */
+static void
+s_on_monitor (ledger_client_t *self, int64_t now)
+{
+    s_check_handshakes (self);
+    if (self->auth_refused || self->handshake_broken)
+        return;                 /* left to the timeout, which says why */
+    if (self->connection_lost) {
+        /*  The worker died or dropped us: no reply will come on this
+            connection, so do not wait out the timeout (a leader killed in
+            a cluster would cost every producer a whole timeout). What was
+            waiting is a lost try, as after a timeout: its outcome is
+            unknown, and it goes again, keyed, to the next endpoint. */
+        for (size_t n = 0; n < self->pending_count; n++)
+            if (!self->pending [n].resend_at)
+                self->pending [n].deadline = now;
+        if (!self->pending_count)
+            s_rotate (self);
+    }
+    else
+    if (self->refused) {
+        /*  Nothing listens at this endpoint (a node that is down): what
+            waits here was never delivered. Try the next endpoint soon, as
+            for `unavailable`. A new socket only when something waited on
+            this one (the old one holds the sends queued): at most one a
+            backoff step, never a spin of refused connects. */
+        bool waiting = false;
+        for (size_t n = 0; n < self->pending_count; n++)
+            if (!self->pending [n].resend_at) {
+                s_not_now (self, n, now, NULL);
+                waiting = true;
+            }
+        if (waiting) {
+            s_rotate (self);
+            self->switch_endpoint = true;
+        }
+    }
+}
+
+/*  Take every reply that is here; each is one frame (no envelope). */
+static void
+s_take_replies (ledger_client_t *self)
+{
+    zmq_msg_t msg;
+    zmq_msg_init (&msg);
+    while (zmq_msg_recv (&msg, self->socket, ZMQ_DONTWAIT) >= 0) {
+        if (!zmq_msg_more (&msg))
+            s_on_reply (self, &msg, s_now_ms ());
+        else
+            while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, self->socket, ZMQ_DONTWAIT) >= 0)
+                ;               /* not ours: we send no envelope, so none comes back */
+    }
+    zmq_msg_close (&msg);
+}
+
+/*  Run timers, then wait for at most one reply until `until` or the next
+    timer, whichever is first. */
+static void
+s_pump (ledger_client_t *self, int64_t until)
+{
+    int64_t now = s_now_ms ();
+    size_t ready_before = self->ready_count;
+    /*  The endpoint the waiting requests went to: a timeout rotates to the
+        next one, but the reason names the one that failed. */
+    const char *asked = self->endpoints [self->current];
+    if (s_expire_tries (self, asked, now))
+        s_reopen (self, asked, now);
+    int64_t wake = s_send_due (self, now, until);
     if (self->ready_count > ready_before)
         return;                 /* a request gave up: let the caller see it */
     long timeout = wake <= now? 0: (long) (wake - now);
@@ -671,54 +755,10 @@ s_pump (ledger_client_t *self, int64_t until)
     zmq_pollitem_t items [2] = { { self->socket, 0, ZMQ_POLLIN, 0 }, { self->monitor, 0, ZMQ_POLLIN, 0 } };
     if (zmq_poll (items, self->monitor? 2: 1, timeout) <= 0)
         return;
-    if (self->monitor && (items [1].revents & ZMQ_POLLIN)) {
-        s_check_handshakes (self);
-        /*  The worker died or dropped us: no reply will come on this
-            connection, so do not wait out the timeout (a leader killed in
-            a cluster would cost every producer a whole timeout). What was
-            waiting is a lost try, as after a timeout: its outcome is
-            unknown, and it goes again, keyed, to the next endpoint. A
-            failed handshake is left to the timeout, which says why. */
-        if (self->connection_lost && !self->auth_refused && !self->handshake_broken) {
-            for (size_t n = 0; n < self->pending_count; n++)
-                if (!self->pending [n].resend_at)
-                    self->pending [n].deadline = now;
-            if (!self->pending_count)
-                s_rotate (self);
-        }
-        else
-        if (self->refused && !self->auth_refused && !self->handshake_broken) {
-            /*  Nothing listens at this endpoint (a node that is down):
-                what waits here was never delivered. Try the next endpoint
-                soon, as for `unavailable`. */
-            /*  A new socket only when something waited on this one (the
-                old one holds the sends queued): at most one a backoff
-                step, never a spin of refused connects. */
-            bool waiting = false;
-            for (size_t n = 0; n < self->pending_count; n++)
-                if (!self->pending [n].resend_at) {
-                    s_not_now (self, n, now, NULL);
-                    waiting = true;
-                }
-            if (waiting) {
-                s_rotate (self);
-                self->switch_endpoint = true;
-            }
-        }
-    }
-    if (!(items [0].revents & ZMQ_POLLIN))
-        return;
-    zmq_msg_t msg;
-    zmq_msg_init (&msg);
-    /*  Take every reply that is here; each is one frame (no envelope). */
-    while (zmq_msg_recv (&msg, self->socket, ZMQ_DONTWAIT) >= 0) {
-        if (!zmq_msg_more (&msg))
-            s_on_reply (self, &msg, s_now_ms ());
-        else
-            while (zmq_msg_more (&msg) && zmq_msg_recv (&msg, self->socket, ZMQ_DONTWAIT) >= 0)
-                ;               /* not ours: we send no envelope, so none comes back */
-    }
-    zmq_msg_close (&msg);
+    if (self->monitor && (items [1].revents & ZMQ_POLLIN))
+        s_on_monitor (self, now);
+    if (items [0].revents & ZMQ_POLLIN)
+        s_take_replies (self);
 }
 
 /*  Encode batch and put it in flight. Returns its request id, or 0. */
