@@ -2,6 +2,8 @@
     atomic rollback, timestamps across offsets, pagination, idempotency. */
 
 #include "testing.h"
+#include "harness_json.h"
+#include "harness_wire.h"
 #include "worker_harness.h"
 
 #include <stdlib.h>
