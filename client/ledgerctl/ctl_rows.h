@@ -30,7 +30,9 @@ void ctl_names_destroy (ctl_names_t **self_p);
 /* The name of category id, or NULL if it is not in the table. */
 const char *ctl_names_lookup (ctl_names_t *self, int64_t id);
 
-/* A new table for transaction rows / category rows in format, on stdout. */
+/* A new table for transaction rows / category rows in format, on stdout;
+   the caller finishes it with table_finish and destroys it with
+   table_destroy. */
 table_t *ctl_txn_table_new (table_format_t format);
 table_t *ctl_category_table_new (table_format_t format);
 
