@@ -4,7 +4,10 @@
     protocol takes names for get and as a parent, but update and delete
     take ids only, so for those a name is looked up first. */
 
-#include "ctl.h"
+#include "ctl_commands.h"
+#include "ctl_parse.h"
+#include "ctl_rows.h"
+#include "table.h"
 
 #include <inttypes.h>
 #include <stdio.h>

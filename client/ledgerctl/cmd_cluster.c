@@ -4,7 +4,10 @@
     "cluster" object); transfer and remove send cluster.transfer and
     cluster.remove, which any node hands on to the Raft leader. */
 
-#include "ctl.h"
+#include "ctl_commands.h"
+#include "ctl_parse.h"
+#include "ctl_rows.h"
+#include "table.h"
 
 #include <jansson.h>
 #include <stdio.h>

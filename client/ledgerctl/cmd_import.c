@@ -21,7 +21,8 @@
     committed, and a key here can only name this file's batch of these
     rows, so that refusal proves the rows are in: the batch counts as done. */
 
-#include "ctl.h"
+#include "ctl_commands.h"
+#include "ctl_parse.h"
 #include "import_rows.h"
 #include "progress.h"
 #include <czmq.h>

@@ -2,7 +2,7 @@
     worker, written by czmq as NAME (public, to hand out) and NAME_secret
     (private, to keep). It needs no worker. */
 
-#include "ctl.h"
+#include "ctl_commands.h"
 
 #include <czmq.h>
 #include <string.h>

@@ -5,7 +5,10 @@
     cursor names a position (time, id), so pages neither skip nor repeat
     rows. Category names come with the first page. */
 
-#include "ctl.h"
+#include "ctl_commands.h"
+#include "ctl_parse.h"
+#include "ctl_rows.h"
+#include "table.h"
 #include "proto_ops.h"
 
 #include <limits.h>

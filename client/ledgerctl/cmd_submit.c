@@ -6,7 +6,7 @@
     one shape only. Batches go one at a time, in order: a later line may
     depend on what an earlier one created. */
 
-#include "ctl.h"
+#include "ctl_commands.h"
 
 #include <errno.h>
 #include <jansson.h>

@@ -1,6 +1,9 @@
 /*  cmd_sys -- `ping` and `stats`: is the worker there, and what has it done. */
 
-#include "ctl.h"
+#include "ctl_commands.h"
+#include "ctl_parse.h"
+#include "ctl_rows.h"
+#include "table.h"
 
 #include <jansson.h>
 #include <stdio.h>

@@ -1,6 +1,9 @@
 /*  cmd_txn -- add, and get/update/delete txn: one transaction at a time. */
 
-#include "ctl.h"
+#include "ctl_commands.h"
+#include "ctl_parse.h"
+#include "ctl_rows.h"
+#include "table.h"
 
 #include <inttypes.h>
 #include <stdio.h>

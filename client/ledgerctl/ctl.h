@@ -1,21 +1,18 @@
-/*  ctl -- what ledgerctl's commands share: the run context, the exit
-    statuses, option handling common to every command, and the few parsers
-    and printers several commands need.
+/*  ctl -- one run of ledgerctl: its context, the exit statuses, the options
+    every command takes, one-line errors, and the client batches go through.
 
-    Every command is a handler in main.c's command table. It parses its own
-    options with getopt_long, handing anything it does not know to
-    ctl_option, builds one batch with the client library, submits it with
-    ctl_submit, and prints. Errors are one line on stderr, made here. */
+    Every command is a handler in main.c's command table (ctl_commands.h).
+    It parses its own options with getopt_long, handing anything it does not
+    know to ctl_option, parses option values with ctl_parse.h, builds one
+    batch with the client library, submits it with ctl_submit, and prints
+    (ctl_rows.h). Errors are one line on stderr, made here. */
 
 #ifndef CTL_H
 #define CTL_H
 
 #include "ledger.h"
-#include "table.h"
 
 #include <getopt.h>
-#include <stdbool.h>
-#include <stdint.h>
 
 /* Exit statuses (documented in `ledgerctl --help`). */
 #define CTL_EXIT_OK          0   /* everything asked for was done */
@@ -30,18 +27,13 @@
 
 typedef struct _ctl_t ctl_t;
 
-typedef int (ctl_handler_t) (ctl_t *ctl, int argc, char **argv);
+/* A row of the command table (ctl_commands.h). */
+typedef struct _ctl_command_t ctl_command_t;
 
-/* One row of the command table. */
-typedef struct {
-    const char *verb;           /* "get" */
-    const char *noun;           /* "txn", or NULL for a one-word command */
-    ctl_handler_t *handler;
-    const char *synopsis;       /* arguments after the command words */
-    const char *summary;        /* one line for `ledgerctl --help` */
-    const char *help;           /* the options, for `ledgerctl CMD --help` */
-} ctl_command_t;
-
+/*  The run context. main fills it from the environment and the options
+    before the command; the command's own options may change the connection
+    fields. Its strings are borrowed from argv and the environment, which
+    outlive it. */
 struct _ctl_t {
     const char *endpoint;
     const char *curve_cert;     /* this client's certificate file, or NULL: no CURVE */
@@ -91,7 +83,8 @@ int ctl_usage (ctl_t *ctl, const char *format, ...) __attribute__ ((format (prin
 /* Print "ledgerctl CMD: <message>" on stderr and return status. */
 int ctl_fail (ctl_t *ctl, int status, const char *format, ...) __attribute__ ((format (printf, 3, 4)));
 
-/* Print the help of the running command on stdout. */
+/* Print the help of the running command on stdout (main.c, which holds the
+   help texts). */
 void ctl_print_help (ctl_t *ctl);
 
 /* The client, made on first use from the connection options. Returns NULL
@@ -108,77 +101,5 @@ int ctl_submit (ctl_t *ctl, ledger_batch_t **batch_p, ledger_result_t **result_p
 /* The exit status for a result that is not LEDGER_OK, after printing
    "ledgerctl CMD: <what went wrong>" on stderr. */
 int ctl_report (ctl_t *ctl, ledger_result_t *result);
-
-/* Parsers for option values. Each returns 0, or prints a usage error
-   naming option and returns CTL_EXIT_USAGE. */
-int ctl_parse_int (ctl_t *ctl, const char *option, const char *text, long min, long max, long *value_p);
-int ctl_parse_id (ctl_t *ctl, const char *what, const char *text, int64_t *id_p);
-int ctl_parse_amount (ctl_t *ctl, const char *option, const char *text, int64_t *minor_p);
-int ctl_parse_format (ctl_t *ctl, const char *text, table_format_t *format_p);
-
-/* A timestamp option: RFC 3339 with an offset, or a bare YYYY-MM-DD
-   meaning that day's midnight UTC. Fills *time_p (which borrows nothing). */
-int ctl_parse_time (ctl_t *ctl, const char *option, const char *text, ledger_time_t *time_p);
-
-/* A category given on the command line: digits are an id, anything else a
-   name (borrowed from text). */
-ledger_ref_t ctl_category_ref (const char *text);
-
-/* Whether text is all decimal digits (an id rather than a name). */
-bool ctl_is_id (const char *text);
-
-/* Format minor units as a decimal ("-12.34", "0.05"); returns buf. */
-char *ctl_amount_format (int64_t minor, char buf [32]);
-
-/* The format to print rows in when --format is not given: an aligned table
-   on a terminal, CSV otherwise. */
-table_format_t ctl_default_format (void);
-
-/* ------------------------------------------------------------------
-   Printing transaction and category rows (print_rows.c)
-   ------------------------------------------------------------------ */
-
-typedef struct _ctl_names_t ctl_names_t;
-
-/* Category names by id, from op `op` of result (a category.list). The
-   names are borrowed from result, which must outlive the table. */
-ctl_names_t *ctl_names_new (ledger_result_t *result, size_t op);
-
-/* Destroy the table and set *self_p to NULL. */
-void ctl_names_destroy (ctl_names_t **self_p);
-
-/* The name of category id, or NULL if it is not in the table. */
-const char *ctl_names_lookup (ctl_names_t *self, int64_t id);
-
-/* A new table for transaction rows / category rows in format, on stdout. */
-table_t *ctl_txn_table_new (table_format_t format);
-table_t *ctl_category_table_new (table_format_t format);
-
-/* Add one row; names may be NULL (category names are then left empty). */
-int ctl_txn_table_add (table_t *table, const ledger_txn_t *txn, ctl_names_t *names);
-int ctl_category_table_add (table_t *table, const ledger_category_t *category, ctl_names_t *names);
-
-/* ------------------------------------------------------------------
-   Command handlers, one group per file
-   ------------------------------------------------------------------ */
-
-int ctl_cmd_ping (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_stats (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_submit (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_category_add (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_category_list (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_category_get (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_category_update (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_category_delete (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_txn_add (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_txn_get (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_txn_update (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_txn_delete (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_query (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_import (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_keygen (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_cluster_status (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_cluster_transfer (ctl_t *ctl, int argc, char **argv);
-int ctl_cmd_cluster_remove (ctl_t *ctl, int argc, char **argv);
 
 #endif

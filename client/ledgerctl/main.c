@@ -6,7 +6,7 @@
     command line; the handler parses its own options (and the connection
     options again, so they work after the command too). */
 
-#include "ctl.h"
+#include "ctl_commands.h"
 
 #include <ctype.h>
 #include <stdio.h>

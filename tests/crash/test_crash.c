@@ -39,6 +39,7 @@
 
 #include "ledger.h"
 #include "testing.h"
+#include "harness_files.h"
 #include "worker_harness.h"
 
 #include <errno.h>

@@ -7,6 +7,8 @@
 
 #include "proto_json.h"
 #include "testing.h"
+#include "harness_json.h"
+#include "harness_wire.h"
 #include "worker_harness.h"
 
 #include <stdlib.h>

@@ -17,6 +17,8 @@
 #include "ledger.h"
 #include "dqw.h"
 #include "testing.h"
+#include "harness_files.h"
+#include "harness_json.h"
 #include "worker_harness.h"
 
 #include <pthread.h>

@@ -7,6 +7,9 @@
 
 #include "ledger.h"
 #include "testing.h"
+#include "harness_files.h"
+#include "harness_json.h"
+#include "harness_wire.h"
 #include "worker_harness.h"
 
 #include <sqlite3.h>

@@ -5,7 +5,11 @@
     rows. */
 
 #include "testing.h"
+#include "harness_files.h"
+#include "harness_json.h"
 #include "worker_harness.h"
+
+#include <czmq.h>
 
 #include <fcntl.h>
 #include <signal.h>

@@ -6,6 +6,9 @@
 
 #include "proto_json.h"
 #include "testing.h"
+#include "harness_files.h"
+#include "harness_json.h"
+#include "harness_wire.h"
 #include "worker_harness.h"
 
 #include <sqlite3.h>

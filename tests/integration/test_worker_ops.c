@@ -2,21 +2,58 @@
     atomic rollback, timestamps across offsets, pagination, idempotency. */
 
 #include "testing.h"
+#include "harness_json.h"
+#include "harness_wire.h"
 #include "worker_harness.h"
 
 #include <stdlib.h>
 
-static harness_t *s_worker;
-static zsock_t *s_req;
+/*  Each test gets a worker of its own on a new database, so counts and
+    names start from nothing and a test that breaks its worker breaks no
+    other. */
+typedef struct {
+    harness_t *worker;
+    zsock_t *req;
+} fixture_t;
+
+static fixture_t *
+s_setup (void)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->worker = harness_start ("--sync", "normal", NULL);
+    f->req = f->worker? harness_req (f->worker): NULL;
+    if (!f->req) {
+        harness_stop (&f->worker, false);
+        free (f);
+        return NULL;
+    }
+    return f;
+}
+
+/*  The worker must stop cleanly after every test: a crash or a non-zero
+    exit fails the test that caused it. */
+static void
+s_teardown (fixture_t **f_p)
+{
+    fixture_t *f = *f_p;
+    zsock_destroy (&f->req);
+    if (TEST_FAILING ())
+        harness_dump_log (f->worker);
+    CHECK_INT (harness_stop (&f->worker, false), 0);
+    free (f);
+    *f_p = NULL;
+}
 
 static json_t *
-s_call (const char *json_text)
+s_call (fixture_t *f, const char *json_text)
 {
-    json_t *reply = harness_call (s_req, json_text);
+    json_t *reply = harness_call (f->req, json_text);
     if (!reply) {
         /*  A timed-out REQ socket is stuck: take a new one. */
-        zsock_destroy (&s_req);
-        s_req = harness_req (s_worker);
+        zsock_destroy (&f->req);
+        f->req = harness_req (f->worker);
         reply = json_object ();
     }
     return reply;
@@ -25,21 +62,21 @@ s_call (const char *json_text)
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 
 static long long
-s_count_rows (const char *op)
+s_count_rows (fixture_t *f, const char *op)
 {
     char text [200];
     snprintf (text, sizeof (text), OPS ("{\"op\":\"%s\"%s}"), op,
               strcmp (op, "txn.query") == 0? ",\"limit\":10000": "");
-    json_t *reply = s_call (text);
+    json_t *reply = s_call (f, text);
     long long count = (long long) json_array_size (harness_get (reply, "results.0.rows"));
     json_decref (reply);
     return count;
 }
 
 static void
-test_refs_and_every_op (void)
+test_refs_and_every_op (fixture_t *f)
 {
-    json_t *reply = s_call ("{\"v\":1,\"id\":\"batch-1\",\"ops\":["
+    json_t *reply = s_call (f, "{\"v\":1,\"id\":\"batch-1\",\"ops\":["
         "{\"op\":\"category.create\",\"name\":\"Food\"},"
         "{\"op\":\"category.create\",\"name\":\"Bakery\",\"parent\":{\"ref\":0}},"
         "{\"op\":\"txn.create\",\"amount\":\"4.20\",\"occurred_at\":\"2025-03-01T08:00:00+01:00\",\"category\":{\"ref\":1}},"
@@ -71,18 +108,18 @@ test_refs_and_every_op (void)
 
     char text [300];
     snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.delete\",\"id\":%lld},{\"op\":\"category.delete\",\"id\":2}"), txn_id);
-    reply = s_call (text);
+    reply = s_call (f, text);
     CHECK_INT (harness_bool (reply, "ok"), 1);
     CHECK_INT (harness_int (reply, "results.1.changed"), 1);
     json_decref (reply);
 }
 
 static void
-test_atomic_rollback_leaves_no_trace (void)
+test_atomic_rollback_leaves_no_trace (fixture_t *f)
 {
-    long long categories = s_count_rows ("category.list");
-    long long txns = s_count_rows ("txn.query");
-    json_t *reply = s_call ("{\"v\":1,\"id\":5,\"ops\":["
+    long long categories = s_count_rows (f, "category.list");
+    long long txns = s_count_rows (f, "txn.query");
+    json_t *reply = s_call (f, "{\"v\":1,\"id\":5,\"ops\":["
         "{\"op\":\"category.create\",\"name\":\"Rollback-A\"},"
         "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}},"
         "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"No-such\"}]}");
@@ -95,18 +132,18 @@ test_atomic_rollback_leaves_no_trace (void)
     CHECK (harness_str (reply, "error.message") != NULL);
     CHECK (harness_get (reply, "results") == NULL);
     json_decref (reply);
-    CHECK_INT (s_count_rows ("category.list"), categories);
-    CHECK_INT (s_count_rows ("txn.query"), txns);
+    CHECK_INT (s_count_rows (f, "category.list"), categories);
+    CHECK_INT (s_count_rows (f, "txn.query"), txns);
     /*  And the name is free: nothing of the batch was kept. */
-    reply = s_call (OPS ("{\"op\":\"category.create\",\"name\":\"Rollback-A\"}"));
+    reply = s_call (f, OPS ("{\"op\":\"category.create\",\"name\":\"Rollback-A\"}"));
     CHECK_INT (harness_bool (reply, "ok"), 1);
     json_decref (reply);
 }
 
 static void
-test_independent_mode (void)
+test_independent_mode (fixture_t *f)
 {
-    json_t *reply = s_call ("{\"v\":1,\"mode\":\"independent\",\"ops\":["
+    json_t *reply = s_call (f, "{\"v\":1,\"mode\":\"independent\",\"ops\":["
         "{\"op\":\"category.create\",\"name\":\"Indep\"},"
         "{\"op\":\"category.create\",\"name\":\"Indep\"},"
         "{\"op\":\"txn.create\",\"amount\":1.5,\"occurred_at\":\"2025-01-01T00:00:00Z\"},"
@@ -121,16 +158,16 @@ test_independent_mode (void)
     CHECK_STR (harness_str (reply, "results.3.error.code"), "REF_FAILED");
     CHECK (harness_int (reply, "results.4.id") > 0);
     json_decref (reply);
-    reply = s_call (OPS ("{\"op\":\"txn.query\",\"categories\":[\"Indep\"]}"));
+    reply = s_call (f, OPS ("{\"op\":\"txn.query\",\"categories\":[\"Indep\"]}"));
     CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 1);
     CHECK_INT (harness_int (reply, "results.0.rows.0.amount"), 8);
     json_decref (reply);
 }
 
 static void
-test_timestamps_across_offsets (void)
+test_timestamps_across_offsets (fixture_t *f)
 {
-    json_t *reply = s_call (OPS (
+    json_t *reply = s_call (f, OPS (
         "{\"op\":\"category.create\",\"name\":\"TZ\"},"
         "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2030-06-01T17:30:00+05:30\",\"category\":\"TZ\"},"
         "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2030-06-01T12:00:00Z\",\"category\":\"TZ\"},"
@@ -140,7 +177,7 @@ test_timestamps_across_offsets (void)
     CHECK_INT (harness_bool (reply, "ok"), 1);
     json_decref (reply);
     /*  In instant order: 4 (11:59:59Z), then 1, 2, 5 at 12:00Z by id, then 3. */
-    reply = s_call (OPS ("{\"op\":\"txn.query\",\"categories\":[\"TZ\"],"
+    reply = s_call (f, OPS ("{\"op\":\"txn.query\",\"categories\":[\"TZ\"],"
                          "\"from\":\"2030-06-01T11:00:00Z\",\"to\":\"2030-06-01T13:00:00.000001+01:00\"}"));
     json_t *rows = harness_get (reply, "results.0.rows");
     CHECK_INT (json_array_size (rows), 4);      /* `to` is exclusive: 3, at 12:00:00.000001Z, is out */
@@ -153,14 +190,14 @@ test_timestamps_across_offsets (void)
         CHECK_STR (json_string_value (json_object_get (row, "occurred_at")), written [n]);
     }
     json_decref (reply);
-    reply = s_call (OPS ("{\"op\":\"txn.query\",\"categories\":[\"TZ\"],\"from\":\"2030-06-01T12:00:00.000001Z\"}"));
+    reply = s_call (f, OPS ("{\"op\":\"txn.query\",\"categories\":[\"TZ\"],\"from\":\"2030-06-01T12:00:00.000001Z\"}"));
     CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 1);
     CHECK_STR (harness_str (reply, "results.0.rows.0.occurred_at"), "2030-06-01T04:00:00.000001-08:00");
     json_decref (reply);
 }
 
 static void
-test_pagination_without_gaps_or_repeats (void)
+test_pagination_without_gaps_or_repeats (fixture_t *f)
 {
     /*  40 rows over 4 instants (ties broken by id), in one batch. */
     char text [20000];
@@ -170,7 +207,7 @@ test_pagination_without_gaps_or_repeats (void)
                                    ",{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2031-01-0%dT00:00:00Z\",\"category\":{\"ref\":0}}",
                                    n, 4 - n % 4);
     snprintf (text + size, sizeof (text) - size, "]}");
-    json_t *reply = s_call (text);
+    json_t *reply = s_call (f, text);
     CHECK_INT (harness_bool (reply, "ok"), 1);
     json_decref (reply);
 
@@ -182,7 +219,7 @@ test_pagination_without_gaps_or_repeats (void)
     long long last_id = 0;
     while (pages < 20) {
         snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.query\",\"categories\":[\"Pages\"],\"limit\":7,\"after\":%s}"), after);
-        reply = s_call (text);
+        reply = s_call (f, text);
         json_t *page = harness_get (reply, "results.0.rows");
         pages++;
         for (size_t i = 0; i < json_array_size (page); i++) {
@@ -211,28 +248,28 @@ test_pagination_without_gaps_or_repeats (void)
         if (pages == 1) {
             /*  A row written behind the cursor between pages is not seen
                 again, nor does it shift the pages that follow. */
-            json_decref (s_call (OPS ("{\"op\":\"txn.create\",\"amount\":999,\"occurred_at\":\"2030-12-31T23:59:59Z\",\"category\":\"Pages\"}")));
+            json_decref (s_call (f, OPS ("{\"op\":\"txn.create\",\"amount\":999,\"occurred_at\":\"2030-12-31T23:59:59Z\",\"category\":\"Pages\"}")));
         }
         if (done)
             break;
     }
     CHECK_INT (pages, 6);
     CHECK_INT (rows, 40);
-    reply = s_call (OPS ("{\"op\":\"txn.query\",\"after\":\"not-a-cursor\"}"));
+    reply = s_call (f, OPS ("{\"op\":\"txn.query\",\"after\":\"not-a-cursor\"}"));
     CHECK_STR (harness_str (reply, "error.code"), "BAD_CURSOR");
     CHECK_STR (harness_str (reply, "error.field"), "after");
     json_decref (reply);
 }
 
 static void
-test_idempotent_replay (void)
+test_idempotent_replay (fixture_t *f)
 {
-    long long before = s_count_rows ("txn.query");
+    long long before = s_count_rows (f, "txn.query");
 #define KEYED_BATCH "{\"v\":1,\"id\":%d,\"key\":\"import-42\",\"ops\":[" \
                     "{\"op\":\"txn.create\",\"amount\":\"99.99\",\"occurred_at\":\"2025-05-05T05:05:05Z\"}," \
                     "{\"op\":\"txn.create\",\"amount\":\"0.01\",\"occurred_at\":\"2025-05-05T05:05:05Z\"}]}"
-    json_t *first = harness_callf (s_req, KEYED_BATCH, 1);
-    json_t *second = harness_callf (s_req, KEYED_BATCH, 2);
+    json_t *first = harness_callf (f->req, KEYED_BATCH, 1);
+    json_t *second = harness_callf (f->req, KEYED_BATCH, 2);
     CHECK (first && second);
     if (first && second) {
         CHECK_INT (harness_bool (first, "ok"), 1);
@@ -243,42 +280,73 @@ test_idempotent_replay (void)
     }
     json_decref (first);
     json_decref (second);
-    CHECK_INT (s_count_rows ("txn.query"), before + 2);
-    json_t *reused = s_call ("{\"v\":1,\"key\":\"import-42\",\"ops\":[{\"op\":\"sys.ping\"}]}");
+    CHECK_INT (s_count_rows (f, "txn.query"), before + 2);
+    json_t *reused = s_call (f, "{\"v\":1,\"key\":\"import-42\",\"ops\":[{\"op\":\"sys.ping\"}]}");
     CHECK_STR (harness_str (reused, "error.code"), "KEY_REUSED");
     CHECK_STR (harness_str (reused, "error.class"), "invalid");
     json_decref (reused);
 }
 
-static void
-test_stats_count_batches (void)
+/*  The counters of sys.stats, read now. */
+typedef struct {
+    long long ok, not_found, invalid, rows_changed, replays;
+} s_counters_t;
+
+static s_counters_t
+s_counters (fixture_t *f)
 {
-    json_t *reply = s_call (OPS ("{\"op\":\"sys.stats\"}"));
-    CHECK (harness_int (reply, "results.0.stats.batches_ok") >= 10);
-    CHECK (harness_int (reply, "results.0.stats.batches_failed.not_found") >= 1);
-    CHECK (harness_int (reply, "results.0.stats.batches_failed.invalid") >= 1);
-    CHECK (harness_int (reply, "results.0.stats.rows_changed") >= 50);
-    CHECK (harness_int (reply, "results.0.stats.replays") >= 1);
+    json_t *reply = s_call (f, OPS ("{\"op\":\"sys.stats\"}"));
+    s_counters_t counters = {
+        .ok = harness_int (reply, "results.0.stats.batches_ok"),
+        .not_found = harness_int (reply, "results.0.stats.batches_failed.not_found"),
+        .invalid = harness_int (reply, "results.0.stats.batches_failed.invalid"),
+        .rows_changed = harness_int (reply, "results.0.stats.rows_changed"),
+        .replays = harness_int (reply, "results.0.stats.replays")
+    };
     json_decref (reply);
+    return counters;
+}
+
+static void
+test_stats_count_batches (fixture_t *f)
+{
+    s_counters_t before = s_counters (f);
+    CHECK (before.ok >= 0 && before.not_found >= 0 && before.invalid >= 0
+        && before.rows_changed >= 0 && before.replays >= 0);
+    /*  Two batches that succeed (three rows, then one), the second sent
+        twice with its key (one replay), one refused as not_found, one as
+        invalid (its key reused for other ops). */
+    const char *batches [] = {
+        OPS ("{\"op\":\"category.create\",\"name\":\"Counted\"},"
+             "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}},"
+             "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2025-01-01T00:00:00Z\"}"),
+        "{\"v\":1,\"key\":\"counted\",\"ops\":[{\"op\":\"txn.create\",\"amount\":3,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}",
+        "{\"v\":1,\"key\":\"counted\",\"ops\":[{\"op\":\"txn.create\",\"amount\":3,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}",
+        OPS ("{\"op\":\"txn.create\",\"amount\":4,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":\"No-such\"}"),
+        "{\"v\":1,\"key\":\"counted\",\"ops\":[{\"op\":\"sys.ping\"}]}",
+    };
+    for (size_t n = 0; n < sizeof (batches) / sizeof (batches [0]); n++)
+        json_decref (s_call (f, batches [n]));
+    s_counters_t after = s_counters (f);
+    /*  A replay is answered ok (from the key's record, changing no row),
+        and one sys.stats batch lies between the two readings, whichever
+        side of its own reply it is counted on. */
+    CHECK_INT (after.ok - before.ok, 2 + 1 + 1);
+    CHECK_INT (after.not_found - before.not_found, 1);
+    CHECK_INT (after.invalid - before.invalid, 1);
+    CHECK_INT (after.rows_changed - before.rows_changed, 3 + 1);
+    CHECK_INT (after.replays - before.replays, 1);
 }
 
 int
 main (void)
 {
-    s_worker = harness_start ("--sync", "normal", NULL);
-    if (!s_worker)
-        return 1;
-    s_req = harness_req (s_worker);
-    TEST_RUN (test_refs_and_every_op);
-    TEST_RUN (test_atomic_rollback_leaves_no_trace);
-    TEST_RUN (test_independent_mode);
-    TEST_RUN (test_timestamps_across_offsets);
-    TEST_RUN (test_pagination_without_gaps_or_repeats);
-    TEST_RUN (test_idempotent_replay);
-    TEST_RUN (test_stats_count_batches);
-    zsock_destroy (&s_req);
-    if (t_tests_failed)
-        harness_dump_log (s_worker);
-    CHECK_INT (harness_stop (&s_worker, false), 0);
+    TEST_RUN_F (test_refs_and_every_op, s_setup, s_teardown);
+    TEST_RUN_F (test_atomic_rollback_leaves_no_trace, s_setup, s_teardown);
+    TEST_RUN_F (test_independent_mode, s_setup, s_teardown);
+    TEST_RUN_F (test_timestamps_across_offsets, s_setup, s_teardown);
+    TEST_RUN_F (test_pagination_without_gaps_or_repeats, s_setup, s_teardown);
+    TEST_RUN_F (test_idempotent_replay, s_setup, s_teardown);
+    TEST_RUN_F (test_stats_count_batches, s_setup, s_teardown);
     return TEST_DONE ();
 }

@@ -4,6 +4,9 @@
 
 #include "proto_json.h"
 #include "testing.h"
+#include "harness_files.h"
+#include "harness_json.h"
+#include "harness_wire.h"
 #include "worker_harness.h"
 
 #include <sqlite3.h>
@@ -11,7 +14,42 @@
 
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 
-static harness_t *s_worker;     /* shared by the tests that need no special flags */
+/*  The tests that need no special flags get a worker of their own each, so
+    one that leaves it jammed or dead fails alone. The memory ceiling is
+    test_worker_limits' subject; here it is set out of the way, so that the
+    peer that never reads (which pins ~120 MB of replies, more under
+    AddressSanitizer) is about dropped replies, not about refusals near the
+    limit. The tests that need other flags start and stop their own. */
+typedef struct {
+    harness_t *worker;
+} fixture_t;
+
+static fixture_t *
+s_setup (void)
+{
+    fixture_t *f = calloc (1, sizeof *f);
+    if (!f)
+        return NULL;
+    f->worker = harness_start ("--sync", "normal", "--max-memory", "8G", NULL);
+    if (!f->worker) {
+        free (f);
+        return NULL;
+    }
+    return f;
+}
+
+/*  The worker must stop cleanly after every test: a crash or a non-zero
+    exit fails the test that caused it. */
+static void
+s_teardown (fixture_t **f_p)
+{
+    fixture_t *f = *f_p;
+    if (TEST_FAILING ())
+        harness_dump_log (f->worker);
+    CHECK_INT (harness_stop (&f->worker, false), 0);
+    free (f);
+    *f_p = NULL;
+}
 
 /*  Encode JSON text as a msgpack frame. */
 static zframe_t *
@@ -53,9 +91,9 @@ s_ping_ok (harness_t *worker)
 }
 
 static void
-test_dealer_pipelined_without_delimiter (void)
+test_dealer_pipelined_without_delimiter (fixture_t *f)
 {
-    harness_t *worker = s_worker;
+    harness_t *worker = f->worker;
     zsock_t *dealer = harness_dealer (worker);
     enum { COUNT = 500 };
     for (int n = 0; n < COUNT; n++) {
@@ -86,9 +124,9 @@ test_dealer_pipelined_without_delimiter (void)
 }
 
 static void
-test_envelopes_come_back_unchanged (void)
+test_envelopes_come_back_unchanged (fixture_t *f)
 {
-    harness_t *worker = s_worker;
+    harness_t *worker = f->worker;
     zsock_t *dealer = harness_dealer (worker);
     /*  As a REQ peer (empty delimiter), and as a client behind a proxy
         (extra routing frames before the delimiter). */
@@ -134,9 +172,9 @@ s_send_with_envelope (zsock_t *dealer, int extra)
 }
 
 static void
-test_too_many_frames (void)
+test_too_many_frames (fixture_t *f)
 {
-    harness_t *worker = s_worker;
+    harness_t *worker = f->worker;
     zsock_t *dealer = harness_dealer (worker);
     /*  16 frames from the peer (15 envelope + body) are fine, and the
         envelope comes back whole... */
@@ -211,9 +249,9 @@ test_size_limits (void)
 }
 
 static void
-test_garbage_burst (void)
+test_garbage_burst (fixture_t *f)
 {
-    harness_t *worker = s_worker;
+    harness_t *worker = f->worker;
     zsock_t *dealer = harness_dealer (worker);
     /*  Allocation bombs and damaged messages, then random bytes. */
     static const struct { const char *bytes; size_t size; } bombs [] = {
@@ -329,9 +367,9 @@ test_overloaded (void)
 }
 
 static void
-test_vanished_client_does_not_block (void)
+test_vanished_client_does_not_block (fixture_t *f)
 {
-    harness_t *worker = s_worker;
+    harness_t *worker = f->worker;
     /*  A client sends work and disappears, maybe before its request left,
         maybe before its reply came back. */
     for (int n = 0; n < 20; n++) {
@@ -344,9 +382,9 @@ test_vanished_client_does_not_block (void)
 }
 
 static void
-test_client_that_never_reads (void)
+test_client_that_never_reads (fixture_t *f)
 {
-    harness_t *worker = s_worker;
+    harness_t *worker = f->worker;
     /*  500 categories with long names make every category.list reply ~60 KB. */
     zsock_t *req = harness_req (worker);
     for (int n = 0; n < 500; n++) {
@@ -512,25 +550,15 @@ test_overloaded_by_ops_held (void)
 int
 main (void)
 {
-    /*  The memory ceiling is test_worker_limits' subject; here it is set
-        out of the way, so that the peer that never reads (which pins
-        ~120 MB of replies, more under AddressSanitizer) is about dropped
-        replies, not about refusals near the limit. */
-    s_worker = harness_start ("--sync", "normal", "--max-memory", "8G", NULL);
-    if (!s_worker)
-        return 1;
-    TEST_RUN (test_dealer_pipelined_without_delimiter);
-    TEST_RUN (test_envelopes_come_back_unchanged);
-    TEST_RUN (test_too_many_frames);
-    TEST_RUN (test_garbage_burst);
-    TEST_RUN (test_vanished_client_does_not_block);
-    TEST_RUN (test_client_that_never_reads);
+    TEST_RUN_F (test_dealer_pipelined_without_delimiter, s_setup, s_teardown);
+    TEST_RUN_F (test_envelopes_come_back_unchanged, s_setup, s_teardown);
+    TEST_RUN_F (test_too_many_frames, s_setup, s_teardown);
+    TEST_RUN_F (test_garbage_burst, s_setup, s_teardown);
+    TEST_RUN_F (test_vanished_client_does_not_block, s_setup, s_teardown);
+    TEST_RUN_F (test_client_that_never_reads, s_setup, s_teardown);
     TEST_RUN (test_size_limits);
     TEST_RUN (test_overloaded);
     TEST_RUN (test_overloaded_by_ops_held);
     TEST_RUN (test_running_group_is_not_waiting);
-    if (t_checks_failed)
-        harness_dump_log (s_worker);
-    CHECK_INT (harness_stop (&s_worker, false), 0);
     return TEST_DONE ();
 }

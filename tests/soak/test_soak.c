@@ -18,6 +18,9 @@
 #include "ledger.h"
 #include "proto_json.h"
 #include "testing.h"
+#include "harness_files.h"
+#include "harness_json.h"
+#include "harness_wire.h"
 #include "worker_harness.h"
 
 /*  Under AddressSanitizer the worker's RSS is mostly the sanitizer's own

@@ -3,7 +3,22 @@
     A test file defines `static void test_xxx (void)` functions and a main
     that calls TEST_RUN (test_xxx) for each, then returns TEST_DONE ().
     A failed CHECK prints file, line, the expression and the values, and the
-    test goes on, so one run shows every failure. */
+    test goes on, so one run shows every failure.
+
+    A suite whose tests need something made for them (a running worker, a
+    store) gives each test a fixture of its own, as dqlite's test/unit/
+    does, so that what one test leaves behind -- rows, counters, a worker
+    it broke -- cannot fail the next. The suite defines a fixture type and
+
+        static fixture_t *s_setup (void);      new fixture, or NULL (said why)
+        static void s_teardown (fixture_t **f_p);   destroy, set *f_p NULL
+        static void test_xxx (fixture_t *f);
+
+    and main calls TEST_RUN_F (test_xxx, s_setup, s_teardown). Tear-down
+    runs after the test whatever it found, and its CHECKs (say, that the
+    worker exited 0) count against that test; TEST_FAILING () tells it the
+    test has failed so far, to dump a log. A setup that returns NULL fails
+    the test without running it. */
 
 #ifndef LEDGER_TESTING_H
 #define LEDGER_TESTING_H
@@ -15,6 +30,7 @@
 static int t_checks_failed;
 static int t_tests_passed;
 static int t_tests_failed;
+static int t_checks_at_start;   /* t_checks_failed when the running test began */
 
 #define CHECK(cond) do { \
     if (!(cond)) { \
@@ -39,12 +55,34 @@ static int t_tests_failed;
         t_checks_failed++; \
     } } while (0)
 
-#define TEST_RUN(fn) do { \
-    int t_before_ = t_checks_failed; \
-    fn (); \
-    if (t_checks_failed == t_before_) { t_tests_passed++; printf ("ok   %s\n", #fn); } \
-    else                              { t_tests_failed++; printf ("FAIL %s\n", #fn); } \
+/* True if a CHECK has failed since the running test began. */
+#define TEST_FAILING() (t_checks_failed != t_checks_at_start)
+
+#define T_REPORT_(name) do { \
+    if (!TEST_FAILING ()) { t_tests_passed++; printf ("ok   %s\n", name); } \
+    else                  { t_tests_failed++; printf ("FAIL %s\n", name); } \
     fflush (stdout); \
+    } while (0)
+
+#define TEST_RUN(fn) do { \
+    t_checks_at_start = t_checks_failed; \
+    fn (); \
+    T_REPORT_ (#fn); \
+    } while (0)
+
+/* Run fn on a fixture setup makes for it alone, then teardown (&fixture). */
+#define TEST_RUN_F(fn, setup, teardown) do { \
+    t_checks_at_start = t_checks_failed; \
+    __typeof__ (setup ()) t_fixture_ = setup (); \
+    if (t_fixture_) { \
+        fn (t_fixture_); \
+        teardown (&t_fixture_); \
+    } \
+    else { \
+        fprintf (stderr, "%s:%d: %s: setup %s failed\n", __FILE__, __LINE__, #fn, #setup); \
+        t_checks_failed++; \
+    } \
+    T_REPORT_ (#fn); \
     } while (0)
 
 #define TEST_DONE() \

@@ -1,18 +1,19 @@
 /*  worker_harness -- start the real ledgerd for integration tests. */
 
 #ifndef _GNU_SOURCE
-#   define _GNU_SOURCE          /* nftw, strsignal, environ */
+#   define _GNU_SOURCE          /* strsignal, environ */
 #endif
 
 #include "worker_harness.h"
+#include "harness_files.h"
+#include "harness_json.h"
+#include "harness_wire.h"
 
-#include <sqlite3.h>
 #include "proto_json.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
@@ -33,8 +34,6 @@
 /* How long the worker has to answer its first ping, and to exit on SIGTERM. */
 #define S_START_DEADLINE_MS 10000
 #define S_STOP_DEADLINE_MS  10000
-/* How long a call waits for its reply. */
-#define S_CALL_TIMEOUT_MS   5000
 /* How long one readiness ping waits before its socket is closed and the ping
    sent again on a new one, and how often the child is checked meanwhile. */
 #define S_PING_INTERVAL_MS  500
@@ -196,35 +195,6 @@ s_log_says (harness_t *self, const char *text)
     return strstr (buffer, text) != NULL;
 }
 
-int
-harness_zmtp_connect (const char *endpoint)
-{
-    const char *colon = strrchr (endpoint, ':');
-    int port = colon? atoi (colon + 1): 0;
-    int fd = socket (AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = { .sin_family = AF_INET, .sin_port = htons ((uint16_t) port),
-                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-    if (fd < 0 || connect (fd, (struct sockaddr *) &address, sizeof (address))) {
-        if (fd >= 0)
-            close (fd);
-        return -1;
-    }
-    uint8_t greeting [64] = { 0xff, 0, 0, 0, 0, 0, 0, 0, 0, 0x7f, 3, 0, 'N', 'U', 'L', 'L' };
-    static const uint8_t ready [] = {
-        0x04, 28, 5, 'R', 'E', 'A', 'D', 'Y',
-        11, 'S', 'o', 'c', 'k', 'e', 't', '-', 'T', 'y', 'p', 'e', 0, 0, 0, 6, 'D', 'E', 'A', 'L', 'E', 'R' };
-    uint8_t theirs [64];
-    struct timeval handshake = { .tv_sec = 5 };
-    if (setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &handshake, sizeof (handshake))
-    ||  send (fd, greeting, sizeof (greeting), MSG_NOSIGNAL) != (ssize_t) sizeof (greeting)
-    ||  send (fd, ready, sizeof (ready), MSG_NOSIGNAL) != (ssize_t) sizeof (ready)
-    ||  recv (fd, theirs, sizeof (theirs), MSG_WAITALL) != (ssize_t) sizeof (theirs)) {
-        close (fd);
-        return -1;
-    }
-    return fd;
-}
-
 long
 harness_status_kb (harness_t *self, const char *field)
 {
@@ -357,101 +327,6 @@ s_spawn (harness_t *self, const char **extras)
     return 0;
 }
 
-/*  A new socket of type connected to endpoint, with linger 0 and timeout_ms
-    for sends and receives. Returns NULL (reported) on failure. */
-static zsock_t *
-s_socket_new (const char *endpoint, int type, int timeout_ms)
-{
-    zsock_t *sock = zsock_new (type);
-    if (!sock) {
-        fprintf (stderr, "harness: cannot create a socket: %s\n", zmq_strerror (zmq_errno ()));
-        return NULL;
-    }
-    zsock_set_linger (sock, 0);
-    zsock_set_sndtimeo (sock, timeout_ms);
-    zsock_set_rcvtimeo (sock, timeout_ms);
-    if (zsock_connect (sock, "%s", endpoint)) {
-        fprintf (stderr, "harness: cannot connect to %s: %s\n", endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-    }
-    return sock;
-}
-
-/*  Wait up to timeout_ms for sock to have a message. Returns 1 if it has,
-    0 on timeout, -1 (reported) on error or Ctrl-C. */
-static int
-s_poll_in (zsock_t *sock, int timeout_ms)
-{
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (true) {
-        zmq_pollitem_t item = { zsock_resolve (sock), 0, ZMQ_POLLIN, 0 };
-        int64_t left = deadline - zclock_mono ();
-        int rc = zmq_poll (&item, 1, left > 0? (long) left: 0);
-        if (rc >= 0)
-            return rc > 0? 1: 0;
-        if (zmq_errno () != EINTR || zsys_interrupted) {
-            fprintf (stderr, "harness: poll: %s\n",
-                     zsys_interrupted? "interrupted": zmq_strerror (zmq_errno ()));
-            return -1;
-        }
-    }
-}
-
-/*  Send size bytes at data as one frame. Returns 0 or -1 (reported). */
-static int
-s_send_body (zsock_t *sock, const void *data, size_t size)
-{
-    zframe_t *frame = zframe_new (data, size);
-    if (!frame) {
-        fprintf (stderr, "harness: out of memory\n");
-        return -1;
-    }
-    int rc = zframe_send (&frame, sock, 0);
-    if (rc)
-        fprintf (stderr, "harness: cannot send: %s\n", zmq_strerror (zmq_errno ()));
-    //  zframe_send keeps the frame when it fails.
-    zframe_destroy (&frame);
-    return rc;
-}
-
-/*  Receive one waiting reply and decode it. Returns the reply, or NULL
-    (reported) if it is not one frame holding one value JSON can show. */
-static json_t *
-s_recv_reply (zsock_t *sock)
-{
-    zmsg_t *msg = zmsg_recv (sock);
-    if (!msg) {
-        fprintf (stderr, "harness: cannot receive: %s\n", zmq_strerror (zmq_errno ()));
-        return NULL;
-    }
-    json_t *reply = NULL;
-    if (zmsg_size (msg) != 1)
-        fprintf (stderr, "harness: the reply has %zu frames, not 1\n", zmsg_size (msg));
-    else {
-        zframe_t *frame = zmsg_first (msg);
-        char errbuf [256];
-        reply = proto_json_from_msgpack (zframe_data (frame), zframe_size (frame),
-                                         errbuf, sizeof errbuf);
-        if (!reply)
-            fprintf (stderr, "harness: the reply (%zu bytes) does not decode: %s\n",
-                     zframe_size (frame), errbuf);
-    }
-    zmsg_destroy (&msg);
-    return reply;
-}
-
-/*  Send a body and wait up to S_CALL_TIMEOUT_MS for the reply. */
-static json_t *
-s_exchange (zsock_t *req, const void *data, size_t size)
-{
-    if (s_send_body (req, data, size))
-        return NULL;
-    int rc = s_poll_in (req, S_CALL_TIMEOUT_MS);
-    if (rc == 0)
-        fprintf (stderr, "harness: no reply within %d ms\n", S_CALL_TIMEOUT_MS);
-    return rc > 0? s_recv_reply (req): NULL;
-}
-
 /*  Ping the new child until it answers, it exits, or the start deadline
     passes. A ping that gets no answer within S_PING_INTERVAL_MS is sent again
     on a new socket, since the first may have gone to a worker not yet
@@ -473,10 +348,10 @@ s_await_ready (harness_t *self)
     s_start_rc_t result = S_FAILED;
     bool answered = false;
     while (!answered && zclock_mono () < deadline) {
-        zsock_t *req = s_socket_new (self->endpoint, ZMQ_REQ, S_PING_INTERVAL_MS);
+        zsock_t *req = harness_connect (self->endpoint, ZMQ_REQ, S_PING_INTERVAL_MS);
         if (!req)
             break;
-        bool sent = s_send_body (req, data, size) == 0;
+        bool sent = harness_send_body (req, data, size) == 0;
         int64_t resend_at = zclock_mono () + S_PING_INTERVAL_MS;
         while (true) {
             if (s_reap (self, false)) {
@@ -488,11 +363,11 @@ s_await_ready (harness_t *self)
             if (!sent || now >= resend_at || now >= deadline)
                 break;
             int64_t left = (resend_at < deadline? resend_at: deadline) - now;
-            rc = s_poll_in (req, left < S_POLL_SLICE_MS? (int) left: S_POLL_SLICE_MS);
+            rc = harness_poll_in (req, left < S_POLL_SLICE_MS? (int) left: S_POLL_SLICE_MS);
             if (rc == 0)
                 continue;
             answered = true;
-            json_t *reply = rc > 0? s_recv_reply (req): NULL;
+            json_t *reply = rc > 0? harness_recv_reply (req): NULL;
             if (harness_bool (reply, "ok") == 1 && harness_bool (reply, "results.0.pong") == 1)
                 result = S_READY;
             else
@@ -726,168 +601,6 @@ harness_dump_log (harness_t *self)
     else
         fprintf (stderr, "(cannot open: %s)\n", strerror (errno));
     fprintf (stderr, "---- end of %s ----\n", self->log_path);
-}
-
-static int
-s_remove_entry (const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    (void) st;
-    (void) type;
-    (void) ftw;
-    if (remove (path)) {
-        fprintf (stderr, "harness: cannot remove %s: %s\n", path, strerror (errno));
-        return -1;
-    }
-    return 0;
-}
-
-int
-harness_remove_dir (const char *dir)
-{
-    assert (dir && *dir);
-    //  Depth first, so a directory is empty when its turn comes; never
-    //  following symlinks, so nothing outside dir is touched.
-    return nftw (dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS)? -1: 0;
-}
-
-zsock_t *
-harness_req (harness_t *self)
-{
-    assert (self);
-    return s_socket_new (self->endpoint, ZMQ_REQ, S_CALL_TIMEOUT_MS);
-}
-
-zsock_t *
-harness_dealer (harness_t *self)
-{
-    assert (self);
-    return s_socket_new (self->endpoint, ZMQ_DEALER, S_CALL_TIMEOUT_MS);
-}
-
-json_t *
-harness_call (zsock_t *req, const char *json_text)
-{
-    assert (req);
-    assert (json_text);
-    //  Duplicate keys are refused rather than silently merged: a test that
-    //  means to send them must build the bytes for harness_call_raw.
-    json_error_t error;
-    json_t *request = json_loads (json_text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &error);
-    if (!request) {
-        fprintf (stderr, "harness: the request is not JSON (line %d, column %d: %s): %s\n",
-                 error.line, error.column, error.text, json_text);
-        return NULL;
-    }
-    char *data = NULL;
-    size_t size = 0;
-    char errbuf [256];
-    int rc = proto_json_to_msgpack (request, &data, &size, errbuf, sizeof errbuf);
-    json_decref (request);
-    if (rc) {
-        fprintf (stderr, "harness: cannot encode the request: %s\n", errbuf);
-        return NULL;
-    }
-    json_t *reply = s_exchange (req, data, size);
-    free (data);
-    return reply;
-}
-
-json_t *
-harness_callf (zsock_t *req, const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    int length = vsnprintf (NULL, 0, format, args);
-    va_end (args);
-    char *text = length < 0? NULL: malloc ((size_t) length + 1);
-    if (!text) {
-        fprintf (stderr, "harness: cannot format the request \"%s\"\n", format);
-        return NULL;
-    }
-    va_start (args, format);
-    vsnprintf (text, (size_t) length + 1, format, args);
-    va_end (args);
-    json_t *reply = harness_call (req, text);
-    free (text);
-    return reply;
-}
-
-json_t *
-harness_call_raw (zsock_t *req, const void *data, size_t size)
-{
-    assert (req);
-    return s_exchange (req, data, size);
-}
-
-/*  The child of node named by the length bytes at segment: an object key, or
-    a decimal index into an array. */
-static json_t *
-s_child (json_t *node, const char *segment, size_t length)
-{
-    if (json_is_object (node))
-        return json_object_getn (node, segment, length);
-    if (!json_is_array (node) || length == 0 || length > 9)
-        return NULL;
-    size_t index = 0;
-    for (size_t at = 0; at < length; at++) {
-        if (segment [at] < '0' || segment [at] > '9')
-            return NULL;
-        index = index * 10 + (size_t) (segment [at] - '0');
-    }
-    return json_array_get (node, index);
-}
-
-json_t *
-harness_get (json_t *root, const char *path)
-{
-    if (!root || !path)
-        return NULL;
-    json_t *node = root;
-    const char *segment = path;
-    while (node && *path) {
-        size_t length = strcspn (segment, ".");
-        node = s_child (node, segment, length);
-        if (segment [length] == '\0')
-            break;
-        segment += length + 1;
-    }
-    return node;
-}
-
-const char *
-harness_str (json_t *root, const char *path)
-{
-    json_t *value = harness_get (root, path);
-    return json_is_string (value)? json_string_value (value): NULL;
-}
-
-long long
-harness_int (json_t *root, const char *path)
-{
-    json_t *value = harness_get (root, path);
-    return json_is_integer (value)? (long long) json_integer_value (value): LLONG_MIN;
-}
-
-int
-harness_bool (json_t *root, const char *path)
-{
-    json_t *value = harness_get (root, path);
-    return json_is_boolean (value)? (json_is_true (value)? 1: 0): -1;
-}
-
-long long
-harness_sql_int (const char *db_path, const char *sql)
-{
-    sqlite3 *db = NULL;
-    sqlite3_stmt *stmt = NULL;
-    long long value = -1;
-    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
-    &&  sqlite3_step (stmt) == SQLITE_ROW)
-        value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_finalize (stmt);
-    sqlite3_close (db);
-    return value;
 }
 
 char *

@@ -10,7 +10,8 @@
 #include "proto_request.h"
 #include "store.h"
 #include "testing.h"
-#include "worker_harness.h"
+#include "harness_files.h"
+#include "harness_json.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>

@@ -10,7 +10,8 @@
 #include "store.h"
 #include "store_internal.h"
 #include "testing.h"
-#include "worker_harness.h"
+#include "harness_files.h"
+#include "harness_json.h"
 
 #include <fcntl.h>
 #include <limits.h>

@@ -1,4 +1,4 @@
-/*  print_rows -- transaction and category rows as tables, CSV or JSON.
+/*  ctl_rows -- transaction and category rows as tables, CSV or JSON.
 
     The worker returns category ids; people read names, so commands that
     print rows fetch category.list in the same batch and name them here.
@@ -7,11 +7,27 @@
     the aligned table keeps only what fits on a screen: the columns of
     each list come in that order, so the table shows a prefix of them. */
 
-#include "ctl.h"
+#include "ctl_rows.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
+
+char *
+ctl_amount_format (int64_t minor, char buf [32])
+{
+    /*  Unsigned, so INT64_MIN has a magnitude too. */
+    uint64_t magnitude = minor < 0? (uint64_t) -(minor + 1) + 1: (uint64_t) minor;
+    snprintf (buf, 32, "%s%" PRIu64 ".%02" PRIu64, minor < 0? "-": "", magnitude / 100, magnitude % 100);
+    return buf;
+}
+
+table_format_t
+ctl_default_format (void)
+{
+    return isatty (STDOUT_FILENO) == 1? TABLE_FORMAT_TABLE: TABLE_FORMAT_CSV;
+}
 
 struct _ctl_names_t {
     ledger_category_t *categories;      /* by id, as category.list returns them */

@@ -1,0 +1,19 @@
+/*  harness_files -- what tests leave on disk: read a value from a SQLite
+    database, remove a directory tree.
+
+    Neither needs a running worker: unit tests use them on the databases and
+    directories they make themselves. */
+
+#ifndef HARNESS_FILES_H
+#define HARNESS_FILES_H
+
+/* Run sql on the database at db_path (read-only, a connection of its own)
+   and return the first column of the first row as an integer, or -1. */
+long long harness_sql_int (const char *db_path, const char *sql);
+
+/* Remove dir and everything in it, never following symlinks: for temporary
+   directories, and those a test kept with harness_stop (&h, true). Returns
+   0, or -1 with the reason on stderr. */
+int harness_remove_dir (const char *dir);
+
+#endif
