@@ -6,7 +6,8 @@
 #include "store.h"
 #include "store_internal.h"
 #include "testing.h"
-#include "worker_harness.h"
+#include "reply.h"
+#include "scratch_dir.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -22,8 +23,7 @@ static store_t *
 s_open (int busy_timeout_ms)
 {
     store_destroy (&s_store);
-    snprintf (s_dir, sizeof (s_dir), "/tmp/ledger-store-XXXXXX");
-    if (!mkdtemp (s_dir))
+    if (scratch_dir_make (s_dir, sizeof (s_dir), "ledger-store"))
         abort ();
     snprintf (s_path, sizeof (s_path), "%s/ledger.db", s_dir);
     stats_init (&s_stats);
@@ -41,7 +41,7 @@ static void
 s_close (void)
 {
     store_destroy (&s_store);
-    harness_remove_dir (s_dir);
+    scratch_dir_remove (s_dir);
 }
 
 /*  Run one request given as JSON; return the reply as JSON. */
@@ -84,16 +84,16 @@ static void
 s_expect_error (const char *json_text, const char *klass, const char *code, int op, const char *field)
 {
     json_t *reply = s_run (json_text);
-    CHECK_INT (harness_bool (reply, "ok"), 0);
-    CHECK_STR (harness_str (reply, "error.class"), klass);
-    CHECK_STR (harness_str (reply, "error.code"), code);
+    CHECK_INT (reply_bool (reply, "ok"), 0);
+    CHECK_STR (reply_str (reply, "error.class"), klass);
+    CHECK_STR (reply_str (reply, "error.code"), code);
     if (op < 0)
-        CHECK (json_is_null (harness_get (reply, "error.op")));
+        CHECK (json_is_null (reply_get (reply, "error.op")));
     else
-        CHECK_INT (harness_int (reply, "error.op"), op);
+        CHECK_INT (reply_int (reply, "error.op"), op);
     if (field)
-        CHECK_STR (harness_str (reply, "error.field"), field);
-    CHECK (harness_get (reply, "results") == NULL);
+        CHECK_STR (reply_str (reply, "error.field"), field);
+    CHECK (reply_get (reply, "results") == NULL);
     json_decref (reply);
 }
 
@@ -123,28 +123,28 @@ test_category_ops (void)
                                 "{\"op\":\"category.get\",\"name\":\"Bakery\"},"
                                 "{\"op\":\"category.get\",\"id\":{\"ref\":0}},"
                                 "{\"op\":\"category.list\"}"));
-    CHECK_INT (harness_bool (reply, "ok"), 1);
-    CHECK_INT (harness_int (reply, "results.0.id"), 1);
-    CHECK_INT (harness_int (reply, "results.1.id"), 2);
-    CHECK_INT (harness_int (reply, "results.2.id"), 3);
-    CHECK_INT (harness_int (reply, "results.3.row.id"), 3);
-    CHECK_INT (harness_int (reply, "results.3.row.parent_id"), 2);
-    CHECK_STR (harness_str (reply, "results.4.row.name"), "Food");
-    CHECK (json_is_null (harness_get (reply, "results.4.row.parent_id")));
-    CHECK_INT (json_array_size (harness_get (reply, "results.5.rows")), 3);
-    CHECK_STR (harness_str (reply, "results.5.rows.2.name"), "Bakery");
-    CHECK (harness_get (reply, "failed") == NULL);  /* atomic mode has no "failed" */
+    CHECK_INT (reply_bool (reply, "ok"), 1);
+    CHECK_INT (reply_int (reply, "results.0.id"), 1);
+    CHECK_INT (reply_int (reply, "results.1.id"), 2);
+    CHECK_INT (reply_int (reply, "results.2.id"), 3);
+    CHECK_INT (reply_int (reply, "results.3.row.id"), 3);
+    CHECK_INT (reply_int (reply, "results.3.row.parent_id"), 2);
+    CHECK_STR (reply_str (reply, "results.4.row.name"), "Food");
+    CHECK (json_is_null (reply_get (reply, "results.4.row.parent_id")));
+    CHECK_INT (json_array_size (reply_get (reply, "results.5.rows")), 3);
+    CHECK_STR (reply_str (reply, "results.5.rows.2.name"), "Bakery");
+    CHECK (reply_get (reply, "failed") == NULL);  /* atomic mode has no "failed" */
     json_decref (reply);
 
     reply = s_run (OPS ("{\"op\":\"category.update\",\"id\":3,\"name\":\"Bread\",\"parent\":null},"
                         "{\"op\":\"category.get\",\"id\":3}"));
-    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
-    CHECK_STR (harness_str (reply, "results.1.row.name"), "Bread");
-    CHECK (json_is_null (harness_get (reply, "results.1.row.parent_id")));
+    CHECK_INT (reply_int (reply, "results.0.changed"), 1);
+    CHECK_STR (reply_str (reply, "results.1.row.name"), "Bread");
+    CHECK (json_is_null (reply_get (reply, "results.1.row.parent_id")));
     json_decref (reply);
 
     reply = s_run (OPS ("{\"op\":\"category.delete\",\"id\":3}"));
-    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
+    CHECK_INT (reply_int (reply, "results.0.changed"), 1);
     json_decref (reply);
     CHECK_INT (s_count ("category"), 2);
     s_close ();
@@ -181,7 +181,7 @@ test_category_errors (void)
     /*  Moving a leaf under another branch is no cycle. */
     json_t *reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Travel\"},"
                                 "{\"op\":\"category.update\",\"id\":3,\"parent\":{\"ref\":0}}"));
-    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (reply_bool (reply, "ok"), 1);
     json_decref (reply);
     s_close ();
 }
@@ -194,30 +194,30 @@ test_txn_ops (void)
                                 "{\"op\":\"txn.create\",\"amount\":\"-12.34\",\"occurred_at\":\"2025-01-02T10:00:00.5+01:00\","
                                 " \"description\":\"lunch\",\"category\":\"Food\"},"
                                 "{\"op\":\"txn.get\",\"id\":{\"ref\":1}}"));
-    CHECK_INT (harness_bool (reply, "ok"), 1);
-    CHECK_INT (harness_int (reply, "results.1.id"), 1);
-    CHECK_INT (harness_int (reply, "results.2.row.amount"), -1234);
-    CHECK_STR (harness_str (reply, "results.2.row.occurred_at"), "2025-01-02T10:00:00.500000+01:00");
-    CHECK_STR (harness_str (reply, "results.2.row.description"), "lunch");
-    CHECK_INT (harness_int (reply, "results.2.row.category_id"), 1);
-    const char *created = harness_str (reply, "results.2.row.created_at");
+    CHECK_INT (reply_bool (reply, "ok"), 1);
+    CHECK_INT (reply_int (reply, "results.1.id"), 1);
+    CHECK_INT (reply_int (reply, "results.2.row.amount"), -1234);
+    CHECK_STR (reply_str (reply, "results.2.row.occurred_at"), "2025-01-02T10:00:00.500000+01:00");
+    CHECK_STR (reply_str (reply, "results.2.row.description"), "lunch");
+    CHECK_INT (reply_int (reply, "results.2.row.category_id"), 1);
+    const char *created = reply_str (reply, "results.2.row.created_at");
     CHECK (created && strlen (created) >= 20 && created [strlen (created) - 1] == 'Z');
     json_decref (reply);
 
     reply = s_run (OPS ("{\"op\":\"txn.update\",\"id\":1,\"amount\":500,\"occurred_at\":\"2025-01-02T09:00:00Z\","
                         " \"description\":null,\"category\":null},"
                         "{\"op\":\"txn.get\",\"id\":1}"));
-    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
-    CHECK_INT (harness_int (reply, "results.1.row.amount"), 500);
-    CHECK_STR (harness_str (reply, "results.1.row.occurred_at"), "2025-01-02T09:00:00Z");
-    CHECK (json_is_null (harness_get (reply, "results.1.row.description")));
-    CHECK (json_is_null (harness_get (reply, "results.1.row.category_id")));
+    CHECK_INT (reply_int (reply, "results.0.changed"), 1);
+    CHECK_INT (reply_int (reply, "results.1.row.amount"), 500);
+    CHECK_STR (reply_str (reply, "results.1.row.occurred_at"), "2025-01-02T09:00:00Z");
+    CHECK (json_is_null (reply_get (reply, "results.1.row.description")));
+    CHECK (json_is_null (reply_get (reply, "results.1.row.category_id")));
     json_decref (reply);
 
     /*  An update that names only some fields leaves the rest alone. */
     reply = s_run (OPS ("{\"op\":\"txn.update\",\"id\":1,\"description\":\"dinner\"},{\"op\":\"txn.get\",\"id\":1}"));
-    CHECK_INT (harness_int (reply, "results.1.row.amount"), 500);
-    CHECK_STR (harness_str (reply, "results.1.row.description"), "dinner");
+    CHECK_INT (reply_int (reply, "results.1.row.amount"), 500);
+    CHECK_STR (reply_str (reply, "results.1.row.description"), "dinner");
     json_decref (reply);
 
     s_expect_error (OPS ("{\"op\":\"txn.get\",\"id\":2}"), "not_found", "NOT_FOUND", 0, "id");
@@ -226,13 +226,13 @@ test_txn_ops (void)
     s_expect_error (OPS ("{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":7}"),
                     "not_found", "NOT_FOUND", 0, "category");
     reply = s_run (OPS ("{\"op\":\"txn.delete\",\"id\":1}"));
-    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
+    CHECK_INT (reply_int (reply, "results.0.changed"), 1);
     json_decref (reply);
     s_expect_error (OPS ("{\"op\":\"txn.delete\",\"id\":1}"), "not_found", "NOT_FOUND", 0, "id");
     CHECK_INT (s_count ("txn"), 0);
     /*  The id of a deleted row is never handed out again. */
     reply = s_run (OPS ("{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"}"));
-    CHECK_INT (harness_int (reply, "results.0.id"), 2);
+    CHECK_INT (reply_int (reply, "results.0.id"), 2);
     json_decref (reply);
     s_close ();
 }
@@ -260,22 +260,22 @@ test_independent_mode (void)
                            "{\"op\":\"category.create\",\"name\":\"B\",\"parent\":{\"ref\":1}},"
                            "{\"op\":\"txn.nope\"},"
                            "{\"op\":\"category.create\",\"name\":\"C\",\"parent\":{\"ref\":0}}]}");
-    CHECK_INT (harness_bool (reply, "ok"), 1);
-    CHECK_INT (harness_int (reply, "failed"), 3);
-    CHECK_INT (harness_int (reply, "results.0.id"), 1);
-    CHECK_STR (harness_str (reply, "results.1.error.class"), "constraint");
-    CHECK_STR (harness_str (reply, "results.1.error.code"), "SQLITE_CONSTRAINT_UNIQUE");
-    CHECK_INT (harness_int (reply, "results.1.error.op"), 1);
-    CHECK_STR (harness_str (reply, "results.2.error.code"), "REF_FAILED");
-    CHECK_STR (harness_str (reply, "results.2.error.field"), "parent");
-    CHECK_STR (harness_str (reply, "results.3.error.code"), "UNKNOWN_OP");
-    CHECK_INT (harness_int (reply, "results.4.id"), 2);
+    CHECK_INT (reply_bool (reply, "ok"), 1);
+    CHECK_INT (reply_int (reply, "failed"), 3);
+    CHECK_INT (reply_int (reply, "results.0.id"), 1);
+    CHECK_STR (reply_str (reply, "results.1.error.class"), "constraint");
+    CHECK_STR (reply_str (reply, "results.1.error.code"), "SQLITE_CONSTRAINT_UNIQUE");
+    CHECK_INT (reply_int (reply, "results.1.error.op"), 1);
+    CHECK_STR (reply_str (reply, "results.2.error.code"), "REF_FAILED");
+    CHECK_STR (reply_str (reply, "results.2.error.field"), "parent");
+    CHECK_STR (reply_str (reply, "results.3.error.code"), "UNKNOWN_OP");
+    CHECK_INT (reply_int (reply, "results.4.id"), 2);
     json_decref (reply);
     CHECK_INT (s_count ("category"), 2);
 
     /*  An independent batch where nothing fails still says failed: 0. */
     reply = s_run ("{\"v\":1,\"mode\":\"independent\",\"ops\":[{\"op\":\"sys.ping\"}]}");
-    CHECK_INT (harness_int (reply, "failed"), 0);
+    CHECK_INT (reply_int (reply, "failed"), 0);
     json_decref (reply);
     s_close ();
 }
@@ -287,15 +287,15 @@ test_idempotency (void)
     const char *batch = "{\"v\":1,\"id\":1,\"key\":\"k-1\",\"ops\":[{\"op\":\"txn.create\",\"amount\":\"1.00\","
                         "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}";
     json_t *first = s_run (batch);
-    CHECK_INT (harness_bool (first, "ok"), 1);
-    CHECK (harness_get (first, "replayed") == NULL);
+    CHECK_INT (reply_bool (first, "ok"), 1);
+    CHECK (reply_get (first, "replayed") == NULL);
     /*  The retry has another id, and the amount written another way. */
     json_t *again = s_run ("{\"v\":1,\"id\":2,\"key\":\"k-1\",\"ops\":[{\"op\":\"txn.create\",\"amount\":100,"
                            "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}");
-    CHECK_INT (harness_bool (again, "ok"), 1);
-    CHECK_INT (harness_bool (again, "replayed"), 1);
-    CHECK_INT (harness_int (again, "id"), 2);
-    CHECK (json_equal (harness_get (first, "results"), harness_get (again, "results")));
+    CHECK_INT (reply_bool (again, "ok"), 1);
+    CHECK_INT (reply_bool (again, "replayed"), 1);
+    CHECK_INT (reply_int (again, "id"), 2);
+    CHECK (json_equal (reply_get (first, "results"), reply_get (again, "results")));
     json_decref (first);
     json_decref (again);
     CHECK_INT (s_count ("txn"), 1);
@@ -310,8 +310,8 @@ test_idempotency (void)
     s_expect_error (failing, "constraint", "SQLITE_CONSTRAINT_UNIQUE", 0, "name");
     json_decref (s_run (OPS ("{\"op\":\"category.delete\",\"id\":1}")));
     json_t *retry = s_run (failing);
-    CHECK_INT (harness_bool (retry, "ok"), 1);
-    CHECK (harness_get (retry, "replayed") == NULL);
+    CHECK_INT (reply_bool (retry, "ok"), 1);
+    CHECK (reply_get (retry, "replayed") == NULL);
     json_decref (retry);
 
     /*  Independent batches that succeed are recorded, failed count and all. */
@@ -319,10 +319,10 @@ test_idempotency (void)
                         "{\"op\":\"category.create\",\"name\":\"Dup\"},{\"op\":\"category.create\",\"name\":\"New\"}]}";
     json_t *one = s_run (mixed);
     json_t *two = s_run (mixed);
-    CHECK_INT (harness_int (one, "failed"), 1);
-    CHECK_INT (harness_int (two, "failed"), 1);
-    CHECK_INT (harness_bool (two, "replayed"), 1);
-    CHECK (json_equal (harness_get (one, "results"), harness_get (two, "results")));
+    CHECK_INT (reply_int (one, "failed"), 1);
+    CHECK_INT (reply_int (two, "failed"), 1);
+    CHECK_INT (reply_bool (two, "replayed"), 1);
+    CHECK (json_equal (reply_get (one, "results"), reply_get (two, "results")));
     json_decref (one);
     json_decref (two);
     CHECK_INT (s_count ("category"), 2);
@@ -353,7 +353,7 @@ test_query_pages (void)
         char text [300];
         snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.query\",\"limit\":10,\"after\":%s}"), after);
         json_t *reply = s_run (text);
-        json_t *page = harness_get (reply, "results.0.rows");
+        json_t *page = reply_get (reply, "results.0.rows");
         pages++;
         for (size_t i = 0; i < json_array_size (page); i++) {
             long long id = json_integer_value (json_object_get (json_array_get (page, i), "id"));
@@ -364,7 +364,7 @@ test_query_pages (void)
             last_id = id;
             rows++;
         }
-        json_t *next = harness_get (reply, "results.0.next");
+        json_t *next = reply_get (reply, "results.0.next");
         bool done = json_is_null (next);
         if (!done)
             snprintf (after, sizeof (after), "\"%s\"", json_string_value (next));
@@ -378,45 +378,45 @@ test_query_pages (void)
 
     /*  An exactly full last page says next: nil, not an empty extra page. */
     json_t *reply = s_run (OPS ("{\"op\":\"txn.query\",\"limit\":25}"));
-    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 25);
-    CHECK (json_is_null (harness_get (reply, "results.0.next")));
+    CHECK_INT (json_array_size (reply_get (reply, "results.0.rows")), 25);
+    CHECK (json_is_null (reply_get (reply, "results.0.next")));
     json_decref (reply);
 
     /*  Half-open day range: 2025-01-02 holds n = 3, 4, 5 (occurred at 10:00+02:00 = 08:00Z). */
     reply = s_run (OPS ("{\"op\":\"txn.query\",\"from\":\"2025-01-02\",\"to\":\"2025-01-03\"}"));
-    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 3);
-    CHECK_INT (harness_int (reply, "results.0.rows.0.id"), 4);
-    CHECK_STR (harness_str (reply, "results.0.rows.0.occurred_at"), "2025-01-02T10:00:00+02:00");
+    CHECK_INT (json_array_size (reply_get (reply, "results.0.rows")), 3);
+    CHECK_INT (reply_int (reply, "results.0.rows.0.id"), 4);
+    CHECK_STR (reply_str (reply, "results.0.rows.0.occurred_at"), "2025-01-02T10:00:00+02:00");
     json_decref (reply);
     reply = s_run (OPS ("{\"op\":\"txn.query\",\"from\":\"2025-01-02T08:00:00Z\",\"to\":\"2025-01-02T08:00:00Z\"}"));
-    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 0);
+    CHECK_INT (json_array_size (reply_get (reply, "results.0.rows")), 0);
     json_decref (reply);
 
     /*  `from` and a cursor together: whichever is later bounds the page. */
     reply = s_run (OPS ("{\"op\":\"txn.query\",\"from\":\"2025-01-02\",\"limit\":2}"));
     char cursor [64];
-    snprintf (cursor, sizeof (cursor), "%s", harness_str (reply, "results.0.next")?: "");
+    snprintf (cursor, sizeof (cursor), "%s", reply_str (reply, "results.0.next")?: "");
     json_decref (reply);
     char text [300];
     snprintf (text, sizeof (text), OPS ("{\"op\":\"txn.query\",\"from\":\"2025-01-01\",\"after\":\"%s\",\"limit\":1},"
               "{\"op\":\"txn.query\",\"from\":\"2025-01-03\",\"after\":\"%s\",\"limit\":1}"), cursor, cursor);
     reply = s_run (text);
-    CHECK_INT (harness_int (reply, "results.0.rows.0.id"), 6);     /* the cursor (at id 5) is later */
-    CHECK_INT (harness_int (reply, "results.1.rows.0.id"), 7);     /* `from` is later */
+    CHECK_INT (reply_int (reply, "results.0.rows.0.id"), 6);     /* the cursor (at id 5) is later */
+    CHECK_INT (reply_int (reply, "results.1.rows.0.id"), 7);     /* `from` is later */
     json_decref (reply);
 
     /*  Amount bounds are inclusive. */
     reply = s_run (OPS ("{\"op\":\"txn.query\",\"min_amount\":\"2.00\",\"max_amount\":400}"));
-    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 3);
+    CHECK_INT (json_array_size (reply_get (reply, "results.0.rows")), 3);
     json_decref (reply);
 
     /*  Categories, with and without their subcategories. */
     reply = s_run (OPS ("{\"op\":\"txn.query\",\"categories\":[\"Food\"]},"
                         "{\"op\":\"txn.query\",\"categories\":[\"Food\"],\"include_subcategories\":true},"
                         "{\"op\":\"txn.query\",\"categories\":[2,\"Rent\"]}"));
-    CHECK_INT (json_array_size (harness_get (reply, "results.0.rows")), 9);
-    CHECK_INT (json_array_size (harness_get (reply, "results.1.rows")), 17);
-    CHECK_INT (json_array_size (harness_get (reply, "results.2.rows")), 16);
+    CHECK_INT (json_array_size (reply_get (reply, "results.0.rows")), 9);
+    CHECK_INT (json_array_size (reply_get (reply, "results.1.rows")), 17);
+    CHECK_INT (json_array_size (reply_get (reply, "results.2.rows")), 16);
     json_decref (reply);
     s_expect_error (OPS ("{\"op\":\"txn.query\",\"categories\":[\"Nope\"]}"), "not_found", "NOT_FOUND", 0, "categories");
     s_close ();
@@ -432,19 +432,19 @@ test_busy_and_read_only (void)
     CHECK_INT (sqlite3_exec (other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
     /*  Reads do not need the write lock. */
     json_t *reply = s_run (OPS ("{\"op\":\"category.list\"},{\"op\":\"sys.ping\"}"));
-    CHECK_INT (harness_bool (reply, "ok"), 1);
-    CHECK_STR (harness_str (reply, "results.1.version"), LEDGER_VERSION);
+    CHECK_INT (reply_bool (reply, "ok"), 1);
+    CHECK_STR (reply_str (reply, "results.1.version"), LEDGER_VERSION);
     json_decref (reply);
     /*  A write waits busy_timeout_ms, then fails as retryable busy. */
     reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"B\"}"));
-    CHECK_STR (harness_str (reply, "error.class"), "busy");
-    CHECK_INT (harness_bool (reply, "error.retryable"), 1);
-    CHECK (strncmp (harness_str (reply, "error.code")? harness_str (reply, "error.code"): "", "SQLITE_BUSY", 11) == 0);
+    CHECK_STR (reply_str (reply, "error.class"), "busy");
+    CHECK_INT (reply_bool (reply, "error.retryable"), 1);
+    CHECK (strncmp (reply_str (reply, "error.code")? reply_str (reply, "error.code"): "", "SQLITE_BUSY", 11) == 0);
     json_decref (reply);
     sqlite3_exec (other, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_close (other);
     reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"B\"}"));
-    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (reply_bool (reply, "ok"), 1);
     json_decref (reply);
     s_close ();
 }
@@ -456,12 +456,12 @@ test_stats (void)
     json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"A\"},{\"op\":\"category.create\",\"name\":\"B\"}")));
     json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"A\"}")));
     json_t *reply = s_run (OPS ("{\"op\":\"sys.stats\"}"));
-    CHECK_INT (harness_int (reply, "results.0.stats.batches_ok"), 1);
-    CHECK_INT (harness_int (reply, "results.0.stats.batches_failed.constraint"), 1);
-    CHECK_INT (harness_int (reply, "results.0.stats.batches_failed.busy"), 0);
-    CHECK_INT (harness_int (reply, "results.0.stats.rows_changed"), 2);
-    CHECK_INT (harness_int (reply, "results.0.stats.ops"), 3);    /* sys.stats counts after it runs */
-    CHECK (harness_int (reply, "results.0.stats.uptime_s") >= 0);
+    CHECK_INT (reply_int (reply, "results.0.stats.batches_ok"), 1);
+    CHECK_INT (reply_int (reply, "results.0.stats.batches_failed.constraint"), 1);
+    CHECK_INT (reply_int (reply, "results.0.stats.batches_failed.busy"), 0);
+    CHECK_INT (reply_int (reply, "results.0.stats.rows_changed"), 2);
+    CHECK_INT (reply_int (reply, "results.0.stats.ops"), 3);    /* sys.stats counts after it runs */
+    CHECK (reply_int (reply, "results.0.stats.uptime_s") >= 0);
     json_decref (reply);
     s_close ();
 }
@@ -595,17 +595,17 @@ test_txn_create_runs (void)
     }
     snprintf (text + used, size - used, ", {\"op\": \"txn.get\", \"id\": 77}]}");
     json_t *reply = s_run (text);
-    CHECK_INT (harness_bool (reply, "ok"), 1);
-    CHECK_INT (json_array_size (harness_get (reply, "results")), 152);
+    CHECK_INT (reply_bool (reply, "ok"), 1);
+    CHECK_INT (json_array_size (reply_get (reply, "results")), 152);
     for (int n = 1; n <= 150; n++) {
         char path [64];
         snprintf (path, sizeof (path), "results.%d.id", n);
-        CHECK_INT (harness_int (reply, path), n);           //  ids in op order, from 1
+        CHECK_INT (reply_int (reply, path), n);           //  ids in op order, from 1
     }
     //  Row 77 (op 77) is op 77's: amount -77, second 17, +01:00, category by ref? 77 % 3 = 2: none.
-    CHECK_INT (harness_int (reply, "results.151.row.amount"), -77);
-    CHECK_STR (harness_str (reply, "results.151.row.occurred_at"), "2025-01-01T00:00:17+01:00");
-    CHECK (json_is_null (harness_get (reply, "results.151.row.category_id")));
+    CHECK_INT (reply_int (reply, "results.151.row.amount"), -77);
+    CHECK_STR (reply_str (reply, "results.151.row.occurred_at"), "2025-01-01T00:00:17+01:00");
+    CHECK (json_is_null (reply_get (reply, "results.151.row.category_id")));
     json_decref (reply);
     //  Every row against its op, through the database.
     sqlite3 *db = store_db_sqlite_handle (s_store->db);
@@ -635,10 +635,10 @@ test_txn_create_runs (void)
                                    n? ", ": "", n == 70? ", \"category\": \"Nope\"": "");
     snprintf (text + used, size - used, "]}");
     reply = s_run (text);
-    CHECK_INT (harness_bool (reply, "ok"), 0);
-    CHECK_STR (harness_str (reply, "error.class"), "not_found");
-    CHECK_INT (harness_int (reply, "error.op"), 70);
-    CHECK_STR (harness_str (reply, "error.field"), "category");
+    CHECK_INT (reply_bool (reply, "ok"), 0);
+    CHECK_STR (reply_str (reply, "error.class"), "not_found");
+    CHECK_INT (reply_int (reply, "error.op"), 70);
+    CHECK_STR (reply_str (reply, "error.field"), "category");
     json_decref (reply);
     CHECK_INT (s_count ("txn"), 150);
     free (text);

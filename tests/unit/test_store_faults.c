@@ -10,7 +10,8 @@
 #include "proto_request.h"
 #include "store.h"
 #include "testing.h"
-#include "worker_harness.h"
+#include "reply.h"
+#include "scratch_dir.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -63,8 +64,8 @@ s_query (sqlite3 *db, const char *sql)
 static bool
 s_round (uint64_t k, int rc, bool keep_failing, int *answered_ok, int *refused)
 {
-    char dir [] = "/tmp/ledger-faults-XXXXXX";
-    if (!mkdtemp (dir))
+    char dir [64];
+    if (scratch_dir_make (dir, sizeof (dir), "ledger-faults"))
         abort ();
     char path [100];
     snprintf (path, sizeof (path), "%s/ledger.db", dir);
@@ -114,16 +115,16 @@ s_round (uint64_t k, int rc, bool keep_failing, int *answered_ok, int *refused)
         char sql [100];
         snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE amount = %d", n);
         long long rows = s_query (db, sql);
-        if (harness_bool (reply, "ok") == 1) {
+        if (reply_bool (reply, "ok") == 1) {
             ok++;
             CHECK_INT (rows, 2);
         }
         else {
             if (reply) {
-                CHECK_INT (harness_bool (reply, "error.retryable"), 1);
-                if (harness_bool (reply, "error.retryable") != 1)
+                CHECK_INT (reply_bool (reply, "error.retryable"), 1);
+                if (reply_bool (reply, "error.retryable") != 1)
                     fprintf (stderr, "    k=%llu batch %d: %s\n", (unsigned long long) k, n,
-                             harness_str (reply, "error.message"));
+                             reply_str (reply, "error.message"));
             }
             CHECK_INT (rows, 0);
             if (rows)
@@ -138,7 +139,7 @@ s_round (uint64_t k, int rc, bool keep_failing, int *answered_ok, int *refused)
     *refused += BATCHES - ok;
     for (int n = 0; n < BATCHES; n++)
         s_batch_fini (&batches [n]);
-    harness_remove_dir (dir);
+    scratch_dir_remove (dir);
     /*  Fail-once: the store must recover and serve the rest of the workload. */
     if (!keep_failing && fired)
         CHECK (ok >= BATCHES - PER_GROUP - 1);

@@ -10,7 +10,8 @@
 #include "store.h"
 #include "store_internal.h"
 #include "testing.h"
-#include "worker_harness.h"
+#include "reply.h"
+#include "scratch_dir.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -29,8 +30,7 @@ static store_t *s_store;
 static void
 s_new_dir (void)
 {
-    snprintf (s_dir, sizeof (s_dir), "/tmp/ledger-files-XXXXXX");
-    if (!mkdtemp (s_dir))
+    if (scratch_dir_make (s_dir, sizeof (s_dir), "ledger-files"))
         abort ();
     snprintf (s_path, sizeof (s_path), "%s/ledger.db", s_dir);
     stats_init (&s_stats);
@@ -59,7 +59,7 @@ static void
 s_close (void)
 {
     store_destroy (&s_store);
-    harness_remove_dir (s_dir);
+    scratch_dir_remove (s_dir);
 }
 
 /*  A request from JSON text, with its body (freed with it). */
@@ -326,13 +326,13 @@ test_read_only_errors_are_io (void)
 static void
 s_check_moved (json_t *reply)
 {
-    CHECK_INT (harness_bool (reply, "ok"), 0);
-    CHECK_STR (harness_str (reply, "error.class"), "io");
-    CHECK_STR (harness_str (reply, "error.code"), "DATABASE_MOVED");
-    CHECK_INT (harness_bool (reply, "error.retryable"), 1);
-    const char *message = harness_str (reply, "error.message");
+    CHECK_INT (reply_bool (reply, "ok"), 0);
+    CHECK_STR (reply_str (reply, "error.class"), "io");
+    CHECK_STR (reply_str (reply, "error.code"), "DATABASE_MOVED");
+    CHECK_INT (reply_bool (reply, "error.retryable"), 1);
+    const char *message = reply_str (reply, "error.message");
     CHECK (message && strstr (message, s_path) != NULL);
-    CHECK (harness_get (reply, "results") == NULL);
+    CHECK (reply_get (reply, "results") == NULL);
 }
 
 static void
@@ -352,7 +352,7 @@ test_deleted_database_refuses_writes (void)
     s_new_dir ();
     s_open ();
     json_t *reply = s_run (TXN (1, "before"));
-    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (reply_bool (reply, "ok"), 1);
     json_decref (reply);
     s_unlink_database ();
 
@@ -374,7 +374,7 @@ test_deleted_database_refuses_writes (void)
     CHECK_INT (atomic_load (&s_stats.write_transactions), 1);
     /*  A read alone still reads (from the file the writer has open). */
     reply = s_run ("{\"v\":1,\"ops\":[{\"op\":\"txn.get\",\"id\":1}]}");
-    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (reply_bool (reply, "ok"), 1);
     json_decref (reply);
     char *log = s_capture_stop ();
     CHECK_INT (s_occurrences (log, "DATABASE_MOVED"), 1);     /* logged, once for 10 s */
@@ -389,8 +389,8 @@ test_deleted_database_refuses_writes (void)
     CHECK_INT (s_sql ("SELECT count (*) FROM txn"), 0);
     CHECK_INT (s_sql ("SELECT count (*) FROM idempotency"), 0);
     reply = s_run (TXN (2, "after"));
-    CHECK_INT (harness_bool (reply, "ok"), 1);
-    CHECK (harness_get (reply, "replayed") == NULL);
+    CHECK_INT (reply_bool (reply, "ok"), 1);
+    CHECK (reply_get (reply, "replayed") == NULL);
     json_decref (reply);
     CHECK_INT (s_sql ("SELECT count (*) FROM txn WHERE amount = 2"), 1);
     s_close ();
@@ -443,7 +443,7 @@ test_replaced_database_refuses_writes (void)
     CHECK_INT (rename (other, s_path), 0);
     json_t *reply = s_run (TXN (2, "after"));
     s_check_moved (reply);
-    CHECK (strstr (harness_str (reply, "error.message")? harness_str (reply, "error.message"): "", "replaced") != NULL);
+    CHECK (strstr (reply_str (reply, "error.message")? reply_str (reply, "error.message"): "", "replaced") != NULL);
     json_decref (reply);
     /*  Closing does not touch the new file at the path. */
     store_destroy (&s_store);
@@ -498,17 +498,17 @@ test_storage_failures_are_logged (void)
         s_capture_start ();
         faulty_vfs_arm (1, codes [n], true);
         json_t *reply = s_run (TXN (1, "one"));
-        CHECK_STR (harness_str (reply, "error.class"), "io");
+        CHECK_STR (reply_str (reply, "error.class"), "io");
         json_decref (reply);
         reply = s_run (TXN (2, "two"));
-        CHECK_STR (harness_str (reply, "error.class"), "io");
+        CHECK_STR (reply_str (reply, "error.class"), "io");
         json_decref (reply);
         /*  Ten seconds later, the next one goes out with the count of
             those held back. */
         for (int topic = 0; topic < STORE_LOG_TOPICS; topic++)
             s_store->log_limits [topic].last_us -= STORE_LOG_EVERY_US;
         reply = s_run (TXN (3, "three"));
-        CHECK_STR (harness_str (reply, "error.class"), "io");
+        CHECK_STR (reply_str (reply, "error.class"), "io");
         json_decref (reply);
         faulty_vfs_arm (0, SQLITE_OK, false);
         char *log = s_capture_stop ();
@@ -562,7 +562,7 @@ test_writer_checkpoints_the_wal (void)
         char *text = s_big_batch_text (key);
         json_t *reply = s_run (text);
         free (text);
-        CHECK_INT (harness_bool (reply, "ok"), 1);
+        CHECK_INT (reply_bool (reply, "ok"), 1);
         json_decref (reply);
     }
     long long frames = (s_file_size ("-wal") - 32) / (4096 + 24);
@@ -600,13 +600,13 @@ s_big_round (const s_request_t *big, uint64_t fail_at, uint64_t *calls_p, bool *
     if (log_p)
         *log_p = s_capture_stop ();
     json_t *reply = proto_json_from_msgpack (out.data, out.size, NULL, 0);
-    bool ok = harness_bool (reply, "ok") == 1;
+    bool ok = reply_bool (reply, "ok") == 1;
     json_decref (reply);
     msgpack_sbuffer_destroy (&out);
     store_destroy (&s_store);
     if (ok)
         CHECK_INT (s_sql ("SELECT count (*) FROM txn"), 5000);
-    harness_remove_dir (s_dir);
+    scratch_dir_remove (s_dir);
     return ok;
 }
 
