@@ -2,7 +2,8 @@
     version it does not know and a file it may not write stop it at start
     (exit 1, with the reason in its log); a file deleted while it runs
     makes every write fail retryably instead of vanishing at restart; an
-    empty file is said to start a new ledger. */
+    empty file is said to start a new ledger; --sync full syncs the WAL at
+    every commit and --sync normal does not. */
 
 #include "proto_json.h"
 #include "testing.h"
@@ -229,6 +230,77 @@ test_empty_database_is_logged (void)
     free (dir);
 }
 
+/*  The size of the file at path, or -1. */
+static long long
+s_file_size (const char *path)
+{
+    struct stat st;
+    return stat (path, &st) == 0? (long long) st.st_size: -1;
+}
+
+/*  Start ledgerd with --sync value and fsync_counter preloaded; run
+    commits batches that each commit alone; return how many fsyncs it made
+    while they ran, or -1. */
+static long long
+s_syncs_for_commits (const char *value, int commits)
+{
+    char count_file [] = "/tmp/ledgerd-fsyncs-XXXXXX";
+    int fd = mkstemp (count_file);
+    if (fd < 0)
+        abort ();
+    close (fd);
+    /*  ASan wants its runtime first among the libraries; this one, which
+        only counts, may come before it. */
+    const char *asan = getenv ("ASAN_OPTIONS");
+    char *asan_saved = asan? strdup (asan): NULL;
+    char asan_options [512];
+    snprintf (asan_options, sizeof (asan_options), "%s%sverify_asan_link_order=0",
+              asan? asan: "", asan && *asan? ":": "");
+    setenv ("ASAN_OPTIONS", asan_options, 1);
+    setenv ("LD_PRELOAD", FSYNC_COUNTER_PATH, 1);
+    setenv ("LEDGER_FSYNC_COUNT_FILE", count_file, 1);
+    harness_t *worker = harness_start ("--sync", value, NULL);
+    unsetenv ("LD_PRELOAD");
+    unsetenv ("LEDGER_FSYNC_COUNT_FILE");
+    if (asan_saved)
+        setenv ("ASAN_OPTIONS", asan_saved, 1);
+    else
+        unsetenv ("ASAN_OPTIONS");
+    free (asan_saved);
+    CHECK (worker != NULL);
+    long long syncs = -1;
+    if (worker) {
+        zsock_t *req = harness_req (worker);
+        long long before = s_file_size (count_file);
+        int ok = 0;
+        for (int n = 0; n < commits; n++) {
+            json_t *reply = harness_callf (req, "{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":%d,"
+                                                "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}", n);
+            ok += harness_bool (reply, "ok") == 1;
+            json_decref (reply);
+        }
+        CHECK_INT (ok, commits);
+        syncs = s_file_size (count_file) - before;
+        zsock_destroy (&req);
+        CHECK_INT (harness_stop (&worker, false), 0);
+    }
+    unlink (count_file);
+    return syncs;
+}
+
+static void
+test_sync_setting_reaches_the_writer (void)
+{
+    /*  full: SQLite syncs the WAL at every commit. */
+    long long syncs = s_syncs_for_commits ("full", 20);
+    fprintf (stderr, "    --sync full: %lld fsyncs for 20 commits\n", syncs);
+    CHECK (syncs >= 20);
+    /*  normal: only at a checkpoint, and 20 small commits make none. */
+    syncs = s_syncs_for_commits ("normal", 20);
+    fprintf (stderr, "    --sync normal: %lld fsyncs for 20 commits\n", syncs);
+    CHECK_INT (syncs, 0);
+}
+
 int
 main (void)
 {
@@ -236,5 +308,6 @@ main (void)
     TEST_RUN (test_read_only_database_exits);
     TEST_RUN (test_deleted_database_is_not_written);
     TEST_RUN (test_empty_database_is_logged);
+    TEST_RUN (test_sync_setting_reaches_the_writer);
     return TEST_DONE ();
 }

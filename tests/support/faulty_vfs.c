@@ -1,4 +1,5 @@
-/*  faulty_vfs -- an SQLite VFS that fails the k-th write, sync or truncate. */
+/*  faulty_vfs -- an SQLite VFS that fails the k-th write, sync or truncate,
+    or the k-th read. */
 
 #include "faulty_vfs.h"
 
@@ -16,11 +17,15 @@ static sqlite3_io_methods s_methods;
 static uint64_t s_calls, s_failures, s_fail_at;
 static int s_rc = SQLITE_IOERR_WRITE;
 static bool s_keep_failing;
+static bool s_reads;            /* count reads, not writes */
 
-/*  Count one call; return the error to fake, or SQLITE_OK to go on. */
+/*  Count one call, if it is a read (is_read) and reads are counted, or a
+    write and writes are; return the error to fake, or SQLITE_OK to go on. */
 static int
-s_fault (void)
+s_fault (bool is_read)
 {
+    if (is_read != s_reads)
+        return SQLITE_OK;
     s_calls++;
     if (s_fail_at && (s_calls == s_fail_at || (s_keep_failing && s_calls > s_fail_at))) {
         s_failures++;
@@ -42,27 +47,28 @@ s_close (sqlite3_file *file)
 static int
 s_read (sqlite3_file *file, void *buffer, int amount, sqlite3_int64 offset)
 {
-    return REAL (file)->pMethods->xRead (REAL (file), buffer, amount, offset);
+    int rc = s_fault (true);
+    return rc? rc: REAL (file)->pMethods->xRead (REAL (file), buffer, amount, offset);
 }
 
 static int
 s_write (sqlite3_file *file, const void *buffer, int amount, sqlite3_int64 offset)
 {
-    int rc = s_fault ();
+    int rc = s_fault (false);
     return rc? rc: REAL (file)->pMethods->xWrite (REAL (file), buffer, amount, offset);
 }
 
 static int
 s_truncate (sqlite3_file *file, sqlite3_int64 size)
 {
-    int rc = s_fault ();
+    int rc = s_fault (false);
     return rc? (rc == SQLITE_IOERR_WRITE? SQLITE_IOERR_TRUNCATE: rc): REAL (file)->pMethods->xTruncate (REAL (file), size);
 }
 
 static int
 s_sync (sqlite3_file *file, int flags)
 {
-    int rc = s_fault ();
+    int rc = s_fault (false);
     return rc? (rc == SQLITE_IOERR_WRITE? SQLITE_IOERR_FSYNC: rc): REAL (file)->pMethods->xSync (REAL (file), flags);
 }
 
@@ -243,8 +249,16 @@ faulty_vfs_arm (uint64_t fail_at, int rc, bool keep_failing)
     s_fail_at = fail_at;
     s_rc = rc;
     s_keep_failing = keep_failing;
+    s_reads = false;
     s_calls = 0;
     s_failures = 0;
+}
+
+void
+faulty_vfs_arm_reads (uint64_t fail_at, int rc, bool keep_failing)
+{
+    faulty_vfs_arm (fail_at, rc, keep_failing);
+    s_reads = true;
 }
 
 uint64_t

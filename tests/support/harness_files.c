@@ -1,4 +1,4 @@
-/*  harness_files -- read a test's database, remove its directories. */
+/*  harness_files -- read a test's database, make and remove its directories. */
 
 #ifndef _GNU_SOURCE
 #   define _GNU_SOURCE          /* nftw */
@@ -10,6 +10,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,6 +36,18 @@ harness_remove_dir (const char *dir)
     //  Depth first, so a directory is empty when its turn comes; never
     //  following symlinks, so nothing outside dir is touched.
     return nftw (dir, s_remove_entry, 16, FTW_DEPTH | FTW_PHYS)? -1: 0;
+}
+
+int
+harness_make_dir (char *dir, size_t size, const char *name)
+{
+    int length = snprintf (dir, size, "/tmp/%s-XXXXXX", name);
+    if (length < 0 || (size_t) length >= size || !mkdtemp (dir)) {
+        fprintf (stderr, "harness: cannot make /tmp/%s-XXXXXX: %s\n", name,
+                 length < 0 || (size_t) length >= size? "name too long": strerror (errno));
+        return -1;
+    }
+    return 0;
 }
 
 long long

@@ -6,8 +6,8 @@
 #include "store.h"
 #include "store_internal.h"
 #include "testing.h"
-#include "harness_files.h"
 #include "harness_json.h"
+#include "harness_files.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -23,8 +23,7 @@ static store_t *
 s_open (int busy_timeout_ms)
 {
     store_destroy (&s_store);
-    snprintf (s_dir, sizeof (s_dir), "/tmp/ledger-store-XXXXXX");
-    if (!mkdtemp (s_dir))
+    if (harness_make_dir (s_dir, sizeof (s_dir), "ledger-store"))
         abort ();
     snprintf (s_path, sizeof (s_path), "%s/ledger.db", s_dir);
     stats_init (&s_stats);
@@ -462,9 +461,53 @@ test_stats (void)
     CHECK_INT (harness_int (reply, "results.0.stats.batches_failed.busy"), 0);
     CHECK_INT (harness_int (reply, "results.0.stats.rows_changed"), 2);
     CHECK_INT (harness_int (reply, "results.0.stats.ops"), 3);    /* sys.stats counts after it runs */
-    CHECK (harness_int (reply, "results.0.stats.uptime_s") >= 0);
+    json_decref (reply);
+
+    /*  Uptime is whole seconds since stats_init: started 100 s earlier,
+        the store says 100 (or a second more, if one ticks over). */
+    s_stats.started_us -= 100 * 1000000LL;
+    int64_t before_us = stats_now_us ();
+    reply = s_run (OPS ("{\"op\":\"sys.stats\"}"));
+    int64_t after_us = stats_now_us ();
+    long long uptime = harness_int (reply, "results.0.stats.uptime_s");
+    CHECK (uptime >= (before_us - s_stats.started_us) / 1000000);
+    CHECK (uptime <= (after_us - s_stats.started_us) / 1000000);
+    CHECK (uptime >= 100 && uptime <= 101);
     json_decref (reply);
     s_close ();
+}
+
+/*  The writer's connection syncs as asked: FULL (2) fsyncs the WAL at
+    every commit, NORMAL (1) only at checkpoints, and may lose the last
+    commits to a power cut. */
+static void
+test_sync_option_sets_the_pragma (void)
+{
+    bool sync_full [] = { true, false };
+    long long expected [] = { 2, 1 };
+    for (int n = 0; n < 2; n++) {
+        char dir [64], path [128], errbuf [256] = "";
+        if (harness_make_dir (dir, sizeof (dir), "ledger-sync"))
+            abort ();
+        snprintf (path, sizeof (path), "%s/ledger.db", dir);
+        stats_t stats;
+        stats_init (&stats);
+        store_options_t options = { .sync_full = sync_full [n], .busy_timeout_ms = 1000 };
+        store_t *store = store_new (path, &options, &stats, errbuf, sizeof (errbuf));
+        CHECK (store != NULL);
+        if (store) {
+            sqlite3 *db = store_db_sqlite_handle (store->db);
+            sqlite3_stmt *stmt;
+            long long level = -1;
+            if (sqlite3_prepare_v2 (db, "PRAGMA synchronous", -1, &stmt, NULL) == SQLITE_OK
+            &&  sqlite3_step (stmt) == SQLITE_ROW)
+                level = sqlite3_column_int64 (stmt, 0);
+            sqlite3_finalize (stmt);
+            CHECK_INT (level, expected [n]);
+        }
+        store_destroy (&store);
+        harness_remove_dir (dir);
+    }
 }
 
 /*  Run sql on the test database through a connection of its own. */
@@ -659,6 +702,7 @@ main (void)
     TEST_RUN (test_query_pages);
     TEST_RUN (test_busy_and_read_only);
     TEST_RUN (test_stats);
+    TEST_RUN (test_sync_option_sets_the_pragma);
     TEST_RUN (test_prune_sweeps_expired_keys);
     TEST_RUN (test_migrations);
     return TEST_DONE ();

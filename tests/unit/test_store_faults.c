@@ -3,15 +3,22 @@
     scripted workload runs clean; once in fail-once mode, once in
     keep-failing mode. Every batch answered ok must be in the database
     exactly once, every other batch must have got a retryable error and be
-    absent, and the database must pass integrity_check. */
+    absent, and the database must pass integrity_check.
+
+    Then faults inside a statement, before COMMIT: a read the cache cannot
+    serve fails with each code SQLite may see, and a write to the WAL when
+    a big insert overflows a small cache fails with SQLITE_FULL or
+    SQLITE_IOERR_WRITE. The reply must name the class the code maps to, the
+    code, and the op, in atomic and independent mode alike. */
 
 #include "faulty_vfs.h"
 #include "proto_json.h"
 #include "proto_request.h"
 #include "store.h"
+#include "store_internal.h"
 #include "testing.h"
-#include "harness_files.h"
 #include "harness_json.h"
+#include "harness_files.h"
 
 #include <sqlite3.h>
 #include <stdlib.h>
@@ -64,8 +71,8 @@ s_query (sqlite3 *db, const char *sql)
 static bool
 s_round (uint64_t k, int rc, bool keep_failing, int *answered_ok, int *refused)
 {
-    char dir [] = "/tmp/ledger-faults-XXXXXX";
-    if (!mkdtemp (dir))
+    char dir [64];
+    if (harness_make_dir (dir, sizeof (dir), "ledger-faults"))
         abort ();
     char path [100];
     snprintf (path, sizeof (path), "%s/ledger.db", dir);
@@ -183,6 +190,217 @@ test_full_keep_failing (void)
     s_sweep (SQLITE_FULL, true);
 }
 
+
+/*  Faults inside a statement: COMMIT forces io whatever the code, so the
+    sweeps above never show the store's code-to-class map; these do. */
+
+static char s_dir [64];
+static char s_path [128];
+static stats_t s_stats;
+
+static store_t *
+s_store_open (void)
+{
+    store_options_t options = { .sync_full = true, .busy_timeout_ms = 100 };
+    char errbuf [256];
+    stats_init (&s_stats);
+    store_t *store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
+    if (!store) {
+        fprintf (stderr, "store_new: %s\n", errbuf);
+        abort ();
+    }
+    return store;
+}
+
+/*  Run one request given as JSON on store; the reply as JSON. */
+static json_t *
+s_run (store_t *store, const char *text)
+{
+    char *body;
+    size_t size;
+    json_t *json = json_loads (text, 0, NULL);
+    if (!json || proto_json_to_msgpack (json, &body, &size, NULL, 0))
+        abort ();
+    json_decref (json);
+    proto_request_t *request = proto_request_new (body, size, 1000);
+    if (!request || proto_error_is_set (&request->error))
+        abort ();
+    msgpack_sbuffer out;
+    msgpack_sbuffer_init (&out);
+    store_run (store, request, &out);
+    json_t *reply = proto_json_from_msgpack (out.data, out.size, NULL, 0);
+    msgpack_sbuffer_destroy (&out);
+    proto_request_destroy (&request);
+    free (body);
+    return reply? reply: json_object ();    /* keeps the checks failing, not crashing */
+}
+
+/*  The first column of the first row of sql on the test database, or -1. */
+static long long
+s_sql (const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_open (s_path, &db);
+    long long value = s_query (db, sql);
+    sqlite3_close (db);
+    return value;
+}
+
+/*  Check that reply failed as a whole with klass and code at an op from
+    op_min to op_max, and so before COMMIT (a failed COMMIT names no op). */
+static void
+s_check_failed (json_t *reply, const char *klass, const char *code, int op_min, int op_max)
+{
+    bool retryable = strcmp (klass, "io") == 0 || strcmp (klass, "busy") == 0;
+    CHECK_INT (harness_bool (reply, "ok"), 0);
+    CHECK_STR (harness_str (reply, "error.class"), klass);
+    CHECK_STR (harness_str (reply, "error.code"), code);
+    long long op = harness_int (reply, "error.op");
+    CHECK (op >= op_min && op <= op_max);
+    CHECK_INT (harness_bool (reply, "error.retryable"), retryable);
+    CHECK (harness_get (reply, "results") == NULL);
+    const char *message = harness_str (reply, "error.message");
+    CHECK (message && strstr (message, "commit failed") == NULL);
+    if (!harness_str (reply, "error.code") || strcmp (harness_str (reply, "error.code"), code))
+        fprintf (stderr, "    reply: %s / %s at op %lld: %s\n", harness_str (reply, "error.class"),
+                 harness_str (reply, "error.code"), harness_int (reply, "error.op"), message);
+}
+
+/*  A ledger with transaction 1 in it, reopened: the new connection's cache
+    holds the category table (a batch has just written it) but no page of
+    the txn table, so txn.get reads from the file. */
+static store_t *
+s_cold_ledger (void)
+{
+    if (harness_make_dir (s_dir, sizeof (s_dir), "ledger-midfault"))
+        abort ();
+    snprintf (s_path, sizeof (s_path), "%s/ledger.db", s_dir);
+    faulty_vfs_arm (0, SQLITE_OK, false);
+    store_t *store = s_store_open ();
+    json_decref (s_run (store, "{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":1,"
+                               "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}"));
+    store_destroy (&store);
+    store = s_store_open ();
+    json_t *reply = s_run (store, "{\"v\":1,\"ops\":[{\"op\":\"category.create\",\"name\":\"Warm\"}]}");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    return store;
+}
+
+/*  Op 0 writes a category (cached pages), op 1 reads nothing, op 2 reads
+    transaction 1 (pages not cached): the first read is op 2's. */
+#define READ_AT_OP_2(mode) "{\"v\":1" mode ",\"ops\":[{\"op\":\"category.create\",\"name\":\"B\"}," \
+                           "{\"op\":\"sys.ping\"},{\"op\":\"txn.get\",\"id\":1}]}"
+
+/*  Every class of the map from a read: a real disk gives few of these
+    codes there, but the map must send each where store_errors.c says, and
+    the store must fail the whole batch, independent or not, and go on. */
+static void
+test_read_fault_mid_batch (void)
+{
+    struct { int rc; const char *klass; const char *code; } cases [] = {
+        { SQLITE_IOERR_READ, "io", "SQLITE_IOERR_READ" },
+        { SQLITE_IOERR, "io", "SQLITE_IOERR" },
+        { SQLITE_FULL, "io", "SQLITE_FULL" },
+        { SQLITE_CANTOPEN, "io", "SQLITE_CANTOPEN" },
+        { SQLITE_PROTOCOL, "io", "SQLITE_PROTOCOL" },
+        { SQLITE_READONLY, "io", "SQLITE_READONLY" },
+        { SQLITE_IOERR_NOMEM, "io", "SQLITE_NOMEM" },
+        { SQLITE_CORRUPT, "internal", "SQLITE_CORRUPT" },
+        { SQLITE_NOTADB, "internal", "SQLITE_NOTADB" },
+        { SQLITE_BUSY, "busy", "SQLITE_BUSY" },
+        { SQLITE_LOCKED, "busy", "SQLITE_LOCKED" },
+        { SQLITE_PERM, "internal", "SQLITE_PERM" },
+    };
+    const char *modes [] = { "", ",\"mode\":\"independent\"" };
+    for (size_t c = 0; c < sizeof (cases) / sizeof (cases [0]); c++)
+    for (int m = 0; m < 2; m++) {
+        store_t *store = s_cold_ledger ();
+        char text [300];
+        snprintf (text, sizeof (text), READ_AT_OP_2 ("%s"), modes [m]);
+        faulty_vfs_arm_reads (1, cases [c].rc, false);
+        json_t *reply = s_run (store, text);
+        CHECK_INT (faulty_vfs_failures (), 1);
+        faulty_vfs_arm (0, SQLITE_OK, false);
+        s_check_failed (reply, cases [c].klass, cases [c].code, 2, 2);
+        json_decref (reply);
+        /*  Nothing of the batch stays, and the store goes on. */
+        reply = s_run (store, text);
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        CHECK_INT (harness_int (reply, "results.2.row.amount"), 1);
+        json_decref (reply);
+        store_destroy (&store);
+        CHECK_INT (s_sql ("SELECT count (*) FROM category WHERE name = 'B'"), 1);
+        harness_remove_dir (s_dir);
+    }
+}
+
+/*  Category A (op 0), then 32 txn.create of 1000-byte descriptions (ops 1
+    to 32), which go in as one 32-row insert: some 9 pages of rows. */
+static char *
+s_spilling_batch (const char *mode)
+{
+    size_t size = 40000;
+    char *text = malloc (size);
+    char description [1001];
+    memset (description, 'x', 1000);
+    description [1000] = 0;
+    size_t at = (size_t) snprintf (text, size, "{\"v\":1%s,\"ops\":[{\"op\":\"category.create\",\"name\":\"A\"}",
+                                   mode);
+    for (int n = 1; n <= 32; n++)
+        at += (size_t) snprintf (text + at, size - at, ",{\"op\":\"txn.create\",\"amount\":%d,"
+                                 "\"occurred_at\":\"2025-01-01T00:00:00Z\",\"description\":\"%s\"}", n, description);
+    snprintf (text + at, size - at, "]}");
+    return text;
+}
+
+/*  With a cache of 10 pages, the 32-row insert overflows it and SQLite
+    writes pages to the WAL in the middle of the statement: the first
+    write of the transaction is op 1's, long before COMMIT. Independent,
+    the ops go in one by one, and one of them overflows the cache. Either
+    way the whole batch fails: storage trouble is never one op's. */
+static void
+test_write_fault_mid_batch (void)
+{
+    struct { int rc; const char *code; } cases [] = {
+        { SQLITE_FULL, "SQLITE_FULL" },
+        { SQLITE_IOERR_WRITE, "SQLITE_IOERR_WRITE" },
+    };
+    char *texts [] = { s_spilling_batch (""), s_spilling_batch (",\"mode\":\"independent\"") };
+    for (size_t c = 0; c < sizeof (cases) / sizeof (cases [0]); c++)
+    for (int m = 0; m < 2; m++) {
+        const char *text = texts [m];
+        if (harness_make_dir (s_dir, sizeof (s_dir), "ledger-midfault"))
+            abort ();
+        snprintf (s_path, sizeof (s_path), "%s/ledger.db", s_dir);
+        faulty_vfs_arm (0, SQLITE_OK, false);
+        store_t *store = s_store_open ();
+        CHECK_INT (sqlite3_exec (store_db_sqlite_handle (store->db), "PRAGMA cache_size = 10", NULL, NULL, NULL),
+                   SQLITE_OK);
+        faulty_vfs_arm (1, cases [c].rc, false);
+        json_t *reply = s_run (store, text);
+        CHECK_INT (faulty_vfs_failures (), 1);
+        faulty_vfs_arm (0, SQLITE_OK, false);
+        /*  Op by op (independent), where the cache overflows is SQLite's
+            business: at one of the txn.create ops. */
+        s_check_failed (reply, "io", cases [c].code, 1, m? 32: 1);
+        json_decref (reply);
+        CHECK_INT (s_sql ("SELECT count (*) FROM txn"), 0);
+        CHECK_INT (s_sql ("SELECT count (*) FROM category"), 0);
+        /*  The store goes on: the same batch, retried, goes in whole. */
+        reply = s_run (store, text);
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        CHECK_INT (harness_int (reply, "results.32.id"), 32);
+        json_decref (reply);
+        store_destroy (&store);
+        CHECK_INT (s_sql ("SELECT count (*) FROM txn"), 32);
+        CHECK_INT (s_sql ("SELECT count (*) FROM category"), 1);
+        harness_remove_dir (s_dir);
+    }
+    free (texts [0]);
+    free (texts [1]);
+}
+
 int
 main (void)
 {
@@ -191,5 +409,7 @@ main (void)
     TEST_RUN (test_ioerr_keep_failing);
     TEST_RUN (test_full_once);
     TEST_RUN (test_full_keep_failing);
+    TEST_RUN (test_read_fault_mid_batch);
+    TEST_RUN (test_write_fault_mid_batch);
     return TEST_DONE ();
 }

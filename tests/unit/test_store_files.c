@@ -10,8 +10,8 @@
 #include "store.h"
 #include "store_internal.h"
 #include "testing.h"
-#include "harness_files.h"
 #include "harness_json.h"
+#include "harness_files.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -30,8 +30,7 @@ static store_t *s_store;
 static void
 s_new_dir (void)
 {
-    snprintf (s_dir, sizeof (s_dir), "/tmp/ledger-files-XXXXXX");
-    if (!mkdtemp (s_dir))
+    if (harness_make_dir (s_dir, sizeof (s_dir), "ledger-files"))
         abort ();
     snprintf (s_path, sizeof (s_path), "%s/ledger.db", s_dir);
     stats_init (&s_stats);
