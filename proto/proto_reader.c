@@ -292,7 +292,8 @@ static const struct {
     const char *text;
 } s_read_rcs [] = {
     [PROTO_READ_OK]            = { "OK", "ok" },
-    [PROTO_READ_MALFORMED]     = { "MALFORMED", "not valid msgpack (truncated, or a declared size larger than the bytes present)" },
+    [PROTO_READ_MALFORMED]     = { "MALFORMED", "not valid msgpack (truncated, or a declared size larger than"
+                                                " the bytes present)" },
     [PROTO_READ_BAD_UTF8]      = { "BAD_UTF8", "a string is not valid UTF-8" },
     [PROTO_READ_TOO_DEEP]      = { "TOO_DEEP", "arrays and maps nested too deep" },
     [PROTO_READ_BAD_KEY]       = { "BAD_MAP_KEY", "a map key is not a string" },

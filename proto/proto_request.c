@@ -398,7 +398,8 @@ s_check_op (proto_request_t *request, int n, proto_op_t *op, bool have_code,
         }
     uint32_t given = op->present & info->one_of;
     /*  An op that takes only one of its `one_of` fields has two of them
-        (category.get: id or name); the error names the first. */
+        (category.get: id or name): a missing one is reported at the
+        first, a conflict at the second. */
     const char *first = info->one_of? proto_field_info (s_lowest_field (info->one_of))->name: NULL;
     const char *second = info->one_of? proto_field_info (s_highest_field (info->one_of))->name: NULL;
     if (info->one_of && !given) {
