@@ -137,48 +137,90 @@ s_fail (ledger_batch_t *self, const char *format, ...)
     return -1;
 }
 
+/*  The name of a field, as the op table spells it on the wire. */
+static const char *
+s_name (proto_field_t field)
+{
+    return proto_field_info (field)->name;
+}
+
 /*  Check a reference before anything of its op is packed. */
 static int
-s_check_ref (ledger_batch_t *self, ledger_ref_t ref, const char *field, bool name_ok, bool null_ok, bool required)
+s_check_ref (ledger_batch_t *self, ledger_ref_t ref, proto_field_t field, bool name_ok, bool null_ok, bool required)
 {
     switch (ref.kind) {
         case LEDGER_REF_UNSET:
-            return required? s_fail (self, "%s is required", field): 0;
+            return required? s_fail (self, "%s is required", s_name (field)): 0;
         case LEDGER_REF_NULL:
-            return null_ok? 0: s_fail (self, "%s cannot be null here", field);
+            return null_ok? 0: s_fail (self, "%s cannot be null here", s_name (field));
         case LEDGER_REF_ID:
-            return ref.value > 0? 0: s_fail (self, "%s: an id is a positive integer", field);
+            return ref.value > 0? 0: s_fail (self, "%s: an id is a positive integer", s_name (field));
         case LEDGER_REF_OP:
             return ref.value >= 0 && (size_t) ref.value < self->op_count? 0:
-                   s_fail (self, "%s: ledger_op (%lld) is not an earlier op of this batch", field, (long long) ref.value);
+                   s_fail (self, "%s: ledger_op (%lld) is not an earlier op of this batch", s_name (field),
+                           (long long) ref.value);
         case LEDGER_REF_NAME:
             if (!name_ok)
-                return s_fail (self, "%s takes an id, not a name", field);
+                return s_fail (self, "%s takes an id, not a name", s_name (field));
             if (!ref.name || strlen (ref.name) < 1 || strlen (ref.name) > PROTO_NAME_MAX)
-                return s_fail (self, "%s: a category name has 1 to %d bytes", field, PROTO_NAME_MAX);
+                return s_fail (self, "%s: a category name has 1 to %d bytes", s_name (field), PROTO_NAME_MAX);
             return 0;
     }
-    return s_fail (self, "%s: not a reference", field);
+    return s_fail (self, "%s: not a reference", s_name (field));
 }
 
 static int
-s_check_time (ledger_batch_t *self, ledger_time_t time, const char *field, bool required)
+s_check_time (ledger_batch_t *self, ledger_time_t time, proto_field_t field, bool required)
 {
     if (!time.set)
-        return required? s_fail (self, "%s is required", field): 0;
+        return required? s_fail (self, "%s is required", s_name (field)): 0;
     char text [PROTO_TIME_MAX];
     if (!time.text && proto_time_format (time.unix_us, time.offset_min, text) == 0)
-        return s_fail (self, "%s: the instant or offset is out of range", field);
+        return s_fail (self, "%s: the instant or offset is out of range", s_name (field));
     return 0;
 }
 
 static int
-s_check_text (ledger_batch_t *self, const char *text, const char *field, size_t min, size_t max)
+s_check_text (ledger_batch_t *self, const char *text, proto_field_t field, size_t min, size_t max)
 {
     size_t len = text? strlen (text): 0;
     if (!text || len < min || len > max)
-        return s_fail (self, "%s has %zu to %zu bytes", field, min, max);
+        return s_fail (self, "%s has %zu to %zu bytes", s_name (field), min, max);
     return 0;
+}
+
+/*  One field's value as the caller gave it. Which member is packed follows
+    the field's type in the op table. */
+typedef struct {
+    int64_t number;             /* AMOUNT, LIMIT */
+    const char *text;           /* NAME, CURSOR; TEXT, where NULL packs nil */
+    ledger_ref_t ref;           /* ID, CATEGORY */
+    ledger_time_t time;         /* TIME, BOUND */
+    const ledger_ref_t *refs;   /* CATEGORY_LIST */
+    size_t ref_count;
+    bool flag;                  /* BOOL */
+} field_value_t;
+
+/*  The fields of one op, before it is packed. */
+typedef struct {
+    uint32_t present;           /* PF () bits of the fields to pack */
+    field_value_t value [PROTO_FIELD_COUNT];
+} op_fields_t;
+
+/*  Mark field as given and return its value to fill in. */
+static field_value_t *
+s_give (op_fields_t *fields, proto_field_t field)
+{
+    fields->present |= 1u << field;
+    return &fields->value [field];
+}
+
+/*  An optional reference: given unless the caller left it unset. */
+static void
+s_give_ref (op_fields_t *fields, proto_field_t field, ledger_ref_t ref)
+{
+    if (ref.kind != LEDGER_REF_UNSET)
+        s_give (fields, field)->ref = ref;
 }
 
 static void
@@ -190,7 +232,7 @@ s_pack_ref (ledger_batch_t *self, ledger_ref_t ref)
     else
     if (ref.kind == LEDGER_REF_OP) {
         msgpack_pack_map (pk, 1);
-        proto_pack_cstr (pk, "ref");
+        proto_pack_cstr (pk, PROTO_REF_KEY);
         msgpack_pack_int64 (pk, ref.value);
     }
     else
@@ -212,41 +254,67 @@ s_pack_time (ledger_batch_t *self, ledger_time_t time)
 }
 
 static void
-s_pack_text_or_nil (ledger_batch_t *self, const char *text)
+s_pack_value (ledger_batch_t *self, proto_field_type_t type, const field_value_t *value)
 {
-    if (text)
-        proto_pack_cstr (&self->pk, text);
-    else
-        msgpack_pack_nil (&self->pk);
-}
-
-/*  The optional fields: packed as key and value only when given. */
-static void
-s_field_ref (ledger_batch_t *self, const char *key, ledger_ref_t ref)
-{
-    if (ref.kind != LEDGER_REF_UNSET) {
-        proto_pack_cstr (&self->pk, key);
-        s_pack_ref (self, ref);
+    msgpack_packer *pk = &self->pk;
+    switch (type) {
+        case PROTO_FT_ID:
+        case PROTO_FT_CATEGORY:
+            s_pack_ref (self, value->ref);
+            break;
+        case PROTO_FT_CATEGORY_LIST:
+            msgpack_pack_array (pk, value->ref_count);
+            for (size_t n = 0; n < value->ref_count; n++)
+                s_pack_ref (self, value->refs [n]);
+            break;
+        case PROTO_FT_NAME:
+        case PROTO_FT_TEXT:
+        case PROTO_FT_CURSOR:
+            if (value->text)
+                proto_pack_cstr (pk, value->text);
+            else
+                msgpack_pack_nil (pk);
+            break;
+        case PROTO_FT_AMOUNT:
+        case PROTO_FT_LIMIT:
+            msgpack_pack_int64 (pk, value->number);
+            break;
+        case PROTO_FT_TIME:
+        case PROTO_FT_BOUND:
+            s_pack_time (self, value->time);
+            break;
+        case PROTO_FT_BOOL:
+            if (value->flag)
+                msgpack_pack_true (pk);
+            else
+                msgpack_pack_false (pk);
+            break;
     }
 }
 
-static void
-s_field_str (ledger_batch_t *self, const char *key, const char *value)
-{
-    if (value) {
-        proto_pack_cstr (&self->pk, key);
-        proto_pack_cstr (&self->pk, value);
-    }
-}
-
-/*  Start op `name` with `fields` more keys; returns the op's index. */
+/*  Pack op `code` with the given fields; returns the op's index. The map's
+    size, the field names and the order all come from the op table (fields
+    go in table order, which is append-only, so the bytes never move). A
+    field set the table does not allow the op is a bug in this file, caught
+    here rather than by the worker. */
 static int
-s_begin_op (ledger_batch_t *self, proto_op_code_t code, size_t fields)
+s_add_op (ledger_batch_t *self, proto_op_code_t code, const op_fields_t *fields)
 {
     const proto_op_info_t *info = proto_op_info (code);
-    msgpack_pack_map (&self->pk, 1 + fields);
-    proto_pack_cstr (&self->pk, "op");
+    if ((fields->present & ~info->allowed) || (info->required & ~fields->present))
+        return s_fail (self, "%s: the fields do not match the op table", info->name);
+    uint32_t count = 0;
+    for (int f = 0; f < PROTO_FIELD_COUNT; f++)
+        count += (fields->present >> f) & 1u;
+    msgpack_pack_map (&self->pk, 1 + count);
+    proto_pack_cstr (&self->pk, PROTO_OP_KEY);
     proto_pack_cstr (&self->pk, info->name);
+    for (int f = 0; f < PROTO_FIELD_COUNT; f++)
+        if (fields->present & (1u << f)) {
+            const proto_field_info_t *field = proto_field_info ((proto_field_t) f);
+            proto_pack_cstr (&self->pk, field->name);
+            s_pack_value (self, field->type, &fields->value [f]);
+        }
     if (info->flags & PROTO_OPF_WRITE)
         self->writes = true;
     if (self->key_is_auto)
@@ -257,42 +325,41 @@ s_begin_op (ledger_batch_t *self, proto_op_code_t code, size_t fields)
 static int
 s_op_with_id (ledger_batch_t *self, proto_op_code_t code, ledger_ref_t id)
 {
-    if (s_check_ref (self, id, "id", false, false, true))
+    if (s_check_ref (self, id, PROTO_FIELD_ID, false, false, true))
         return -1;
-    int index = s_begin_op (self, code, 1);
-    proto_pack_cstr (&self->pk, "id");
-    s_pack_ref (self, id);
-    return index;
+    op_fields_t fields = { 0 };
+    s_give (&fields, PROTO_FIELD_ID)->ref = id;
+    return s_add_op (self, code, &fields);
 }
 
 int
 ledger_batch_category_create (ledger_batch_t *self, const char *name, ledger_ref_t parent)
 {
-    if (s_check_text (self, name, "name", 1, PROTO_NAME_MAX)
-    ||  s_check_ref (self, parent, "parent", true, true, false))
+    if (s_check_text (self, name, PROTO_FIELD_NAME, 1, PROTO_NAME_MAX)
+    ||  s_check_ref (self, parent, PROTO_FIELD_PARENT, true, true, false))
         return -1;
-    int index = s_begin_op (self, PROTO_OP_CATEGORY_CREATE, parent.kind == LEDGER_REF_UNSET? 1: 2);
-    proto_pack_cstr (&self->pk, "name");
-    proto_pack_cstr (&self->pk, name);
-    s_field_ref (self, "parent", parent);
-    return index;
+    op_fields_t fields = { 0 };
+    s_give (&fields, PROTO_FIELD_NAME)->text = name;
+    s_give_ref (&fields, PROTO_FIELD_PARENT, parent);
+    return s_add_op (self, PROTO_OP_CATEGORY_CREATE, &fields);
 }
 
 int
 ledger_batch_category_update (ledger_batch_t *self, ledger_ref_t id, const char *name, ledger_ref_t parent)
 {
-    if (s_check_ref (self, id, "id", false, false, true)
-    ||  (name && s_check_text (self, name, "name", 1, PROTO_NAME_MAX))
-    ||  s_check_ref (self, parent, "parent", true, true, false))
+    if (s_check_ref (self, id, PROTO_FIELD_ID, false, false, true)
+    ||  (name && s_check_text (self, name, PROTO_FIELD_NAME, 1, PROTO_NAME_MAX))
+    ||  s_check_ref (self, parent, PROTO_FIELD_PARENT, true, true, false))
         return -1;
     if (!name && parent.kind == LEDGER_REF_UNSET)
-        return s_fail (self, "category.update needs a new name or parent");
-    int index = s_begin_op (self, PROTO_OP_CATEGORY_UPDATE, 1 + (name? 1: 0) + (parent.kind != LEDGER_REF_UNSET));
-    proto_pack_cstr (&self->pk, "id");
-    s_pack_ref (self, id);
-    s_field_str (self, "name", name);
-    s_field_ref (self, "parent", parent);
-    return index;
+        return s_fail (self, "%s needs a new %s or %s", proto_op_info (PROTO_OP_CATEGORY_UPDATE)->name,
+                       s_name (PROTO_FIELD_NAME), s_name (PROTO_FIELD_PARENT));
+    op_fields_t fields = { 0 };
+    s_give (&fields, PROTO_FIELD_ID)->ref = id;
+    if (name)
+        s_give (&fields, PROTO_FIELD_NAME)->text = name;
+    s_give_ref (&fields, PROTO_FIELD_PARENT, parent);
+    return s_add_op (self, PROTO_OP_CATEGORY_UPDATE, &fields);
 }
 
 int
@@ -301,74 +368,69 @@ ledger_batch_category_delete (ledger_batch_t *self, ledger_ref_t id)
     return s_op_with_id (self, PROTO_OP_CATEGORY_DELETE, id);
 }
 
+/*  A name goes as field `name`, an id or op as field `id`; the argument is
+    called `category` in messages, as in ledger.h. */
 int
 ledger_batch_category_get (ledger_batch_t *self, ledger_ref_t category)
 {
-    if (s_check_ref (self, category, "category", true, false, true))
+    if (s_check_ref (self, category, PROTO_FIELD_CATEGORY, true, false, true))
         return -1;
-    int index = s_begin_op (self, PROTO_OP_CATEGORY_GET, 1);
-    proto_pack_cstr (&self->pk, category.kind == LEDGER_REF_NAME? "name": "id");
-    s_pack_ref (self, category);
-    return index;
+    op_fields_t fields = { 0 };
+    if (category.kind == LEDGER_REF_NAME)
+        s_give (&fields, PROTO_FIELD_NAME)->text = category.name;
+    else
+        s_give (&fields, PROTO_FIELD_ID)->ref = category;
+    return s_add_op (self, PROTO_OP_CATEGORY_GET, &fields);
 }
 
 int
 ledger_batch_category_list (ledger_batch_t *self)
 {
-    return s_begin_op (self, PROTO_OP_CATEGORY_LIST, 0);
+    op_fields_t fields = { 0 };
+    return s_add_op (self, PROTO_OP_CATEGORY_LIST, &fields);
 }
 
 int
 ledger_batch_txn_create (ledger_batch_t *self, int64_t amount, ledger_time_t occurred_at,
                          const char *description, ledger_ref_t category)
 {
-    if (s_check_time (self, occurred_at, "occurred_at", true)
-    ||  (description && s_check_text (self, description, "description", 0, PROTO_TEXT_MAX))
-    ||  s_check_ref (self, category, "category", true, true, false))
+    if (s_check_time (self, occurred_at, PROTO_FIELD_OCCURRED_AT, true)
+    ||  (description && s_check_text (self, description, PROTO_FIELD_DESCRIPTION, 0, PROTO_TEXT_MAX))
+    ||  s_check_ref (self, category, PROTO_FIELD_CATEGORY, true, true, false))
         return -1;
-    int index = s_begin_op (self, PROTO_OP_TXN_CREATE,
-                            2 + (description? 1: 0) + (category.kind != LEDGER_REF_UNSET));
-    proto_pack_cstr (&self->pk, "amount");
-    msgpack_pack_int64 (&self->pk, amount);
-    proto_pack_cstr (&self->pk, "occurred_at");
-    s_pack_time (self, occurred_at);
-    s_field_str (self, "description", description);
-    s_field_ref (self, "category", category);
-    return index;
+    op_fields_t fields = { 0 };
+    s_give (&fields, PROTO_FIELD_AMOUNT)->number = amount;
+    s_give (&fields, PROTO_FIELD_OCCURRED_AT)->time = occurred_at;
+    if (description)
+        s_give (&fields, PROTO_FIELD_DESCRIPTION)->text = description;
+    s_give_ref (&fields, PROTO_FIELD_CATEGORY, category);
+    return s_add_op (self, PROTO_OP_TXN_CREATE, &fields);
 }
 
 int
 ledger_batch_txn_update (ledger_batch_t *self, ledger_ref_t id, const ledger_txn_change_t *change)
 {
+    const char *op = proto_op_info (PROTO_OP_TXN_UPDATE)->name;
     if (!change)
-        return s_fail (self, "txn.update needs a change");
-    if (s_check_ref (self, id, "id", false, false, true)
-    ||  s_check_time (self, change->occurred_at, "occurred_at", false)
+        return s_fail (self, "%s needs a change", op);
+    if (s_check_ref (self, id, PROTO_FIELD_ID, false, false, true)
+    ||  s_check_time (self, change->occurred_at, PROTO_FIELD_OCCURRED_AT, false)
     ||  (change->set_description && change->description
-         && s_check_text (self, change->description, "description", 0, PROTO_TEXT_MAX))
-    ||  s_check_ref (self, change->category, "category", true, true, false))
+         && s_check_text (self, change->description, PROTO_FIELD_DESCRIPTION, 0, PROTO_TEXT_MAX))
+    ||  s_check_ref (self, change->category, PROTO_FIELD_CATEGORY, true, true, false))
         return -1;
-    size_t fields = (change->set_amount? 1: 0) + (change->occurred_at.set? 1: 0)
-                  + (change->set_description? 1: 0) + (change->category.kind != LEDGER_REF_UNSET);
-    if (fields == 0)
-        return s_fail (self, "txn.update needs at least one field to change");
-    int index = s_begin_op (self, PROTO_OP_TXN_UPDATE, 1 + fields);
-    proto_pack_cstr (&self->pk, "id");
-    s_pack_ref (self, id);
-    if (change->set_amount) {
-        proto_pack_cstr (&self->pk, "amount");
-        msgpack_pack_int64 (&self->pk, change->amount);
-    }
-    if (change->occurred_at.set) {
-        proto_pack_cstr (&self->pk, "occurred_at");
-        s_pack_time (self, change->occurred_at);
-    }
-    if (change->set_description) {
-        proto_pack_cstr (&self->pk, "description");
-        s_pack_text_or_nil (self, change->description);
-    }
-    s_field_ref (self, "category", change->category);
-    return index;
+    op_fields_t fields = { 0 };
+    if (change->set_amount)
+        s_give (&fields, PROTO_FIELD_AMOUNT)->number = change->amount;
+    if (change->occurred_at.set)
+        s_give (&fields, PROTO_FIELD_OCCURRED_AT)->time = change->occurred_at;
+    if (change->set_description)
+        s_give (&fields, PROTO_FIELD_DESCRIPTION)->text = change->description;
+    s_give_ref (&fields, PROTO_FIELD_CATEGORY, change->category);
+    if (!fields.present)
+        return s_fail (self, "%s needs at least one field to change", op);
+    s_give (&fields, PROTO_FIELD_ID)->ref = id;
+    return s_add_op (self, PROTO_OP_TXN_UPDATE, &fields);
 }
 
 int
@@ -383,76 +445,69 @@ ledger_batch_txn_get (ledger_batch_t *self, ledger_ref_t id)
     return s_op_with_id (self, PROTO_OP_TXN_GET, id);
 }
 
+/*  Check a query's arguments before anything is packed. */
+static int
+s_check_query (ledger_batch_t *self, const ledger_query_t *query)
+{
+    if (s_check_time (self, query->from, PROTO_FIELD_FROM, false)
+    ||  s_check_time (self, query->to, PROTO_FIELD_TO, false))
+        return -1;
+    if (query->category_count > PROTO_MAX_LIST || (query->category_count && !query->categories))
+        return s_fail (self, "%s holds 1 to %d entries", s_name (PROTO_FIELD_CATEGORIES), PROTO_MAX_LIST);
+    for (size_t n = 0; n < query->category_count; n++)
+        if (s_check_ref (self, query->categories [n], PROTO_FIELD_CATEGORIES, true, false, true))
+            return -1;
+    if (query->limit < 0 || query->limit > PROTO_MAX_LIMIT)
+        return s_fail (self, "%s is 1 to %d (0 for the default)", s_name (PROTO_FIELD_LIMIT), PROTO_MAX_LIMIT);
+    int64_t us, id;
+    if (query->after && proto_cursor_parse (query->after, (uint32_t) strlen (query->after), &us, &id))
+        return s_fail (self, "%s is not a cursor from a previous page", s_name (PROTO_FIELD_AFTER));
+    return 0;
+}
+
 int
 ledger_batch_txn_query (ledger_batch_t *self, const ledger_query_t *query)
 {
     ledger_query_t all = { .limit = 0 };
     if (!query)
         query = &all;
-    if (s_check_time (self, query->from, "from", false) || s_check_time (self, query->to, "to", false))
+    if (s_check_query (self, query))
         return -1;
-    if (query->category_count > PROTO_MAX_LIST || (query->category_count && !query->categories))
-        return s_fail (self, "categories holds 1 to %d entries", PROTO_MAX_LIST);
-    for (size_t n = 0; n < query->category_count; n++)
-        if (s_check_ref (self, query->categories [n], "categories", true, false, true))
-            return -1;
-    if (query->limit < 0 || query->limit > PROTO_MAX_LIMIT)
-        return s_fail (self, "limit is 1 to %d (0 for the default)", PROTO_MAX_LIMIT);
-    int64_t us, id;
-    if (query->after && proto_cursor_parse (query->after, (uint32_t) strlen (query->after), &us, &id))
-        return s_fail (self, "after is not a cursor from a previous page");
-
-    size_t fields = (query->from.set? 1: 0) + (query->to.set? 1: 0) + (query->category_count? 1: 0)
-                  + (query->include_subcategories? 1: 0) + (query->set_min_amount? 1: 0)
-                  + (query->set_max_amount? 1: 0) + (query->limit? 1: 0) + (query->after? 1: 0);
-    int index = s_begin_op (self, PROTO_OP_TXN_QUERY, fields);
-    if (query->from.set) {
-        proto_pack_cstr (&self->pk, "from");
-        s_pack_time (self, query->from);
-    }
-    if (query->to.set) {
-        proto_pack_cstr (&self->pk, "to");
-        s_pack_time (self, query->to);
-    }
+    op_fields_t fields = { 0 };
+    if (query->from.set)
+        s_give (&fields, PROTO_FIELD_FROM)->time = query->from;
+    if (query->to.set)
+        s_give (&fields, PROTO_FIELD_TO)->time = query->to;
     if (query->category_count) {
-        proto_pack_cstr (&self->pk, "categories");
-        msgpack_pack_array (&self->pk, query->category_count);
-        for (size_t n = 0; n < query->category_count; n++)
-            s_pack_ref (self, query->categories [n]);
+        field_value_t *value = s_give (&fields, PROTO_FIELD_CATEGORIES);
+        value->refs = query->categories;
+        value->ref_count = query->category_count;
     }
-    if (query->include_subcategories) {
-        proto_pack_cstr (&self->pk, "include_subcategories");
-        msgpack_pack_true (&self->pk);
-    }
-    if (query->set_min_amount) {
-        proto_pack_cstr (&self->pk, "min_amount");
-        msgpack_pack_int64 (&self->pk, query->min_amount);
-    }
-    if (query->set_max_amount) {
-        proto_pack_cstr (&self->pk, "max_amount");
-        msgpack_pack_int64 (&self->pk, query->max_amount);
-    }
-    if (query->limit) {
-        proto_pack_cstr (&self->pk, "limit");
-        msgpack_pack_int (&self->pk, query->limit);
-    }
-    if (query->after) {
-        proto_pack_cstr (&self->pk, "after");
-        proto_pack_cstr (&self->pk, query->after);
-    }
-    return index;
+    if (query->include_subcategories)
+        s_give (&fields, PROTO_FIELD_INCLUDE_SUB)->flag = true;
+    if (query->set_min_amount)
+        s_give (&fields, PROTO_FIELD_MIN_AMOUNT)->number = query->min_amount;
+    if (query->set_max_amount)
+        s_give (&fields, PROTO_FIELD_MAX_AMOUNT)->number = query->max_amount;
+    if (query->limit)
+        s_give (&fields, PROTO_FIELD_LIMIT)->number = query->limit;
+    if (query->after)
+        s_give (&fields, PROTO_FIELD_AFTER)->text = query->after;
+    return s_add_op (self, PROTO_OP_TXN_QUERY, &fields);
 }
 
 int
 ledger_batch_ping (ledger_batch_t *self)
 {
-    return s_begin_op (self, PROTO_OP_SYS_PING, 0);
+    op_fields_t fields = { 0 };
+    return s_add_op (self, PROTO_OP_SYS_PING, &fields);
 }
 
 int
 ledger_batch_stats (ledger_batch_t *self)
 {
-    return s_begin_op (self, PROTO_OP_SYS_STATS, 0);
+    op_fields_t fields = { 0 };
+    return s_add_op (self, PROTO_OP_SYS_STATS, &fields);
 }
 
 int
@@ -530,7 +585,7 @@ ledger_batch_from_json (const char *json_text, char *errbuf, size_t errlen)
         msgpack_sbuffer_write (&self->ops, data, size);
         free (data);
         self->op_count++;
-        json_t *op = json_object_get (value, "op");
+        json_t *op = json_object_get (value, PROTO_OP_KEY);
         proto_op_code_t code;
         if (json_is_string (op)
         &&  proto_op_lookup (json_string_value (op), (uint32_t) json_string_length (op), &code) == 0

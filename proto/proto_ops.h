@@ -32,6 +32,11 @@ typedef enum {
 #define PROTO_MAX_LIMIT 10000
 #define PROTO_DEFAULT_LIMIT 1000
 
+/* The key of an op map that names the op, and the one key of a ref map
+   ({"ref": k}); every other key of an op map is a field below. */
+#define PROTO_OP_KEY "op"
+#define PROTO_REF_KEY "ref"
+
 /*  X (SYMBOL, wire name, type)
     Append new fields and ops at the end: idempotency fingerprints walk the
     fields in this order, and stored keys must match across versions. */

@@ -285,17 +285,33 @@ proto_reader_skip_rest (proto_reader_t *self, const proto_item_t *item, int dept
     return PROTO_READ_OK;
 }
 
+/*  Each reason's error code (as the reply's `code`) and its text, in one
+    place, so the two cannot disagree. */
+static const struct {
+    const char *code;
+    const char *text;
+} s_read_rcs [] = {
+    [PROTO_READ_OK]            = { "OK", "ok" },
+    [PROTO_READ_MALFORMED]     = { "MALFORMED", "not valid msgpack (truncated, or a declared size larger than"
+                                                " the bytes present)" },
+    [PROTO_READ_BAD_UTF8]      = { "BAD_UTF8", "a string is not valid UTF-8" },
+    [PROTO_READ_TOO_DEEP]      = { "TOO_DEEP", "arrays and maps nested too deep" },
+    [PROTO_READ_BAD_KEY]       = { "BAD_MAP_KEY", "a map key is not a string" },
+    [PROTO_READ_DUPLICATE_KEY] = { "DUPLICATE_KEY", "a map has the same key twice" },
+    [PROTO_READ_TOO_MANY_KEYS] = { "TOO_MANY_KEYS", "a map has too many keys" },
+};
+
+#define S_READ_RC_COUNT (sizeof (s_read_rcs) / sizeof (s_read_rcs [0]))
+_Static_assert (S_READ_RC_COUNT == PROTO_READ_LAST + 1, "every proto_read_rc_t has a code and a text");
+
+const char *
+proto_read_rc_code (proto_read_rc_t rc)
+{
+    return (size_t) rc < S_READ_RC_COUNT? s_read_rcs [rc].code: "MALFORMED";
+}
+
 const char *
 proto_read_rc_str (proto_read_rc_t rc)
 {
-    switch (rc) {
-        case PROTO_READ_OK:            return "ok";
-        case PROTO_READ_MALFORMED:     return "not valid msgpack (truncated, or a declared size larger than the bytes present)";
-        case PROTO_READ_BAD_UTF8:      return "a string is not valid UTF-8";
-        case PROTO_READ_TOO_DEEP:      return "arrays and maps nested too deep";
-        case PROTO_READ_BAD_KEY:       return "a map key is not a string";
-        case PROTO_READ_DUPLICATE_KEY: return "a map has the same key twice";
-        case PROTO_READ_TOO_MANY_KEYS: return "a map has too many keys";
-    }
-    return "unknown";
+    return (size_t) rc < S_READ_RC_COUNT? s_read_rcs [rc].text: "unknown";
 }

@@ -45,7 +45,8 @@ typedef struct {
     int8_t ext_type;
 } proto_item_t;
 
-/* Why a read failed; PROTO_READ_OK is 0. */
+/* Why a read failed; PROTO_READ_OK is 0. A new reason goes last, moves
+   PROTO_READ_LAST, and gets its code and text in proto_reader.c's table. */
 typedef enum {
     PROTO_READ_OK = 0,
     PROTO_READ_MALFORMED,       /* truncated, or a size larger than the bytes left */
@@ -55,6 +56,7 @@ typedef enum {
     PROTO_READ_DUPLICATE_KEY,
     PROTO_READ_TOO_MANY_KEYS    /* a map with more than PROTO_READER_MAX_KEYS pairs */
 } proto_read_rc_t;
+#define PROTO_READ_LAST PROTO_READ_TOO_MANY_KEYS
 
 /* A map key already seen, for the duplicate check. */
 typedef struct {
@@ -67,7 +69,8 @@ typedef struct {
     const uint8_t *ceiling;     /* one past the last byte */
 } proto_reader_t;
 
-/* Start reading size bytes at data. */
+/* Start reading size bytes at data. The reader borrows data: every item it
+   reads points into it, so data must outlive the reader and the items. */
 void proto_reader_init (proto_reader_t *self, const void *data, size_t size);
 
 /* Read one item header (for arrays and maps, only the header: the elements
@@ -83,6 +86,10 @@ proto_read_rc_t proto_reader_skip_rest (proto_reader_t *self, const proto_item_t
    equal any of the n_seen keys in seen. On success the caller appends it. */
 proto_read_rc_t proto_reader_key (proto_reader_t *self, proto_item_t *key,
                                   const proto_key_t *seen, uint32_t n_seen);
+
+/* The error code a reply gives for rc ("MALFORMED", "BAD_UTF8", ...; static
+   string). */
+const char *proto_read_rc_code (proto_read_rc_t rc);
 
 /* A short description of rc for error messages (static string). */
 const char *proto_read_rc_str (proto_read_rc_t rc);

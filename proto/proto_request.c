@@ -17,6 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/*  A limit's value as text, for messages built at compile time: the
+    constant, not a copy of its number, so the two cannot disagree. */
+#define S_TEXT(constant) S_TEXT_ (constant)
+#define S_TEXT_(constant) #constant
+
 /*  Decoding state that does not outlive proto_request_new. */
 typedef struct {
     proto_reader_t reader;
@@ -79,13 +84,13 @@ static const char *s_type_names [] = {
     [PROTO_FT_ID] = "a positive integer id or {\"ref\": k}",
     [PROTO_FT_CATEGORY] = "a category id, {\"ref\": k}, name or nil",
     [PROTO_FT_CATEGORY_LIST] = "an array of category ids, refs or names",
-    [PROTO_FT_NAME] = "a string of 1 to 100 bytes",
-    [PROTO_FT_TEXT] = "a string of at most 1000 bytes, or nil",
+    [PROTO_FT_NAME] = "a string of 1 to " S_TEXT (PROTO_NAME_MAX) " bytes",
+    [PROTO_FT_TEXT] = "a string of at most " S_TEXT (PROTO_TEXT_MAX) " bytes, or nil",
     [PROTO_FT_AMOUNT] = "an integer number of minor units or a decimal string",
     [PROTO_FT_TIME] = "an RFC 3339 timestamp with offset or a msgpack timestamp",
     [PROTO_FT_BOUND] = "an RFC 3339 timestamp with offset, a YYYY-MM-DD date or a msgpack timestamp",
     [PROTO_FT_BOOL] = "a boolean",
-    [PROTO_FT_LIMIT] = "an integer from 1 to 10000",
+    [PROTO_FT_LIMIT] = "an integer from 1 to " S_TEXT (PROTO_MAX_LIMIT),
     [PROTO_FT_CURSOR] = "a cursor string from a previous `next`, or nil",
 };
 
@@ -103,7 +108,7 @@ s_decode_ref (decoder_t *dec, const proto_item_t *item, int depth, proto_value_t
         dec->read_rc = proto_reader_key (&dec->reader, &key, NULL, 0);
     if (!s_next (dec, &k) || !s_skip (dec, &k, depth + 1))
         return false;
-    if (!s_is (&key, "ref") || k.type != PROTO_ITEM_INT || k.i < 0 || k.i > UINT32_MAX) {
+    if (!s_is (&key, PROTO_REF_KEY) || k.type != PROTO_ITEM_INT || k.i < 0 || k.i > UINT32_MAX) {
         s_invalid (err, op, field, "BAD_REF", "a ref is {\"ref\": k} with k the index of an earlier op");
         return true;
     }
@@ -134,7 +139,7 @@ s_decode_category (decoder_t *dec, const proto_item_t *item, int depth, proto_va
     }
     else
     if (item->type == PROTO_ITEM_STR)
-        s_invalid (err, op, field, "BAD_VALUE", "a category name has 1 to 100 bytes");
+        s_invalid (err, op, field, "BAD_VALUE", "a category name has 1 to " S_TEXT (PROTO_NAME_MAX) " bytes");
     else
     if (item->type == PROTO_ITEM_NIL && allow_nil)
         value->kind = PROTO_VAL_NIL;
@@ -241,7 +246,7 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
                 s_invalid (err, op, name, "WRONG_TYPE", s_type_names [info->type]);
             else
             if (item->count < 1 || item->count > PROTO_MAX_LIST) {
-                s_invalid (err, op, name, "BAD_VALUE", "categories holds 1 to 1000 entries");
+                s_invalid (err, op, name, "BAD_VALUE", "categories holds 1 to " S_TEXT (PROTO_MAX_LIST) " entries");
                 return s_skip (dec, item, depth);
             }
             else {
@@ -277,8 +282,8 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
             else
             if (item->type == PROTO_ITEM_STR)
                 s_invalid (err, op, name, "BAD_VALUE",
-                           info->type == PROTO_FT_NAME? "a name has 1 to 100 bytes"
-                                                      : "a description has at most 1000 bytes");
+                           info->type == PROTO_FT_NAME? "a name has 1 to " S_TEXT (PROTO_NAME_MAX) " bytes"
+                                                      : "a description has at most " S_TEXT (PROTO_TEXT_MAX) " bytes");
             else
                 s_invalid (err, op, name, "WRONG_TYPE", s_type_names [info->type]);
             break;
@@ -345,6 +350,19 @@ s_check_ref (proto_request_t *request, int op, const proto_value_t *value, proto
     }
 }
 
+/*  The lowest and the highest field of a non-empty set. */
+static proto_field_t
+s_lowest_field (uint32_t set)
+{
+    return (proto_field_t) __builtin_ctz (set);
+}
+
+static proto_field_t
+s_highest_field (uint32_t set)
+{
+    return (proto_field_t) (31 - __builtin_clz (set));
+}
+
 /*  After all fields are read: check the set of fields against the table,
     then refs (which need the op code, and the op may have come last). */
 static void
@@ -379,18 +397,23 @@ s_check_op (proto_request_t *request, int n, proto_op_t *op, bool have_code,
             return;
         }
     uint32_t given = op->present & info->one_of;
+    /*  An op that takes only one of its `one_of` fields has two of them
+        (category.get: id or name): a missing one is reported at the
+        first, a conflict at the second. */
+    const char *first = info->one_of? proto_field_info (s_lowest_field (info->one_of))->name: NULL;
+    const char *second = info->one_of? proto_field_info (s_highest_field (info->one_of))->name: NULL;
     if (info->one_of && !given) {
         if (info->flags & PROTO_OPF_ONLY_ONE)
-            proto_error_set (err, PROTO_CLASS_INVALID, n, "id", "MISSING_FIELD",
-                             "%s needs \"id\" or \"name\"", info->name);
+            proto_error_set (err, PROTO_CLASS_INVALID, n, first, "MISSING_FIELD",
+                             "%s needs \"%s\" or \"%s\"", info->name, first, second);
         else
             proto_error_set (err, PROTO_CLASS_INVALID, n, NULL, "NOTHING_TO_UPDATE",
                              "%s names no field to change", info->name);
         return;
     }
     if ((info->flags & PROTO_OPF_ONLY_ONE) && (given & (given - 1))) {
-        proto_error_set (err, PROTO_CLASS_INVALID, n, "name", "CONFLICTING_FIELDS",
-                         "%s takes \"id\" or \"name\", not both", info->name);
+        proto_error_set (err, PROTO_CLASS_INVALID, n, second, "CONFLICTING_FIELDS",
+                         "%s takes \"%s\" or \"%s\", not both", info->name, first, second);
         return;
     }
     for (int f = 0; f < PROTO_FIELD_COUNT; f++) {
@@ -439,15 +462,15 @@ s_decode_op (decoder_t *dec, int n)
         seen [pair].ptr = key.ptr;
         seen [pair].len = key.len;
         proto_field_t field;
-        if (s_is (&key, "op")) {
+        if (s_is (&key, PROTO_OP_KEY)) {
             have_op = true;
             if (value.type != PROTO_ITEM_STR)
-                proto_error_set (&err, PROTO_CLASS_INVALID, n, "op", "WRONG_TYPE", "op must be a string");
+                proto_error_set (&err, PROTO_CLASS_INVALID, n, PROTO_OP_KEY, "WRONG_TYPE", "op must be a string");
             else
             if (proto_op_lookup (value.ptr, value.len, &op->code) == 0)
                 have_code = true;
             else
-                proto_error_set (&err, PROTO_CLASS_INVALID, n, "op", "UNKNOWN_OP",
+                proto_error_set (&err, PROTO_CLASS_INVALID, n, PROTO_OP_KEY, "UNKNOWN_OP",
                                  "no op \"%.*s\"", (int) proto_utf8_cut (value.ptr, value.len, 64), value.ptr);
             if (!s_skip (dec, &value, 3))
                 return false;
@@ -466,7 +489,8 @@ s_decode_op (decoder_t *dec, int n)
         }
     }
     if (!have_op)
-        proto_error_set (&err, PROTO_CLASS_INVALID, n, "op", "MISSING_FIELD", "ops[%d] has no \"op\"", n);
+        proto_error_set (&err, PROTO_CLASS_INVALID, n, PROTO_OP_KEY, "MISSING_FIELD", "ops[%d] has no \"%s\"", n,
+                         PROTO_OP_KEY);
     else
     if (have_code || !proto_error_is_set (&err))
         s_check_op (request, n, op, have_code, &unknown, &err);
@@ -639,7 +663,8 @@ s_decode (decoder_t *dec, uint32_t max_ops)
         if (s_is (&key, "v")) {
             have_v = true;
             if (value.type != PROTO_ITEM_INT || value.i != PROTO_VERSION)
-                PROTOCOL (dec, "v", "BAD_VERSION", "v must be 1: this worker speaks protocol version 1");
+                PROTOCOL (dec, "v", "BAD_VERSION", "v must be %d: this worker speaks protocol version %d",
+                          PROTO_VERSION, PROTO_VERSION);
         }
         else
         if (s_is (&key, "id")) {
@@ -649,7 +674,8 @@ s_decode (decoder_t *dec, uint32_t max_ops)
                 request->id_len = (uint32_t) ((const char *) dec->reader.needle - value_start);
             }
             else
-                PROTOCOL (dec, "id", "BAD_ID", "id must be an unsigned integer or a string of at most 256 bytes");
+                PROTOCOL (dec, "id", "BAD_ID", "id must be an unsigned integer or a string of at most %d bytes",
+                         PROTO_ID_MAX);
         }
         else
         if (s_is (&key, "key")) {
@@ -658,7 +684,7 @@ s_decode (decoder_t *dec, uint32_t max_ops)
                 request->key_len = value.len;
             }
             else
-                PROTOCOL (dec, "key", "BAD_KEY", "key must be a string of 1 to 128 bytes");
+                PROTOCOL (dec, "key", "BAD_KEY", "key must be a string of 1 to %d bytes", PROTO_KEY_MAX);
         }
         else
         if (s_is (&key, "mode")) {
@@ -741,12 +767,7 @@ proto_request_decode (proto_request_t **self_p, const void *body, size_t size, u
         proto_error_set (&self->error, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
     else
     if (dec.read_rc != PROTO_READ_OK) {
-        proto_error_set (&self->error, PROTO_CLASS_PROTOCOL, -1, NULL,
-                         dec.read_rc == PROTO_READ_MALFORMED? "MALFORMED":
-                         dec.read_rc == PROTO_READ_BAD_UTF8? "BAD_UTF8":
-                         dec.read_rc == PROTO_READ_TOO_DEEP? "TOO_DEEP":
-                         dec.read_rc == PROTO_READ_BAD_KEY? "BAD_MAP_KEY":
-                         dec.read_rc == PROTO_READ_DUPLICATE_KEY? "DUPLICATE_KEY": "TOO_MANY_KEYS",
+        proto_error_set (&self->error, PROTO_CLASS_PROTOCOL, -1, NULL, proto_read_rc_code (dec.read_rc),
                          "%s", proto_read_rc_str (dec.read_rc));
     }
     else

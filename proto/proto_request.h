@@ -76,15 +76,22 @@ typedef struct {
 } proto_request_t;
 
 /* Decode size bytes at body, allowing at most max_ops ops. Returns a new
-   request, or NULL if memory ran out. When the request cannot run at all
-   (protocol, too_large, or an invalid op in atomic mode) request->error is
-   set; in independent mode invalid ops carry their own error. */
+   request the caller destroys, or NULL if memory ran out. When the request
+   cannot run at all (protocol, too_large, or an invalid op in atomic mode)
+   request->error is set; in independent mode invalid ops carry their own
+   error.
+   The request BORROWS body: id_raw, key and every string value point into
+   it, so body must stay unchanged and alive until the request is destroyed
+   or decoded into again. Free or reuse the body (a zmq frame, say) only
+   after that. */
 proto_request_t *proto_request_new (const void *body, size_t size, uint32_t max_ops);
 
 /* The same, decoding into *self_p: a request from an earlier decode (or
    NULL, for a new one), whose op array is reused when it has room. A front
    end that keeps its requests allocates nothing per message once warm.
-   Returns *self_p, or NULL (with *self_p NULL) if memory ran out. */
+   Returns *self_p, or NULL (with *self_p NULL) if memory ran out.
+   The request now borrows this body, as for proto_request_new, and no
+   longer points into the body of the earlier decode, which may then go. */
 proto_request_t *proto_request_decode (proto_request_t **self_p, const void *body, size_t size, uint32_t max_ops);
 
 /* Destroy the request and set *self_p to NULL; safe on NULL. */

@@ -80,6 +80,118 @@ test_builder_encodes_what_the_worker_accepts (void)
     CHECK (batch == NULL);
 }
 
+/*  The bytes the builder sends, compared with the same request written as
+    JSON (keys in the order the builder packs them) and packed by proto_json:
+    a builder that packs fields through the op table must send exactly what
+    it sent when it spelled them by hand. Every op and every field appears,
+    with each kind of value a field can take. */
+static void
+test_builder_bytes_are_the_wire_format (void)
+{
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_set_independent (batch, true);
+    CHECK_INT (ledger_batch_set_key (batch, "k-1"), 0);
+    ledger_batch_category_create (batch, "Food", LEDGER_UNSET);
+    ledger_batch_category_create (batch, "Bakery", ledger_op (0));
+    ledger_batch_category_create (batch, "Top", LEDGER_NULL);
+    ledger_batch_category_create (batch, "Sub", ledger_name ("Food"));
+    ledger_batch_category_update (batch, ledger_op (1), "Bread", ledger_id (7));
+    ledger_batch_category_update (batch, ledger_id (2), NULL, LEDGER_NULL);
+    ledger_batch_category_update (batch, ledger_id (2), "Cake", LEDGER_UNSET);
+    ledger_batch_category_delete (batch, ledger_id (3));
+    ledger_batch_category_get (batch, ledger_id (4));
+    ledger_batch_category_get (batch, ledger_name ("Food"));
+    ledger_batch_category_get (batch, ledger_op (0));
+    ledger_batch_category_list (batch);
+    ledger_batch_txn_create (batch, -1234, ledger_time_text ("2025-01-02T10:00:00+01:00"), "lunch", ledger_op (1));
+    ledger_batch_txn_create (batch, 70000, ledger_time_at (1735808400000000LL, -330), NULL, LEDGER_UNSET);
+    ledger_batch_txn_create (batch, 0, ledger_time_at (-1000000LL, 0), "", LEDGER_NULL);
+    ledger_txn_change_t change = { .set_amount = true, .amount = -5, .occurred_at = ledger_time_text ("2025-02-01T00:00:00Z"),
+                                   .set_description = true, .description = "tea", .category = ledger_name ("Food") };
+    ledger_batch_txn_update (batch, ledger_op (12), &change);
+    change = (ledger_txn_change_t) { .set_description = true, .description = NULL, .category = LEDGER_NULL };
+    ledger_batch_txn_update (batch, ledger_id (9), &change);
+    change = (ledger_txn_change_t) { .set_amount = true, .amount = INT64_MIN, .category = LEDGER_UNSET };
+    ledger_batch_txn_update (batch, ledger_id (9), &change);
+    ledger_batch_txn_delete (batch, ledger_id (10));
+    ledger_batch_txn_get (batch, ledger_op (13));
+    ledger_ref_t cats [] = { ledger_name ("Food"), ledger_id (3), ledger_op (1) };
+    ledger_query_t query = { .from = ledger_time_text ("2025-01-01"), .to = ledger_time_at (1735689600000000LL, 60),
+                             .categories = cats, .category_count = 3, .include_subcategories = true,
+                             .set_min_amount = true, .min_amount = -500, .set_max_amount = true,
+                             .max_amount = INT64_MAX, .limit = 10000, .after = "1735689600000000:42" };
+    ledger_batch_txn_query (batch, &query);
+    ledger_batch_txn_query (batch, NULL);
+    query = (ledger_query_t) { .limit = 1 };
+    ledger_batch_txn_query (batch, &query);
+    ledger_batch_ping (batch);
+    ledger_batch_stats (batch);
+    ledger_batch_cluster_transfer (batch, 2);
+    ledger_batch_cluster_remove (batch, 300);
+    CHECK (ledger_batch_error (batch) == NULL);
+    CHECK_INT (ledger_batch_size (batch), 27);
+
+    const char *expected_json =
+        "{\"v\":1,\"id\":4294967296,\"key\":\"k-1\",\"mode\":\"independent\",\"ops\":["
+        "{\"op\":\"category.create\",\"name\":\"Food\"},"
+        "{\"op\":\"category.create\",\"name\":\"Bakery\",\"parent\":{\"ref\":0}},"
+        "{\"op\":\"category.create\",\"name\":\"Top\",\"parent\":null},"
+        "{\"op\":\"category.create\",\"name\":\"Sub\",\"parent\":\"Food\"},"
+        "{\"op\":\"category.update\",\"id\":{\"ref\":1},\"name\":\"Bread\",\"parent\":7},"
+        "{\"op\":\"category.update\",\"id\":2,\"parent\":null},"
+        "{\"op\":\"category.update\",\"id\":2,\"name\":\"Cake\"},"
+        "{\"op\":\"category.delete\",\"id\":3},"
+        "{\"op\":\"category.get\",\"id\":4},"
+        "{\"op\":\"category.get\",\"name\":\"Food\"},"
+        "{\"op\":\"category.get\",\"id\":{\"ref\":0}},"
+        "{\"op\":\"category.list\"},"
+        "{\"op\":\"txn.create\",\"amount\":-1234,\"occurred_at\":\"2025-01-02T10:00:00+01:00\","
+        "\"description\":\"lunch\",\"category\":{\"ref\":1}},"
+        "{\"op\":\"txn.create\",\"amount\":70000,\"occurred_at\":\"2025-01-02T03:30:00-05:30\"},"
+        "{\"op\":\"txn.create\",\"amount\":0,\"occurred_at\":\"1969-12-31T23:59:59Z\",\"description\":\"\",\"category\":null},"
+        "{\"op\":\"txn.update\",\"id\":{\"ref\":12},\"amount\":-5,\"occurred_at\":\"2025-02-01T00:00:00Z\","
+        "\"description\":\"tea\",\"category\":\"Food\"},"
+        "{\"op\":\"txn.update\",\"id\":9,\"description\":null,\"category\":null},"
+        "{\"op\":\"txn.update\",\"id\":9,\"amount\":-9223372036854775808},"
+        "{\"op\":\"txn.delete\",\"id\":10},"
+        "{\"op\":\"txn.get\",\"id\":{\"ref\":13}},"
+        "{\"op\":\"txn.query\",\"from\":\"2025-01-01\",\"to\":\"2025-01-01T01:00:00+01:00\","
+        "\"categories\":[\"Food\",3,{\"ref\":1}],\"include_subcategories\":true,\"min_amount\":-500,"
+        "\"max_amount\":9223372036854775807,\"limit\":10000,\"after\":\"1735689600000000:42\"},"
+        "{\"op\":\"txn.query\"},"
+        "{\"op\":\"txn.query\",\"limit\":1},"
+        "{\"op\":\"sys.ping\"},"
+        "{\"op\":\"sys.stats\"},"
+        "{\"op\":\"cluster.transfer\",\"id\":2},"
+        "{\"op\":\"cluster.remove\",\"id\":300}]}";
+    json_error_t jerr;
+    json_t *json = json_loads (expected_json, 0, &jerr);
+    CHECK (json != NULL);
+    char *expected = NULL;
+    size_t expected_size = 0;
+    CHECK (json && proto_json_to_msgpack (json, &expected, &expected_size, NULL, 0) == 0);
+    json_decref (json);
+
+    msgpack_sbuffer body;
+    proto_request_t *request = s_roundtrip (batch, 4294967296ULL, "auto", &body);
+    CHECK_INT (body.size, expected_size);
+    CHECK (expected && body.size == expected_size && memcmp (body.data, expected, expected_size) == 0);
+    if (expected && (body.size != expected_size || memcmp (body.data, expected, expected_size))) {
+        json_t *sent = proto_json_from_msgpack (body.data, body.size, NULL, 0);
+        char *text = sent? json_dumps (sent, JSON_COMPACT | JSON_PRESERVE_ORDER): NULL;
+        fprintf (stderr, "    sent %s\n", text? text: "(not JSON)");
+        free (text);
+        json_decref (sent);
+    }
+    /*  And the worker's decoder takes every op as valid. */
+    CHECK (request && !proto_error_is_set (&request->error) && request->invalid_count == 0);
+    CHECK (request && request->op_count == 27);
+    proto_request_destroy (&request);
+    msgpack_sbuffer_destroy (&body);
+    free (expected);
+    ledger_batch_destroy (&batch);
+}
+
 static void
 test_reads_carry_no_key (void)
 {
@@ -279,6 +391,7 @@ int
 main (void)
 {
     TEST_RUN (test_builder_encodes_what_the_worker_accepts);
+    TEST_RUN (test_builder_bytes_are_the_wire_format);
     TEST_RUN (test_reads_carry_no_key);
     TEST_RUN (test_bad_arguments_break_the_batch);
     TEST_RUN (test_batch_from_json);

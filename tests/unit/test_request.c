@@ -260,6 +260,245 @@ test_invalid_ops (void)
                    PROTO_CLASS_INVALID, "BAD_REF", 1, "id");
 }
 
+/*  A ref must point to an EARLIER op. The refs below point to a later op
+    (or to the op itself) that does create the right kind of id, so only
+    the "earlier" rule can refuse them: a check of the kind alone lets them
+    through, and a check that reads a later op reads one not decoded yet. */
+static void
+test_ref_to_a_later_op (void)
+{
+    const char *create_txn = "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"}";
+    const char *create_cat = "{\"op\":\"category.create\",\"name\":\"a\"}";
+    char text [600];
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":1,"
+              "\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":1}},%s]}", create_cat);
+    s_check_error (text, PROTO_CLASS_INVALID, "BAD_REF", 0, "category");
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"category.update\",\"id\":1,\"parent\":{\"ref\":1}},%s]}",
+              create_cat);
+    s_check_error (text, PROTO_CLASS_INVALID, "BAD_REF", 0, "parent");
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"txn.query\",\"categories\":[3,{\"ref\":1}]},%s]}",
+              create_cat);
+    s_check_error (text, PROTO_CLASS_INVALID, "BAD_REF", 0, "categories");
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"txn.get\",\"id\":{\"ref\":1}},%s]}", create_txn);
+    s_check_error (text, PROTO_CLASS_INVALID, "BAD_REF", 0, "id");
+    /*  The op itself is not earlier either, though it creates a category. */
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"category.create\",\"name\":\"a\",\"parent\":{\"ref\":0}}]}",
+                   PROTO_CLASS_INVALID, "BAD_REF", 0, "parent");
+    /*  Past the end of the batch. */
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[%s,{\"op\":\"category.create\",\"name\":\"b\",\"parent\":{\"ref\":7}}]}",
+              create_cat);
+    s_check_error (text, PROTO_CLASS_INVALID, "BAD_REF", 1, "parent");
+    /*  In independent mode the op alone fails, with the same code. */
+    snprintf (text, sizeof (text), "{\"v\":1,\"mode\":\"independent\",\"ops\":[{\"op\":\"category.create\",\"name\":\"b\","
+              "\"parent\":{\"ref\":1}},%s]}", create_cat);
+    proto_request_t *request = s_decode (text, 100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK (request->op_count == 2 && request->ops [0].error && request->ops [1].error == NULL);
+    if (request->op_count == 2 && request->ops [0].error)
+        CHECK_STR (request->ops [0].error->code, "BAD_REF");
+    proto_request_destroy (&request);
+    /*  The same refs pointing backwards are fine. */
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[%s,{\"op\":\"txn.create\",\"amount\":1,"
+              "\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}},"
+              "{\"op\":\"txn.query\",\"categories\":[{\"ref\":0}]},{\"op\":\"txn.get\",\"id\":{\"ref\":1}}]}", create_cat);
+    request = s_decode (text, 100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK_INT (request->invalid_count, 0);
+    proto_request_destroy (&request);
+}
+
+/*  Read one item from exactly size bytes copied to the heap, so that a read
+    past the end is a heap overflow under ASan as well as a wrong answer. */
+static proto_read_rc_t
+s_read_one (const char *bytes, size_t size, proto_item_t *item)
+{
+    char *copy = malloc (size? size: 1);
+    if (!copy)
+        abort ();
+    memcpy (copy, bytes, size);
+    proto_reader_t reader;
+    proto_reader_init (&reader, copy, size);
+    proto_read_rc_t rc = proto_reader_next (&reader, item);
+    free (copy);
+    return rc;
+}
+
+/*  Every sized type with a declared size of exactly the bytes that follow
+    (read) and of one more (refused as MALFORMED, never read). */
+static void
+test_reader_sizes_one_past_the_end (void)
+{
+    static const struct {
+        const char *name;
+        const char *header;     /* declares a payload of `declared` */
+        size_t header_size;
+        uint32_t declared;      /* bytes (str, bin, ext) or elements (array, map pairs) */
+        proto_item_type_t type;
+    } cases [] = {
+        { "fixstr",   "\xa5", 1, 5, PROTO_ITEM_STR },
+        { "str8",     "\xd9\x05", 2, 5, PROTO_ITEM_STR },
+        { "str16",    "\xda\x00\x05", 3, 5, PROTO_ITEM_STR },
+        { "str32",    "\xdb\x00\x00\x00\x05", 5, 5, PROTO_ITEM_STR },
+        { "bin8",     "\xc4\x05", 2, 5, PROTO_ITEM_BIN },
+        { "bin16",    "\xc5\x00\x05", 3, 5, PROTO_ITEM_BIN },
+        { "bin32",    "\xc6\x00\x00\x00\x05", 5, 5, PROTO_ITEM_BIN },
+        { "ext8",     "\xc7\x05\x01", 3, 5, PROTO_ITEM_EXT },
+        { "ext16",    "\xc8\x00\x05\x01", 4, 5, PROTO_ITEM_EXT },
+        { "ext32",    "\xc9\x00\x00\x00\x05\x01", 6, 5, PROTO_ITEM_EXT },
+        { "fixext1",  "\xd4\x01", 2, 1, PROTO_ITEM_EXT },
+        { "fixext2",  "\xd5\x01", 2, 2, PROTO_ITEM_EXT },
+        { "fixext4",  "\xd6\xff", 2, 4, PROTO_ITEM_EXT },
+        { "fixext8",  "\xd7\xff", 2, 8, PROTO_ITEM_EXT },
+        { "fixext16", "\xd8\x01", 2, 16, PROTO_ITEM_EXT },
+        { "fixarray", "\x95", 1, 5, PROTO_ITEM_ARRAY },
+        { "array16",  "\xdc\x00\x05", 3, 5, PROTO_ITEM_ARRAY },
+        { "array32",  "\xdd\x00\x00\x00\x05", 5, 5, PROTO_ITEM_ARRAY },
+        { "fixmap",   "\x83", 1, 3, PROTO_ITEM_MAP },
+        { "map16",    "\xde\x00\x03", 3, 3, PROTO_ITEM_MAP },
+        { "map32",    "\xdf\x00\x00\x00\x03", 5, 3, PROTO_ITEM_MAP },
+    };
+    for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
+        /*  The least a payload can take: a byte per element, two per pair. */
+        size_t exact = cases [n].type == PROTO_ITEM_MAP? 2 * cases [n].declared: cases [n].declared;
+        char bytes [64];
+        memcpy (bytes, cases [n].header, cases [n].header_size);
+        memset (bytes + cases [n].header_size, 'a', exact);     /* 'a': ASCII, and a fixint */
+        proto_item_t item;
+        proto_read_rc_t rc = s_read_one (bytes, cases [n].header_size + exact, &item);
+        if (rc != PROTO_READ_OK || item.type != cases [n].type)
+            fprintf (stderr, "    %s with the whole payload\n", cases [n].name);
+        CHECK_INT (rc, PROTO_READ_OK);
+        CHECK_INT (item.type, cases [n].type);
+        if (cases [n].type == PROTO_ITEM_ARRAY || cases [n].type == PROTO_ITEM_MAP)
+            CHECK_INT (item.count, cases [n].declared);
+        else
+            CHECK_INT (item.len, cases [n].declared);
+        /*  One byte short: the declared size is what remains plus one. */
+        rc = s_read_one (bytes, cases [n].header_size + exact - 1, &item);
+        if (rc != PROTO_READ_MALFORMED)
+            fprintf (stderr, "    %s one byte short: %s\n", cases [n].name, proto_read_rc_code (rc));
+        CHECK_INT (rc, PROTO_READ_MALFORMED);
+    }
+    /*  The same through the request decoder: {"v": str8 of 3, 2 bytes follow}. */
+    proto_request_t *request = s_decode_bytes ("\x81\xa1v\xd9\x03" "ab", 7);
+    CHECK_STR (request->error.code, "MALFORMED");
+    proto_request_destroy (&request);
+    request = s_decode_bytes ("\x81\xa1v\xc4\x03" "ab", 7);
+    CHECK_STR (request->error.code, "MALFORMED");
+    proto_request_destroy (&request);
+}
+
+/*  The project's own UTF-8 check, byte by byte (jansson's is not the one
+    the worker runs). */
+static void
+test_utf8_validator (void)
+{
+    static const struct { const char *bytes; size_t size; bool valid; const char *what; } cases [] = {
+        { "abc", 3, true, "ASCII" },
+        { "\xc2\x80", 2, true, "U+0080, the first two-byte" },
+        { "\xdf\xbf", 2, true, "U+07FF" },
+        { "\xe0\xa0\x80", 3, true, "U+0800, the first three-byte" },
+        { "\xed\x9f\xbf", 3, true, "U+D7FF, just below the surrogates" },
+        { "\xee\x80\x80", 3, true, "U+E000, just above the surrogates" },
+        { "\xef\xbf\xbf", 3, true, "U+FFFF" },
+        { "\xf0\x90\x80\x80", 4, true, "U+10000, the first four-byte" },
+        { "\xf4\x8f\xbf\xbf", 4, true, "U+10FFFF, the last code point" },
+        { "\xed\xa0\x80", 3, false, "U+D800, a high surrogate" },
+        { "\xed\xaf\xbf", 3, false, "U+DBFF" },
+        { "\xed\xb0\x80", 3, false, "U+DC00, a low surrogate" },
+        { "\xed\xbf\xbf", 3, false, "U+DFFF" },
+        { "\xed\xa0\xbd\xed\xb8\x80", 6, false, "a surrogate pair (CESU-8)" },
+        { "\xc0\x80", 2, false, "overlong NUL" },
+        { "\xc1\xbf", 2, false, "overlong U+007F" },
+        { "\xe0\x80\x80", 3, false, "overlong three-byte NUL" },
+        { "\xe0\x9f\xbf", 3, false, "overlong U+07FF" },
+        { "\xf0\x80\x80\x80", 4, false, "overlong four-byte NUL" },
+        { "\xf0\x8f\xbf\xbf", 4, false, "overlong U+FFFF" },
+        { "\xf4\x90\x80\x80", 4, false, "U+110000" },
+        { "\xf5\x80\x80\x80", 4, false, "lead byte F5" },
+        { "\xf7\xbf\xbf\xbf", 4, false, "U+1FFFFF" },
+        { "\xf8\x88\x80\x80\x80", 5, false, "five-byte form" },
+        { "\xfe", 1, false, "FE" },
+        { "\xff", 1, false, "FF" },
+        { "\x80", 1, false, "a lone continuation byte" },
+        { "a\xbf", 2, false, "a continuation byte after ASCII" },
+        { "\xc3", 1, false, "two-byte cut after its lead" },
+        { "\xe2\x82", 2, false, "three-byte cut short" },
+        { "\xf0\x9f\x98", 3, false, "four-byte cut short" },
+        /*  Cut by the string's length, with the rest of the character in
+            the bytes that follow it: those are not the string's. */
+        { "\xc3\xa9", 1, false, "two-byte, its continuation past the end" },
+        { "\xe2\x82\xac", 2, false, "three-byte, its last byte past the end" },
+        { "a\xf0\x9f\x98\x80", 4, false, "four-byte, its last byte past the end" },
+        { "\xe2\x82" "a", 3, false, "three-byte with ASCII in the middle" },
+        { "\xc3\x28", 2, false, "two-byte with a bad continuation" },
+        { "\xf0\x9f\x98\x80", 4, true, "U+1F600" },
+    };
+    for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
+        bool valid = proto_utf8_valid (cases [n].bytes, cases [n].size);
+        if (valid != cases [n].valid)
+            fprintf (stderr, "    %s: proto_utf8_valid says %d\n", cases [n].what, valid);
+        CHECK_INT (valid, cases [n].valid);
+        /*  The same bytes as a msgpack str, any bytes past its length
+            following it: what the reader makes of them. */
+        char bytes [16];
+        size_t all = strlen (cases [n].bytes);
+        bytes [0] = (char) (0xa0 | cases [n].size);
+        memcpy (bytes + 1, cases [n].bytes, all);
+        proto_item_t item;
+        proto_read_rc_t rc = s_read_one (bytes, 1 + all, &item);
+        CHECK_INT (rc, cases [n].valid? PROTO_READ_OK: PROTO_READ_BAD_UTF8);
+    }
+    /*  And as the worker sees them: an op name that is a surrogate is a
+        structural error, before any op lookup. */
+    const char bytes [] = "\x82\xa1v\x01\xa3ops\x91\x81\xa2op\xa3\xed\xa0\x80";
+    proto_request_t *request = s_decode_bytes (bytes, sizeof (bytes) - 1);
+    CHECK_STR (proto_class_name (request->error.klass), "protocol");
+    CHECK_STR (request->error.code, "BAD_UTF8");
+    proto_request_destroy (&request);
+}
+
+/*  Each reader failure reaches the reply as its own code, with the text
+    that goes with it. */
+static void
+test_read_errors_map_to_code_and_text (void)
+{
+    for (int a = PROTO_READ_OK + 1; a <= PROTO_READ_LAST; a++) {
+        CHECK (strlen (proto_read_rc_code ((proto_read_rc_t) a)) > 0);
+        CHECK (strlen (proto_read_rc_str ((proto_read_rc_t) a)) > 0);
+        for (int b = a + 1; b <= PROTO_READ_LAST; b++)
+            CHECK (strcmp (proto_read_rc_code ((proto_read_rc_t) a), proto_read_rc_code ((proto_read_rc_t) b)) != 0);
+    }
+    /*  A map16 that declares 65 pairs (130 bytes follow): refused at its
+        header, before any key is read. */
+    char many [1 + 2 + 2 * 65];
+    size_t size = 0;
+    many [size++] = (char) 0xde;
+    many [size++] = 0;
+    many [size++] = 65;
+    for (int n = 0; n < 65; n++) {
+        many [size++] = (char) 0xa1;
+        many [size++] = (char) ('0' + n % 64);
+    }
+    static const struct { const char *bytes; size_t size; proto_read_rc_t rc; const char *code; } cases [] = {
+        { "\x82\xa1v", 3, PROTO_READ_MALFORMED, "MALFORMED" },
+        { "\x81\xa1v\xa1\xff", 5, PROTO_READ_BAD_UTF8, "BAD_UTF8" },
+        { "\x81\x01\x01", 3, PROTO_READ_BAD_KEY, "BAD_MAP_KEY" },
+        { "\x82\xa1v\x01\xa1v\x01", 7, PROTO_READ_DUPLICATE_KEY, "DUPLICATE_KEY" },
+    };
+    for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
+        proto_request_t *request = s_decode_bytes (cases [n].bytes, cases [n].size);
+        CHECK_STR (request->error.code, cases [n].code);
+        CHECK_STR (request->error.code, proto_read_rc_code (cases [n].rc));
+        CHECK_STR (request->error.message, proto_read_rc_str (cases [n].rc));
+        proto_request_destroy (&request);
+    }
+    proto_request_t *request = s_decode_bytes (many, size);
+    CHECK_STR (request->error.code, "TOO_MANY_KEYS");
+    CHECK_STR (request->error.message, proto_read_rc_str (PROTO_READ_TOO_MANY_KEYS));
+    proto_request_destroy (&request);
+}
+
 static void
 test_independent_mode_keeps_per_op_errors (void)
 {
@@ -460,6 +699,10 @@ main (void)
     TEST_RUN (test_precedence);
     TEST_RUN (test_id_is_kept_despite_errors);
     TEST_RUN (test_invalid_ops);
+    TEST_RUN (test_ref_to_a_later_op);
+    TEST_RUN (test_reader_sizes_one_past_the_end);
+    TEST_RUN (test_utf8_validator);
+    TEST_RUN (test_read_errors_map_to_code_and_text);
     TEST_RUN (test_independent_mode_keeps_per_op_errors);
     TEST_RUN (test_msgpack_timestamp);
     TEST_RUN (test_fingerprint);
