@@ -63,6 +63,13 @@ typedef struct {
 int baseline_run (baseline_t *self, const options_t *options, const baseline_plan_t *plan, tally_t *tally,
                   char *errbuf, size_t errlen);
 
+/* Run op (a WORK_GET or WORK_QUERY) alone in a transaction of its own and
+   put the rows it read (id and instant, at most max) into rows and their
+   number into *count_p: for the test that holds the baselines to the
+   worker. Returns 0, or -1 with errbuf set. */
+int baseline_read (baseline_t *self, const work_op_t *op, work_row_t *rows, size_t max, size_t *count_p,
+                   char *errbuf, size_t errlen);
+
 /* --direct: options->clients processes on a new database at path, as the
    module comment says. Outcomes go into tally. Returns 0, or -1 with
    errbuf set when the run could not be set up or a process failed. */
