@@ -1,15 +1,19 @@
 /*  baseline -- one SQLite writer running the workload, as the worker
     would but without it.
 
-    The statements are the worker's own, taken from its statement list
-    (worker/store_internal.h), and the schema is made by its own migration
-    code, so the baselines cannot drift from what the worker runs. */
+    The writer is the worker's own store (store_new: its connection set-up,
+    its schema migration, its statements) and binds the worker's statements
+    through the functions its op handlers use (store_stmts.h); a failure
+    gets the class the worker's error map gives it. So the baselines cannot
+    drift from what the worker runs: tests/unit/test_bench_baseline.c holds
+    them to it, row for row. */
 
 #include "baseline.h"
 #include "signals.h"
 #include "timing.h"
 
-#include "store_internal.h"
+#include "log.h"
+#include "store_stmts.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -19,95 +23,32 @@
 #define S_PREFILL_BATCH 1000
 #define S_TICK_NS (100 * TIMING_NS_PER_MS)
 
-static const char *s_worker_sql [STMT_COUNT] = {
-#define X(sym, sql) [STMT_##sym] = sql,
-    STORE_STMT_LIST (X)
-#undef X
-};
-
-typedef enum { S_BEGIN, S_COMMIT, S_ROLLBACK, S_INSERT, S_UPDATE, S_BY_ID, S_QUERY, S_COUNT } s_stmt_t;
-
-/*  Which of the worker's statements each of ours is. */
-static const store_stmt_id_t s_worker_stmt [S_COUNT] = {
-    [S_BEGIN] = STMT_BEGIN_WRITE, [S_COMMIT] = STMT_COMMIT, [S_ROLLBACK] = STMT_ROLLBACK,
-    [S_INSERT] = STMT_TXN_INSERT, [S_UPDATE] = STMT_TXN_UPDATE, [S_BY_ID] = STMT_TXN_BY_ID,
-    [S_QUERY] = STMT_TXN_QUERY
-};
-
 struct _baseline_t {
-    sqlite3 *db;
-    sqlite3_stmt *stmt [S_COUNT];
+    store_t *store;
+    stats_t stats;              /* the store's counters; nothing reads them here */
 };
 
-/*  The class the worker gives an SQLite result code (PROTOCOL.md, Errors). */
+/*  The tally's class of a failure the worker's error map has classed. */
 static tally_class_t
-s_class (int rc)
+s_class (const proto_error_t *err)
 {
-    switch (rc & 0xff) {
-        case SQLITE_BUSY:
-        case SQLITE_LOCKED:     return TALLY_BUSY;
-        case SQLITE_IOERR:
-        case SQLITE_FULL:
-        case SQLITE_CANTOPEN:
-        case SQLITE_PROTOCOL:
-        case SQLITE_NOMEM:      return TALLY_IO;
-        case SQLITE_CONSTRAINT: return TALLY_CONSTRAINT;
-        default:                return TALLY_INTERNAL;
-    }
+    return tally_class_from_name (proto_class_name (err->klass));
 }
 
-/*  Open path and set the connection up as the worker sets up its own.
-    Returns the connection, or NULL with errbuf set. */
-static sqlite3 *
-s_open (const char *path, const options_t *options, bool create, char *errbuf, size_t errlen)
-{
-    sqlite3 *db = NULL;
-    int rc = sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX
-                              | (create? SQLITE_OPEN_CREATE: 0), NULL);
-    if (rc != SQLITE_OK) {
-        snprintf (errbuf, errlen, "cannot open %s: %s", path, db? sqlite3_errmsg (db): sqlite3_errstr (rc));
-        sqlite3_close (db);
-        return NULL;
-    }
-    sqlite3_extended_result_codes (db, 1);
-    sqlite3_busy_timeout (db, options->busy_timeout_ms);
-    char pragmas [200];
-    snprintf (pragmas, sizeof (pragmas),
-              "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = %s;",
-              options->sync_full? "FULL": "NORMAL");
-    char *message = NULL;
-    rc = sqlite3_exec (db, pragmas, NULL, NULL, &message);
-    if (rc != SQLITE_OK) {
-        snprintf (errbuf, errlen, "cannot set up %s: %s", path, message? message: sqlite3_errstr (rc));
-        sqlite3_free (message);
-        sqlite3_close (db);
-        return NULL;
-    }
-    return db;
-}
-
-/*  Step a statement that returns no rows, and reset it. */
+/*  Open (creating, migrating) the worker's store on path, as a writer set
+    up as options say. Returns 0, or -1 with errbuf set. */
 static int
-s_step_done (sqlite3_stmt *stmt)
+s_open (baseline_t *self, const char *path, const options_t *options, char *errbuf, size_t errlen)
 {
-    int rc = sqlite3_step (stmt);
-    sqlite3_reset (stmt);
-    return rc == SQLITE_DONE? SQLITE_OK: rc;
-}
-
-static int
-s_prepare (baseline_t *self, char *errbuf, size_t errlen)
-{
-    for (int n = 0; n < S_COUNT; n++) {
-        int rc = sqlite3_prepare_v3 (self->db, s_worker_sql [s_worker_stmt [n]], -1, SQLITE_PREPARE_PERSISTENT,
-                                     &self->stmt [n], NULL);
-        if (rc != SQLITE_OK) {
-            snprintf (errbuf, errlen, "cannot prepare \"%s\": %s", s_worker_sql [s_worker_stmt [n]],
-                      sqlite3_errmsg (self->db));
-            return -1;
-        }
-    }
-    return 0;
+    /*  The store's info lines (a new database, the WAL checkpointed at
+        close) are the daemon's news, not the bench's; failures still show. */
+    log_set_level (LOG_LEVEL_WARN);
+    store_options_t store_options = {
+        .sync_full = options->sync_full, .busy_timeout_ms = options->busy_timeout_ms, .read_only = false
+    };
+    stats_init (&self->stats);
+    self->store = store_new (path, &store_options, &self->stats, errbuf, errlen);
+    return self->store? 0: -1;
 }
 
 baseline_t *
@@ -118,8 +59,7 @@ baseline_new (const char *path, const options_t *options, char *errbuf, size_t e
         snprintf (errbuf, errlen, "out of memory");
         return NULL;
     }
-    self->db = s_open (path, options, false, errbuf, errlen);
-    if (!self->db || s_prepare (self, errbuf, errlen))
+    if (s_open (self, path, options, errbuf, errlen))
         baseline_destroy (&self);
     return self;
 }
@@ -130,84 +70,85 @@ baseline_destroy (baseline_t **self_p)
     if (!self_p || !*self_p)
         return;
     baseline_t *self = *self_p;
-    for (int n = 0; n < S_COUNT; n++)
-        sqlite3_finalize (self->stmt [n]);
-    sqlite3_close (self->db);
+    store_destroy (&self->store);
     free (self);
     *self_p = NULL;
 }
 
-/*  Rows one transaction wrote and read. */
+/*  Rows one transaction wrote and read; the first of those read go into
+    out [0 .. out_max) when out is set. */
 typedef struct {
     uint64_t written;
     uint64_t read;
+    work_row_t *out;
+    size_t out_max;
 } s_rows_t;
 
-/*  Run one op inside the open transaction. Returns SQLITE_OK or the
-    failing result code; counts rows into rows and, for a create, puts the
-    new id in *created_id. */
+/*  Read the rows of stmt as the worker reads them to pack a reply: every
+    column of up to limit rows, stepping steps times at most (a query steps
+    once past its page, to learn whether there is a next). */
 static int
-s_op (baseline_t *self, const work_op_t *op, int64_t now_us, s_rows_t *rows, int64_t *created_id)
+s_read (baseline_t *self, store_stmt_t *stmt, int64_t limit, int64_t steps, s_rows_t *rows, proto_error_t *err)
 {
-    sqlite3_stmt *stmt;
-    int rc;
+    int rc = SQLITE_DONE;
+    for (int64_t count = 0; count < steps && (rc = stmt_step (stmt)) == SQLITE_ROW; count++) {
+        if (count == limit)
+            continue;
+        for (int column = 0; column < STORE_TXN_COLUMN_COUNT; column++)
+            if (stmt_column_type (stmt, column) == SQLITE_TEXT)
+                stmt_column_blob (stmt, column);
+            else
+                stmt_column_int64 (stmt, column);
+        if (rows->out && rows->read < rows->out_max)
+            rows->out [rows->read] = (work_row_t) { .id = stmt_column_int64 (stmt, STORE_TXN_ID),
+                                                    .occurred_us = stmt_column_int64 (stmt, STORE_TXN_OCCURRED_US) };
+        rows->read++;
+    }
+    stmt_reset (stmt);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return 0;
+    store_stmts_error (self->store, rc, err);
+    return -1;
+}
+
+/*  Run one op inside the open transaction, as the worker's handler of its
+    op runs its statement. Returns 0, or -1 with err set; counts rows into
+    rows and, for a create, puts the new id in *created_id. */
+static int
+s_op (baseline_t *self, const work_op_t *op, int64_t now_us, s_rows_t *rows, int64_t *created_id,
+      proto_error_t *err)
+{
+    store_txn_values_t values = {
+        .amount = op->amount, .occurred_us = op->occurred_us,
+        .description = WORK_DESCRIPTION, .description_len = strlen (WORK_DESCRIPTION)
+    };
     switch (op->kind) {
         case WORK_CREATE:
-            stmt = self->stmt [S_INSERT];
-            sqlite3_bind_int64 (stmt, 1, op->amount);
-            sqlite3_bind_int64 (stmt, 2, op->occurred_us);
-            sqlite3_bind_int (stmt, 3, 0);
-            sqlite3_bind_text (stmt, 4, WORK_DESCRIPTION, -1, SQLITE_STATIC);
-            sqlite3_bind_null (stmt, 5);
-            sqlite3_bind_int64 (stmt, 6, now_us);
-            if ((rc = s_step_done (stmt)) == SQLITE_OK) {
-                *created_id = sqlite3_last_insert_rowid (self->db);
-                rows->written++;
-            }
-            return rc;
-        case WORK_UPDATE:
-            stmt = self->stmt [S_UPDATE];
-            sqlite3_bind_int64 (stmt, 1, op->target_id);
-            sqlite3_bind_int (stmt, 2, 1);
-            sqlite3_bind_int64 (stmt, 3, op->amount);
-            for (int param = 4; param <= 10; param++)
-                sqlite3_bind_null (stmt, param);
-            sqlite3_bind_int (stmt, 4, 0);
-            sqlite3_bind_int (stmt, 7, 0);
-            sqlite3_bind_int (stmt, 9, 0);
-            sqlite3_bind_int64 (stmt, 11, now_us);
-            if ((rc = s_step_done (stmt)) == SQLITE_OK)
-                rows->written += (uint64_t) sqlite3_changes (self->db);
-            return rc;
+            if (store_stmts_done (self->store, store_stmts_txn_insert (self->store, &values, now_us), err))
+                return -1;
+            *created_id = store_stmts_last_id (self->store);
+            rows->written++;
+            return 0;
+        case WORK_UPDATE: {
+            store_txn_change_t change = { .set_amount = true, .values = { .amount = op->amount } };
+            if (store_stmts_done (self->store, store_stmts_txn_update (self->store, op->target_id, &change, now_us),
+                                  err))
+                return -1;
+            rows->written += (uint64_t) store_stmts_changes (self->store);
+            return 0;
+        }
         case WORK_GET:
-        case WORK_QUERY:
-            if (op->kind == WORK_GET) {
-                stmt = self->stmt [S_BY_ID];
-                sqlite3_bind_int64 (stmt, 1, op->target_id);
-            }
-            else {
-                stmt = self->stmt [S_QUERY];
-                sqlite3_bind_int64 (stmt, 1, op->occurred_us);
-                sqlite3_bind_int64 (stmt, 2, op->occurred_us + WORK_QUERY_SPAN_US);
-                sqlite3_bind_int64 (stmt, 3, INT64_MIN);
-                sqlite3_bind_int64 (stmt, 4, 0);
-                sqlite3_bind_int64 (stmt, 5, INT64_MIN);
-                sqlite3_bind_int64 (stmt, 6, INT64_MAX);
-                sqlite3_bind_int (stmt, 7, WORK_QUERY_LIMIT);
-            }
-            /*  Read every column, as the worker does to pack the row. */
-            while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
-                for (int column = 0; column < sqlite3_column_count (stmt); column++)
-                    if (sqlite3_column_type (stmt, column) == SQLITE_TEXT)
-                        sqlite3_column_text (stmt, column);
-                    else
-                        sqlite3_column_int64 (stmt, column);
-                rows->read++;
-            }
-            sqlite3_reset (stmt);
-            return rc == SQLITE_DONE? SQLITE_OK: rc;
+            return s_read (self, store_stmts_txn_get (self->store, op->target_id), 1, 1, rows, err);
+        case WORK_QUERY: {
+            store_txn_window_t window = store_txn_window_all (WORK_QUERY_LIMIT);
+            window.from_us = op->occurred_us;
+            window.to_us = op->occurred_us + WORK_QUERY_SPAN_US;
+            return s_read (self, store_stmts_txn_query (self->store, &window), WORK_QUERY_LIMIT,
+                           WORK_QUERY_LIMIT + 1, rows, err);
+        }
         default:
-            return SQLITE_MISUSE;
+            proto_error_set (err, PROTO_CLASS_INTERNAL, -1, NULL, "INTERNAL", "unknown workload op %d", op->kind);
+            return -1;
     }
 }
 
@@ -216,25 +157,44 @@ s_op (baseline_t *self, const work_op_t *op, int64_t now_us, s_rows_t *rows, int
 static tally_class_t
 s_transaction (baseline_t *self, const work_op_t *ops, size_t count, int64_t *created_ids, tally_t *tally)
 {
-    s_rows_t counted = { 0, 0 };
-    int rc = s_step_done (self->stmt [S_BEGIN]);
-    if (rc != SQLITE_OK)
-        return s_class (rc);
+    s_rows_t counted = { .written = 0 };
+    proto_error_t err = { .klass = PROTO_CLASS_NONE };
+    if (store_stmts_begin (self->store, &err))
+        return s_class (&err);
     int64_t now_us = timing_wall_us ();
-    for (size_t n = 0; rc == SQLITE_OK && n < count; n++) {
+    int rc = 0;
+    for (size_t n = 0; rc == 0 && n < count; n++) {
         created_ids [n] = 0;
-        rc = s_op (self, &ops [n], now_us, &counted, &created_ids [n]);
+        rc = s_op (self, &ops [n], now_us, &counted, &created_ids [n], &err);
     }
-    if (rc == SQLITE_OK)
-        rc = s_step_done (self->stmt [S_COMMIT]);
-    if (rc != SQLITE_OK) {
-        if (!sqlite3_get_autocommit (self->db))
-            s_step_done (self->stmt [S_ROLLBACK]);
-        return s_class (rc);
+    if (rc == 0)
+        rc = store_stmts_commit (self->store, &err);
+    if (rc) {
+        store_stmts_rollback (self->store);
+        return s_class (&err);
     }
     tally->rows_written += counted.written;
     tally->rows_read += counted.read;
     return TALLY_CLASS_COUNT;
+}
+
+int
+baseline_read (baseline_t *self, const work_op_t *op, work_row_t *rows, size_t max, size_t *count_p,
+               char *errbuf, size_t errlen)
+{
+    s_rows_t counted = { .out = rows, .out_max = max };
+    proto_error_t err = { .klass = PROTO_CLASS_NONE };
+    int64_t ignored;
+    int rc = store_stmts_begin (self->store, &err);
+    if (rc == 0)
+        rc = s_op (self, op, timing_wall_us (), &counted, &ignored, &err);
+    store_stmts_rollback (self->store);
+    if (rc) {
+        snprintf (errbuf, errlen, "%s", err.message);
+        return -1;
+    }
+    *count_p = counted.read < max? (size_t) counted.read: max;
+    return 0;
 }
 
 int
@@ -301,39 +261,42 @@ baseline_run (baseline_t *self, const options_t *options, const baseline_plan_t 
     return 0;
 }
 
+/*  Prefill rows [made .. made + batch) in one transaction. */
+static int
+s_prefill (baseline_t *self, work_row_t *rows, size_t made, size_t batch, proto_error_t *err)
+{
+    s_rows_t ignored = { .written = 0 };
+    if (store_stmts_begin (self->store, err))
+        return -1;
+    int64_t now_us = timing_wall_us ();
+    for (size_t n = 0; n < batch; n++) {
+        work_op_t op = { .kind = WORK_CREATE, .amount = 100 + (int64_t) ((made + n) % 1000),
+                         .occurred_us = workload_occurred_us (-1, 1, (int64_t) (made + n)) };
+        rows [made + n].occurred_us = op.occurred_us;
+        if (s_op (self, &op, now_us, &ignored, &rows [made + n].id, err)) {
+            store_stmts_rollback (self->store);
+            return -1;
+        }
+    }
+    return store_stmts_commit (self->store, err);
+}
+
 int
 baseline_create (const char *path, const options_t *options, work_row_t *rows, size_t count,
                  char *errbuf, size_t errlen)
 {
-    sqlite3 *db = s_open (path, options, true, errbuf, errlen);
-    if (!db)
+    baseline_t maker = { .store = NULL };
+    if (s_open (&maker, path, options, errbuf, errlen))
         return -1;
-    baseline_t maker = { .db = db };
-    int rc = store_schema_migrate_sqlite (db, errbuf, errlen) || s_prepare (&maker, errbuf, errlen)? -1: 0;
-    s_rows_t ignored = { 0, 0 };
-    for (size_t made = 0; rc == 0 && made < count; ) {
+    int rc = 0;
+    proto_error_t err = { .klass = PROTO_CLASS_NONE };
+    for (size_t made = 0; rc == 0 && made < count; made += S_PREFILL_BATCH) {
         size_t batch = count - made < S_PREFILL_BATCH? count - made: S_PREFILL_BATCH;
-        int sql_rc = s_step_done (maker.stmt [S_BEGIN]);
-        int64_t now_us = timing_wall_us ();
-        for (size_t n = 0; sql_rc == SQLITE_OK && n < batch; n++) {
-            work_op_t op = { .kind = WORK_CREATE, .amount = 100 + (int64_t) ((made + n) % 1000),
-                             .occurred_us = workload_occurred_us (-1, 1, (int64_t) (made + n)) };
-            sql_rc = s_op (&maker, &op, now_us, &ignored, &rows [made + n].id);
-            rows [made + n].occurred_us = op.occurred_us;
-        }
-        if (sql_rc == SQLITE_OK)
-            sql_rc = s_step_done (maker.stmt [S_COMMIT]);
-        if (sql_rc != SQLITE_OK) {
-            snprintf (errbuf, errlen, "cannot prefill %s: %s", path, sqlite3_errmsg (db));
+        if (s_prefill (&maker, rows, made, batch, &err)) {
+            snprintf (errbuf, errlen, "cannot prefill %s: %s", path, err.message);
             rc = -1;
         }
-        made += batch;
     }
-    for (int n = 0; n < S_COUNT; n++)
-        sqlite3_finalize (maker.stmt [n]);
-    if (sqlite3_close (db) != SQLITE_OK && rc == 0) {
-        snprintf (errbuf, errlen, "cannot close %s", path);
-        rc = -1;
-    }
+    store_destroy (&maker.store);
     return rc;
 }

@@ -11,9 +11,8 @@
     have given it. No idempotency record is written: producers writing the
     file themselves have none, which is one of the things ledgerd adds.
 
-    direct: --clients processes, forked before any SQLite connection exists
-    in this process, each with its own connection to one file, started
-    together. raw: one writer on this thread. */
+    The two baselines run these writers: direct.h (--direct, many
+    processes) and raw.h (--raw, one writer). */
 
 #ifndef BENCH_BASELINE_H
 #define BENCH_BASELINE_H
@@ -63,14 +62,11 @@ typedef struct {
 int baseline_run (baseline_t *self, const options_t *options, const baseline_plan_t *plan, tally_t *tally,
                   char *errbuf, size_t errlen);
 
-/* --direct: options->clients processes on a new database at path, as the
-   module comment says. Outcomes go into tally. Returns 0, or -1 with
-   errbuf set when the run could not be set up or a process failed. */
-int baseline_direct (const char *path, const options_t *options, size_t prefill_count, tally_t *tally,
-                     tally_live_t *live, baseline_tick_fn *tick, void *tick_arg, char *errbuf, size_t errlen);
-
-/* --raw: one writer on this thread on a new database at path. */
-int baseline_raw (const char *path, const options_t *options, size_t prefill_count, tally_t *tally,
-                  tally_live_t *live, baseline_tick_fn *tick, void *tick_arg, char *errbuf, size_t errlen);
+/* Run op (a WORK_GET or WORK_QUERY) alone in a transaction of its own and
+   put the rows it read (id and instant, at most max) into rows and their
+   number into *count_p: for the test that holds the baselines to the
+   worker. Returns 0, or -1 with errbuf set. */
+int baseline_read (baseline_t *self, const work_op_t *op, work_row_t *rows, size_t max, size_t *count_p,
+                   char *errbuf, size_t errlen);
 
 #endif

@@ -1,15 +1,15 @@
 /*  raw -- the --raw baseline: one writer on this thread, no worker, no
     network, no idempotency record: the most the file can take. */
 
-#include "baseline.h"
+#include "raw.h"
 #include "timing.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
 int
-baseline_raw (const char *path, const options_t *options, size_t prefill_count, tally_t *tally,
-              tally_live_t *live, baseline_tick_fn *tick, void *tick_arg, char *errbuf, size_t errlen)
+raw_run (const char *path, const options_t *options, size_t prefill_count, tally_t *tally,
+         tally_live_t *live, baseline_tick_fn *tick, void *tick_arg, char *errbuf, size_t errlen)
 {
     work_row_t *rows = calloc (prefill_count? prefill_count: 1, sizeof (work_row_t));
     if (!rows) {

@@ -192,8 +192,9 @@ s_ratio (FILE *out, bool first, const char *what, double numerator, double denom
     return true;
 }
 
-void
-report_print (FILE *out, const options_t *options, const run_result_t *result)
+/*  What was run: the tool, the workload, the worker. */
+static void
+s_print_config (FILE *out, const options_t *options, const run_result_t *result)
 {
     char mix [128];
     workload_mix_format (&options->mix, mix, sizeof (mix));
@@ -221,16 +222,12 @@ report_print (FILE *out, const options_t *options, const run_result_t *result)
     else
     if (result->endpoint [0])
         fprintf (out, "worker: %s (not spawned: its CPU and memory are not measured)\n", result->endpoint);
+}
 
-    bool reads = false, any = false;
-    for (int phase = 0; phase < PHASE_COUNT; phase++) {
-        reads |= result->ran [phase] && result->tally [phase].rows_read > 0;
-        any |= result->ran [phase];
-    }
-    if (!any) {
-        fprintf (out, "nothing was measured: %s\n", result->error [0]? result->error: "interrupted");
-        return;
-    }
+/*  The table's head; the read/s column only when a phase read rows. */
+static void
+s_print_table_head (FILE *out, bool reads)
+{
     fprintf (out, "\n%-18s", "");
     const char *heads [] = { "batches", "errors", "batches/s", "rows/s", "read/s" };
     const int widths [] = { 10, 8, 12, 12, 12 };
@@ -241,38 +238,56 @@ report_print (FILE *out, const options_t *options, const run_result_t *result)
     for (int n = 0; n < S_PERCENTS; n++)
         report_pad (out, n == 3? "p99.9": s_percent_names [n], 10);
     fprintf (out, "\n");
-    for (int phase = 0; phase < PHASE_COUNT; phase++) {
-        if (!result->ran [phase])
-            continue;
-        const tally_t *tally = &result->tally [phase];
-        char label [64];
-        s_label (options, (phase_t) phase, label, sizeof (label));
-        fprintf (out, "%-18s", label);
-        /*  %-18s counts bytes: make up for the × in "worker (8×16)". */
-        if (strstr (label, "×"))
-            fputc (' ', out);
-        fprintf (out, "%10llu%8llu%12.1f", (unsigned long long) tally->batches_ok,
-                 (unsigned long long) tally_failed (tally), tally_batches_per_s (tally));
-        if (phase == PHASE_ECHO)
-            report_pad (out, "-", 12);
-        else
-            fprintf (out, "%12.1f", tally_rows_per_s (tally));
-        if (reads)
-            fprintf (out, "%12.1f", tally_rows_read_per_s (tally));
-        fprintf (out, "%14s", "");
-        for (int n = 0; n < S_PERCENTS; n++) {
-            double us = tally_latency_us (tally, s_percents [n]);
-            fprintf (out, us < 1e5? "%10.1f": "%10.0f", us);
-        }
-        fprintf (out, "\n");
+}
+
+/*  One phase's line of the table. */
+static void
+s_print_phase (FILE *out, const options_t *options, phase_t phase, const tally_t *tally, bool reads)
+{
+    char label [64];
+    s_label (options, phase, label, sizeof (label));
+    fprintf (out, "%-18s", label);
+    /*  %-18s counts bytes: make up for the × in "worker (8×16)". */
+    if (strstr (label, "×"))
+        fputc (' ', out);
+    fprintf (out, "%10llu%8llu%12.1f", (unsigned long long) tally->batches_ok,
+             (unsigned long long) tally_failed (tally), tally_batches_per_s (tally));
+    if (phase == PHASE_ECHO)
+        report_pad (out, "-", 12);
+    else
+        fprintf (out, "%12.1f", tally_rows_per_s (tally));
+    if (reads)
+        fprintf (out, "%12.1f", tally_rows_read_per_s (tally));
+    fprintf (out, "%14s", "");
+    for (int n = 0; n < S_PERCENTS; n++) {
+        double us = tally_latency_us (tally, s_percents [n]);
+        fprintf (out, us < 1e5? "%10.1f": "%10.0f", us);
     }
+    fprintf (out, "\n");
+}
+
+/*  The table: a line per phase that ran, and what its latency measures. */
+static void
+s_print_table (FILE *out, const options_t *options, const run_result_t *result)
+{
+    bool reads = false;
+    for (int phase = 0; phase < PHASE_COUNT; phase++)
+        reads |= result->ran [phase] && result->tally [phase].rows_read > 0;
+    s_print_table_head (out, reads);
+    for (int phase = 0; phase < PHASE_COUNT; phase++)
+        if (result->ran [phase])
+            s_print_phase (out, options, (phase_t) phase, &result->tally [phase], reads);
     if (options->rate > 0)
         fprintf (out, "\nlatency: from each batch's scheduled send to its reply (direct, raw: from its scheduled"
                       " start to COMMIT's return)\n");
     else
         fprintf (out, "\nlatency: from each batch's send to its reply (direct, raw: from BEGIN to COMMIT's return)\n");
+}
 
-    /*  Errors by class, only the classes that happened. */
+/*  Errors by class, only the classes that happened; then resends. */
+static void
+s_print_errors (FILE *out, const run_result_t *result)
+{
     bool any_error = false;
     for (int phase = 0; phase < PHASE_COUNT; phase++) {
         const tally_t *tally = &result->tally [phase];
@@ -292,26 +307,41 @@ report_print (FILE *out, const options_t *options, const run_result_t *result)
             fprintf (out, "%s: %llu batches sent more than once, %llu answered as replays\n",
                      run_phase_name ((phase_t) phase), (unsigned long long) result->tally [phase].resent,
                      (unsigned long long) result->tally [phase].replays);
+}
 
+/*  Batches the worker ran in the worker phase, its readers' with them. */
+static uint64_t
+s_worker_batches (const run_result_t *result)
+{
+    const tally_t *worker = &result->tally [PHASE_WORKER];
+    return worker->batches_ok + tally_failed (worker) + result->tally [PHASE_READERS].batches_ok;
+}
+
+/*  What the worker phase cost: the worker's CPU and memory (spawned), the
+    load generator's CPU. */
+static void
+s_print_cpu (FILE *out, const run_result_t *result)
+{
+    double seconds = tally_seconds (&result->tally [PHASE_WORKER]);
+    uint64_t batches = s_worker_batches (result);
     if (result->spawned && result->usage_known) {
         const spawn_usage_t *start = &result->usage_start, *end = &result->usage_end;
         double user = end->user_s - start->user_s, system = end->system_s - start->system_s;
-        const tally_t *worker = &result->tally [PHASE_WORKER];
-        double seconds = tally_seconds (worker);
-        uint64_t batches = worker->batches_ok + tally_failed (worker) + result->tally [PHASE_READERS].batches_ok;
         fprintf (out, "worker process: %.2f CPU s (%.2f user + %.2f system) in the %.2f s run = %.0f %% of one core,"
                  " %.1f µs CPU per batch; peak RSS %.1f MiB (VmHWM)\n", user + system, user, system, seconds,
                  seconds > 0? 100 * (user + system) / seconds: 0.0,
                  batches? 1e6 * (user + system) / (double) batches: 0.0, (double) end->peak_rss_bytes / S_MIB);
     }
-    if (result->ran [PHASE_WORKER]) {
-        const tally_t *worker = &result->tally [PHASE_WORKER];
-        double seconds = tally_seconds (worker);
-        uint64_t batches = worker->batches_ok + tally_failed (worker) + result->tally [PHASE_READERS].batches_ok;
+    if (result->ran [PHASE_WORKER])
         fprintf (out, "load generator (ledger-bench's client threads): %.2f CPU s = %.0f %% of one core, %.1f µs"
                  " CPU per batch\n", result->client_cpu_s, seconds > 0? 100 * result->client_cpu_s / seconds: 0.0,
                  batches? 1e6 * result->client_cpu_s / (double) batches: 0.0);
-    }
+}
+
+/*  The worker's own counters over the run, beside ours; how it stopped. */
+static void
+s_print_worker_counters (FILE *out, const options_t *options, const run_result_t *result)
+{
     if (result->stats_known) {
         const driver_worker_stats_t *start = &result->stats_start, *end = &result->stats_end;
         /*  Not counting the first sys.stats and each client's first ping:
@@ -330,23 +360,47 @@ report_print (FILE *out, const options_t *options, const run_result_t *result)
     }
     if (result->spawned && result->worker_exit)
         fprintf (out, "worker process: did not exit cleanly on SIGTERM (status %d)\n", result->worker_exit);
+}
 
+/*  The ratios between phases that both ran, on one line. */
+static void
+s_print_ratios (FILE *out, const run_result_t *result)
+{
     const tally_t *tallies = result->tally;
+    const bool *ran = result->ran;
     bool first = true;
     if (s_ratio (out, first, "worker / direct batches/s", tally_batches_per_s (&tallies [PHASE_WORKER]),
-                 tally_batches_per_s (&tallies [PHASE_DIRECT]), result->ran [PHASE_WORKER] && result->ran [PHASE_DIRECT]))
+                 tally_batches_per_s (&tallies [PHASE_DIRECT]), ran [PHASE_WORKER] && ran [PHASE_DIRECT]))
         first = false;
     if (s_ratio (out, first, "worker / raw rows/s", tally_rows_per_s (&tallies [PHASE_WORKER]),
-                 tally_rows_per_s (&tallies [PHASE_RAW]), result->ran [PHASE_WORKER] && result->ran [PHASE_RAW]))
+                 tally_rows_per_s (&tallies [PHASE_RAW]), ran [PHASE_WORKER] && ran [PHASE_RAW]))
         first = false;
     if (s_ratio (out, first, "direct / raw rows/s", tally_rows_per_s (&tallies [PHASE_DIRECT]),
-                 tally_rows_per_s (&tallies [PHASE_RAW]), result->ran [PHASE_DIRECT] && result->ran [PHASE_RAW]))
+                 tally_rows_per_s (&tallies [PHASE_RAW]), ran [PHASE_DIRECT] && ran [PHASE_RAW]))
         first = false;
     if (s_ratio (out, first, "worker p50 / echo p50", tally_latency_us (&tallies [PHASE_WORKER], 50),
-                 tally_latency_us (&tallies [PHASE_ECHO], 50), result->ran [PHASE_WORKER] && result->ran [PHASE_ECHO]))
+                 tally_latency_us (&tallies [PHASE_ECHO], 50), ran [PHASE_WORKER] && ran [PHASE_ECHO]))
         first = false;
     if (!first)
         fprintf (out, "\n");
+}
+
+void
+report_print (FILE *out, const options_t *options, const run_result_t *result)
+{
+    s_print_config (out, options, result);
+    bool any = false;
+    for (int phase = 0; phase < PHASE_COUNT; phase++)
+        any |= result->ran [phase];
+    if (!any) {
+        fprintf (out, "nothing was measured: %s\n", result->error [0]? result->error: "interrupted");
+        return;
+    }
+    s_print_table (out, options, result);
+    s_print_errors (out, result);
+    s_print_cpu (out, result);
+    s_print_worker_counters (out, options, result);
+    s_print_ratios (out, result);
     if (result->error [0])
         fprintf (out, "stopped early: %s\n", result->error);
     else

@@ -1,7 +1,8 @@
 /*  run -- one configuration, measured on every target it names. */
 
 #include "run.h"
-#include "baseline.h"
+#include "direct.h"
+#include "raw.h"
 #include "driver.h"
 #include "echo.h"
 #include "progress.h"
@@ -132,10 +133,10 @@ s_baseline_phase (const options_t *options, workdir_t *workdir, run_result_t *re
                                          options->progress);
     tally_t *tally = &result->tally [phase];
     int rc = phase == PHASE_DIRECT
-           ? baseline_direct (db_path, options, prefill_count, tally, &live, progress_tick, progress,
-                              result->error, sizeof (result->error))
-           : baseline_raw (db_path, options, prefill_count, tally, &live, progress_tick, progress,
-                           result->error, sizeof (result->error));
+           ? direct_run (db_path, options, prefill_count, tally, &live, progress_tick, progress,
+                         result->error, sizeof (result->error))
+           : raw_run (db_path, options, prefill_count, tally, &live, progress_tick, progress,
+                      result->error, sizeof (result->error));
     progress_destroy (&progress);
     result->ran [phase] = true;
     return rc;

@@ -8,17 +8,25 @@
 
 #include <sqlite3.h>
 
-/*  Every statement the store runs, prepared once at open.
+/*  Every statement the store runs, prepared once at open. The txn.*
+    ops' statements (TXN_INSERT, TXN_UPDATE, TXN_BY_ID, TXN_QUERY*) are
+    bound only through store_stmts.h.
     X (SYMBOL, SQL) */
+/*  In the order of store_txn_column_t (store_stmts.h). */
 #define TXN_COLUMNS "id, amount, occurred_us, occurred_off, description, category_id, created_us, updated_us"
-/*  (?3, ?4) is the later of `from` and the cursor, so that the index seeks
-    straight to the page: with `occurred_us >= ?1` beside the row value,
-    SQLite ranges on the former and walks every earlier row (a page deep in
-    a large table cost milliseconds). */
+/*  txn.query's statements: ?1 is `to`, (?2, ?3) the row the page starts
+    after, ?4 and ?5 the amount bounds, ?6 the rows to return, ?7 (CATS and
+    TREE) the category ids as a JSON array. Bind them through
+    store_stmts_txn_query (store_stmts.h), which alone knows these numbers.
+    `from` has no parameter of its own: (?2, ?3) is the later of (from,
+    INT64_MIN) and the cursor, so that the index seeks straight to the page.
+    With `occurred_us >= from` beside the row value, SQLite ranged on the
+    former and walked every earlier row (a page deep in a large table cost
+    milliseconds). */
 #define TXN_QUERY_WHERE \
-    " WHERE (occurred_us, id) > (?3, ?4) AND occurred_us < ?2" \
-    " AND amount >= ?5 AND amount <= ?6"
-#define TXN_QUERY_ORDER " ORDER BY occurred_us, id LIMIT ?7"
+    " WHERE (occurred_us, id) > (?2, ?3) AND occurred_us < ?1" \
+    " AND amount >= ?4 AND amount <= ?5"
+#define TXN_QUERY_ORDER " ORDER BY occurred_us, id LIMIT ?6"
 
 /*  Runs of txn.create in one batch go in one statement, 32 or 8 rows at a
     time (store_ops.c): one request a row is what a dqlite node costs most.
@@ -73,10 +81,10 @@
     X (TXN_BY_ID,       "SELECT " TXN_COLUMNS " FROM txn WHERE id = ?1") \
     X (TXN_QUERY,       "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE TXN_QUERY_ORDER) \
     X (TXN_QUERY_CATS,  "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE \
-                        " AND category_id IN (SELECT value FROM json_each (?8))" TXN_QUERY_ORDER) \
+                        " AND category_id IN (SELECT value FROM json_each (?7))" TXN_QUERY_ORDER) \
     X (TXN_QUERY_TREE,  "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE \
                         " AND category_id IN (WITH RECURSIVE sub (id) AS" \
-                        " (SELECT value FROM json_each (?8)" \
+                        " (SELECT value FROM json_each (?7)" \
                         " UNION SELECT c.id FROM category c JOIN sub ON c.parent_id = sub.id)" \
                         " SELECT id FROM sub)" TXN_QUERY_ORDER)
 

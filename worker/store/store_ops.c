@@ -6,6 +6,7 @@
     their result. */
 
 #include "store_internal.h"
+#include "store_stmts.h"
 #include "proto_reply.h"
 #include "proto_time.h"
 
@@ -345,21 +346,28 @@ s_category_list (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer
                         pk, n, &more, NULL, err) < 0? -1: 0;
 }
 
+/*  A txn op's values, its category resolved to category (0: none). */
+static store_txn_values_t
+s_txn_values (const proto_op_t *op, int64_t category)
+{
+    const proto_value_t *description = VALUE (op, DESCRIPTION);
+    bool text = description->kind == PROTO_VAL_STR;
+    return (store_txn_values_t) {
+        .amount = VALUE (op, AMOUNT)->i, .occurred_us = VALUE (op, OCCURRED_AT)->i,
+        .occurred_off = VALUE (op, OCCURRED_AT)->offset_min,
+        .description = text? description->str: NULL, .description_len = text? description->len: 0,
+        .category_id = category
+    };
+}
+
 static int
 s_txn_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
     int64_t category;
     if (s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
         return -1;
-    const proto_value_t *description = VALUE (op, DESCRIPTION);
-    store_stmt_t *stmt = store_stmt (self, STMT_TXN_INSERT);
-    stmt_bind_int64 (stmt, 1, VALUE (op, AMOUNT)->i);
-    stmt_bind_int64 (stmt, 2, VALUE (op, OCCURRED_AT)->i);
-    stmt_bind_int64 (stmt, 3, VALUE (op, OCCURRED_AT)->offset_min);
-    if (description->kind == PROTO_VAL_STR)
-        stmt_bind_text (stmt, 4, description->str, description->len);
-    s_bind_id_or_null (stmt, 5, category);
-    stmt_bind_int64 (stmt, 6, self->batch.now_us);
+    store_txn_values_t values = s_txn_values (op, category);
+    store_stmt_t *stmt = store_stmts_txn_insert (self, &values, self->batch.now_us);
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
     self->batch.ids [n] = self->db->ops->last_insert_id (self->db);
@@ -459,20 +467,12 @@ s_txn_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *p
     int64_t category = 0;
     if (HAS (op, CATEGORY) && s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
         return -1;
-    const proto_value_t *description = VALUE (op, DESCRIPTION);
-    store_stmt_t *stmt = store_stmt (self, STMT_TXN_UPDATE);
-    stmt_bind_int64 (stmt, 1, id);
-    stmt_bind_int64 (stmt, 2, HAS (op, AMOUNT));
-    stmt_bind_int64 (stmt, 3, VALUE (op, AMOUNT)->i);
-    stmt_bind_int64 (stmt, 4, HAS (op, OCCURRED_AT));
-    stmt_bind_int64 (stmt, 5, VALUE (op, OCCURRED_AT)->i);
-    stmt_bind_int64 (stmt, 6, VALUE (op, OCCURRED_AT)->offset_min);
-    stmt_bind_int64 (stmt, 7, HAS (op, DESCRIPTION));
-    if (description->kind == PROTO_VAL_STR)
-        stmt_bind_text (stmt, 8, description->str, description->len);
-    stmt_bind_int64 (stmt, 9, HAS (op, CATEGORY));
-    s_bind_id_or_null (stmt, 10, category);
-    stmt_bind_int64 (stmt, 11, self->batch.now_us);
+    store_txn_change_t change = {
+        .set_amount = HAS (op, AMOUNT), .set_occurred = HAS (op, OCCURRED_AT),
+        .set_description = HAS (op, DESCRIPTION), .set_category = HAS (op, CATEGORY),
+        .values = s_txn_values (op, category)
+    };
+    store_stmt_t *stmt = store_stmts_txn_update (self, id, &change, self->batch.now_us);
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
     s_pack_key_int (pk, "changed", self->db->ops->changes (self->db));
@@ -489,15 +489,29 @@ static int
 s_txn_get (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
     int64_t id = s_id (self, VALUE (op, ID));
-    store_stmt_t *stmt = store_stmt (self, STMT_TXN_BY_ID);
-    stmt_bind_int64 (stmt, 1, id);
+    store_stmt_t *stmt = store_stmts_txn_get (self, id);
     return s_get_row (self, stmt, n, "id", "transaction", id, s_pack_txn_row, pk, err);
 }
 
 static int
 s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
-    store_stmt_t *stmt;
+    int64_t limit = HAS (op, LIMIT)? VALUE (op, LIMIT)->i: PROTO_DEFAULT_LIMIT;
+    store_txn_window_t window = store_txn_window_all (limit);
+    if (HAS (op, FROM))
+        window.from_us = VALUE (op, FROM)->i;
+    if (HAS (op, TO))
+        window.to_us = VALUE (op, TO)->i;
+    if (HAS (op, MIN_AMOUNT))
+        window.min_amount = VALUE (op, MIN_AMOUNT)->i;
+    if (HAS (op, MAX_AMOUNT))
+        window.max_amount = VALUE (op, MAX_AMOUNT)->i;
+    const proto_value_t *after = VALUE (op, AFTER);
+    if (after->kind == PROTO_VAL_CURSOR) {
+        window.has_cursor = true;
+        window.after_us = after->i;
+        window.after_id = after->cursor_id;
+    }
     const proto_value_t *categories = VALUE (op, CATEGORIES);
     char ids_json [PROTO_MAX_LIST * 21 + 2];
     if (categories->kind == PROTO_VAL_LIST) {
@@ -513,30 +527,11 @@ s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
                                        i? ",": "", (long long) id);
         }
         ids_json [size++] = ']';
-        bool tree = HAS (op, INCLUDE_SUB) && VALUE (op, INCLUDE_SUB)->b;
-        stmt = store_stmt (self, tree? STMT_TXN_QUERY_TREE: STMT_TXN_QUERY_CATS);
-        stmt_bind_text (stmt, 8, ids_json, size);   /* lives until the rows are read */
+        window.category_ids = ids_json;     /* lives until the rows are read */
+        window.category_ids_len = size;
+        window.subcategories = HAS (op, INCLUDE_SUB) && VALUE (op, INCLUDE_SUB)->b;
     }
-    else
-        stmt = store_stmt (self, STMT_TXN_QUERY);
-
-    const proto_value_t *after = VALUE (op, AFTER);
-    int64_t limit = HAS (op, LIMIT)? VALUE (op, LIMIT)->i: PROTO_DEFAULT_LIMIT;
-    /*  Rows after (start_us, start_id): `occurred_us >= from` is "after
-        (from, INT64_MIN)", as ids are positive; a cursor further on wins. */
-    int64_t start_us = HAS (op, FROM)? VALUE (op, FROM)->i: INT64_MIN;
-    int64_t start_id = INT64_MIN;
-    if (after->kind == PROTO_VAL_CURSOR
-    && (after->i > start_us || (after->i == start_us && after->cursor_id > start_id))) {
-        start_us = after->i;
-        start_id = after->cursor_id;
-    }
-    stmt_bind_int64 (stmt, 2, HAS (op, TO)? VALUE (op, TO)->i: INT64_MAX);
-    stmt_bind_int64 (stmt, 3, start_us);
-    stmt_bind_int64 (stmt, 4, start_id);
-    stmt_bind_int64 (stmt, 5, HAS (op, MIN_AMOUNT)? VALUE (op, MIN_AMOUNT)->i: INT64_MIN);
-    stmt_bind_int64 (stmt, 6, HAS (op, MAX_AMOUNT)? VALUE (op, MAX_AMOUNT)->i: INT64_MAX);
-    stmt_bind_int64 (stmt, 7, limit + 1);
+    store_stmt_t *stmt = store_stmts_txn_query (self, &window);
 
     bool more;
     int64_t last [2] = { 0, 0 };
