@@ -490,6 +490,78 @@ s_verdict (bool pass)
     return pass? "PASS": "FAIL";
 }
 
+/*  Kill the leader kills times; print the failover times, and set the
+    median. Returns 0, or -1 with self->error set. */
+static int
+s_failover_report (cluster_t *self, double *delays, int kills, double *median_p)
+{
+    uint64_t failed = 0;
+    if (s_failover_phase (self, delays, kills, &failed) != kills)
+        return -1;
+    qsort (delays, (size_t) kills, sizeof (double), s_compare_double);
+    double median = kills % 2? delays [kills / 2]: (delays [kills / 2 - 1] + delays [kills / 2]) / 2;
+    printf ("failover: kill -9 of the leader to the first ok write: median %.0f ms, min %.0f, max %.0f"
+            " over %d kills (%llu batches not ok)\n", median, delays [0], delays [kills - 1], kills,
+            (unsigned long long) failed);
+    *median_p = median;
+    return 0;
+}
+
+/*  Fill the ledger to --rows in 1000-op batches while a prober writes 1-op
+    batches beside it; print both and each node's memory. Returns 0, or -1
+    with self->error set. */
+static int
+s_fill_phase (cluster_t *self, prober_t *prober, tally_t *big)
+{
+    node_t *leader = s_wait_leader (self, 30000);
+    if (!leader) {
+        if (!*self->error)
+            snprintf (self->error, sizeof (self->error), "no leader before the fill");
+        return -1;
+    }
+    char endpoints [S_NODES * 80];
+    s_endpoints (self, leader, endpoints, sizeof (endpoints));
+    atomic_bool stop = false;
+    pthread_t thread;
+    *prober = (prober_t) { .cluster = self, .endpoints = endpoints, .stop = &stop };
+    tally_reset (&prober->tally);
+    s_start_thread (&thread, s_prober_main, prober);
+    int rc = s_worker_phase (self, endpoints, 1, 4, S_BIG_BATCH,
+                             (self->options->rows + S_BIG_BATCH - 1) / S_BIG_BATCH, big);
+    atomic_store (&stop, true);
+    pthread_join (thread, NULL);
+    if (rc)
+        return -1;
+    s_row ("fill, 1000-op batches", big, "");
+    s_row ("  beside it, 1-op writes, window 1", &prober->tally, "(max: the worst write stall)");
+    for (int n = 0; n < S_NODES; n++) {
+        spawn_usage_t usage;
+        if (self->nodes [n].proc && spawn_usage (self->nodes [n].proc, &usage) == 0)
+            printf ("  node %d: RSS %.0f MiB (peak %.0f MiB)\n", n + 1, usage.rss_bytes / 1048576.0,
+                    usage.peak_rss_bytes / 1048576.0);
+    }
+    return 0;
+}
+
+/*  Print the targets' verdicts; returns the exit status, 0 if all pass. */
+static int
+s_print_targets (tally_t *direct, tally_t *small, tally_t *big, bool filled, int kills, double median)
+{
+    double ratio = tally_batches_per_s (direct) > 0? tally_batches_per_s (small) / tally_batches_per_s (direct): 0;
+    bool pass1 = ratio >= 10 && tally_batches_per_s (small) >= 5000;
+    bool pass2 = tally_rows_per_s (big) >= 50000 || filled;
+    bool pass3 = kills == 0 || median <= 1000;
+    printf ("\ntargets\n");
+    printf ("1. 1-op batches: %.1f x dqlite-direct (>= 10), %.0f batches/s (>= 5000)   %s\n", ratio,
+            tally_batches_per_s (small), s_verdict (pass1));
+    if (!filled)
+        printf ("2. 1000-op batches, 1 client: %.0f rows/s (>= 50000)   %s\n", tally_rows_per_s (big), s_verdict (pass2));
+    if (kills)
+        printf ("3. kill -9 of the leader to the first ok write: median %.0f ms (<= 1000)   %s\n", median,
+                s_verdict (pass3));
+    return pass1 && pass2 && pass3 && tally_failed (small) == 0 && (filled || tally_failed (big) == 0)? 0: 1;
+}
+
 int
 cluster_run_main (const options_t *options)
 {
@@ -537,61 +609,13 @@ cluster_run_main (const options_t *options)
     fflush (stdout);
 
     int kills = options->kills;
-    uint64_t failover_failed = 0;
     double median = 0;
-    if (kills > 0) {
-        if (s_failover_phase (self, delays, kills, &failover_failed) != kills)
-            goto done;
-        qsort (delays, (size_t) kills, sizeof (double), s_compare_double);
-        median = kills % 2? delays [kills / 2]: (delays [kills / 2 - 1] + delays [kills / 2]) / 2;
-        printf ("failover: kill -9 of the leader to the first ok write: median %.0f ms, min %.0f, max %.0f"
-                " over %d kills (%llu batches not ok)\n", median, delays [0], delays [kills - 1], kills,
-                (unsigned long long) failover_failed);
-    }
-
-    bool filled = false;
-    if (options->rows > 0) {
-        if (!(leader = s_wait_leader (self, 30000))) {
-            if (!*self->error)
-                snprintf (self->error, sizeof (self->error), "no leader before the fill");
-            goto done;
-        }
-        s_endpoints (self, leader, endpoints, sizeof (endpoints));
-        atomic_bool stop = false;
-        pthread_t thread;
-        *prober = (prober_t) { .cluster = self, .endpoints = endpoints, .stop = &stop };
-        tally_reset (&prober->tally);
-        s_start_thread (&thread, s_prober_main, prober);
-        int rc = s_worker_phase (self, endpoints, 1, 4, S_BIG_BATCH,
-                                 (options->rows + S_BIG_BATCH - 1) / S_BIG_BATCH, big);
-        atomic_store (&stop, true);
-        pthread_join (thread, NULL);
-        if (rc)
-            goto done;
-        s_row ("fill, 1000-op batches", big, "");
-        s_row ("  beside it, 1-op writes, window 1", &prober->tally, "(max: the worst write stall)");
-        for (int n = 0; n < S_NODES; n++) {
-            spawn_usage_t usage;
-            if (self->nodes [n].proc && spawn_usage (self->nodes [n].proc, &usage) == 0)
-                printf ("  node %d: RSS %.0f MiB (peak %.0f MiB)\n", n + 1, usage.rss_bytes / 1048576.0,
-                        usage.peak_rss_bytes / 1048576.0);
-        }
-        filled = true;
-    }
-
-    double ratio = tally_batches_per_s (direct) > 0? tally_batches_per_s (small) / tally_batches_per_s (direct): 0;
-    bool pass1 = ratio >= 10 && tally_batches_per_s (small) >= 5000;
-    bool pass2 = tally_rows_per_s (big) >= 50000 || filled;
-    bool pass3 = kills == 0 || median <= 1000;
-    printf ("\ntargets\n");
-    printf ("1. 1-op batches: %.1f x dqlite-direct (>= 10), %.0f batches/s (>= 5000)   %s\n", ratio,
-            tally_batches_per_s (small), s_verdict (pass1));
-    if (!filled)
-        printf ("2. 1000-op batches, 1 client: %.0f rows/s (>= 50000)   %s\n", tally_rows_per_s (big), s_verdict (pass2));
-    if (kills)
-        printf ("3. kill -9 of the leader to the first ok write: median %.0f ms (<= 1000)   %s\n", median,
-                s_verdict (pass3));
-    status = pass1 && pass2 && pass3 && tally_failed (small) == 0 && (filled || tally_failed (big) == 0)? 0: 1;
+    if (kills > 0 && s_failover_report (self, delays, kills, &median))
+        goto done;
+    bool filled = options->rows > 0;
+    if (filled && s_fill_phase (self, prober, big))
+        goto done;
+    status = s_print_targets (direct, small, big, filled, kills, median);
 
 done:
     if (status == 3)
