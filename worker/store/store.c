@@ -49,9 +49,11 @@ s_store_new (const char *path, const store_options_t *options, stats_t *stats, c
     self->stats = stats;
     msgpack_sbuffer_init (&self->results);
     msgpack_sbuffer_init (&self->rows);
+#ifdef LEDGERD_TEST_HOOKS
     const char *fail_commit = getenv ("LEDGERD_TEST_FAIL_COMMIT_KEY");
     if (fail_commit && *fail_commit && !options->read_only)
         self->fail_commit_key = strdup (fail_commit);
+#endif
     return self;
 }
 
@@ -111,7 +113,9 @@ store_destroy (store_t **self_p)
     msgpack_sbuffer_destroy (&self->rows);
     free (self->batch.ids);
     free (self->batch.failed);
+#ifdef LEDGERD_TEST_HOOKS
     free (self->fail_commit_key);
+#endif
     free (self);
     *self_p = NULL;
 }
@@ -457,8 +461,9 @@ s_storage_class (proto_class_t klass)
         || klass == PROTO_CLASS_UNAVAILABLE;
 }
 
-/*  Test hook: does this group hold the batch whose key says "fail my
-    group's commit"? It fires once. */
+#ifdef LEDGERD_TEST_HOOKS
+/*  Test hook (ledgerd_test only): does this group hold the batch whose key
+    says "fail my group's commit"? It fires once. */
 static bool
 s_poisoned (store_t *self, const proto_request_t **requests, size_t count)
 {
@@ -471,6 +476,7 @@ s_poisoned (store_t *self, const proto_request_t **requests, size_t count)
             return self->fail_commit_done = true;
     return false;
 }
+#endif
 
 void
 store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffer **outs, size_t count)
@@ -546,8 +552,10 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
         klass [n] = batch_err.klass;
         proto_reply_error (outs [n], requests [n], &batch_err);
     }
+#ifdef LEDGERD_TEST_HOOKS
     if (s_poisoned (self, requests, count) && self->db->ops->fail_next_commit)
         self->db->ops->fail_next_commit (self->db);
+#endif
     rc = s_exec (self, STMT_COMMIT);
     if (rc == STORE_RC_LOST || rc == STORE_RC_NOT_LEADER || rc == STORE_RC_LEADERSHIP_LOST) {
         /*  The COMMIT went to the node, and the node (or its leadership)

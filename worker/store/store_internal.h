@@ -131,8 +131,10 @@ struct _store_t {
     uint64_t keys_written;              /* since the last prune */
     store_busy_fn *busy_serve;  /* what to do while the lock is busy */
     void *busy_arg;
-    char *fail_commit_key;      /* test hook: fail the commit of the group holding this key */
+#ifdef LEDGERD_TEST_HOOKS
+    char *fail_commit_key;      /* fail the commit of the group holding this key */
     bool fail_commit_done;
+#endif
     bool lost;                  /* the node connection is gone (cluster): store_usable says no */
     store_log_limit_t log_limits [STORE_LOG_TOPICS];
 };
