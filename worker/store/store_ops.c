@@ -420,7 +420,7 @@ s_txn_create_chunk (store_t *self, uint32_t n, store_stmt_id_t id, uint32_t k, m
 }
 
 int
-store_op_run_creates (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err)
+store_op_bulk_create (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err)
 {
     const proto_request_t *request = self->batch.request;
     uint32_t run = 0;
@@ -710,7 +710,7 @@ static op_handler_fn *s_handlers [PROTO_OP_COUNT] = {
 };
 
 int
-store_op_run (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err)
+store_op_dispatch (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err)
 {
     const proto_op_t *op = &self->batch.request->ops [n];
     op_handler_fn *handler = s_handlers [op->code];
