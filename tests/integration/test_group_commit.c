@@ -325,6 +325,84 @@ test_reads_do_not_wait_for_the_writer (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+/*  sys.ping and sys.stats need no ledger: the front end answers them
+    itself, with no reader and the writer waiting for a lock. */
+static void
+test_sys_ops_do_not_wait_for_the_ledger (void)
+{
+    harness_t *worker = harness_start ("--readers", "0", "--busy-timeout-ms", "20000", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    sqlite3 *lock;
+    sqlite3_open (harness_db_path (worker), &lock);
+    CHECK_INT (sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    zsock_t *dealer = harness_dealer (worker);
+    s_send_json (dealer, "{\"v\":1,\"id\":1,\"ops\":[{\"op\":\"category.create\",\"name\":\"Waits\"}]}");
+    s_sync (dealer);
+    /*  The writer waits for the lock; the ping must not wait behind it. */
+    s_send_json (dealer, "{\"v\":1,\"id\":2,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"sys.stats\"}]}");
+    zsock_set_rcvtimeo (dealer, 5000);
+    json_t *reply = s_recv_json (dealer);
+    CHECK_INT (harness_int (reply, "id"), 2);
+    CHECK_INT (harness_bool (reply, "results.0.pong"), 1);
+    CHECK (harness_int (reply, "results.1.stats.ops") >= 0);
+    json_decref (reply);
+    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (lock);
+    zsock_set_rcvtimeo (dealer, 20000);
+    reply = s_recv_json (dealer);
+    CHECK_INT (harness_int (reply, "id"), 1);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    zsock_destroy (&dealer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+/*  Both absent, or equal. */
+static bool
+s_same (json_t *a, json_t *b)
+{
+    return (!a && !b) || json_equal (a, b);
+}
+
+/*  A batch of ops that need no ledger gets the same reply from the front
+    end (unkeyed) as from the store (keyed: its key must be kept), in both
+    modes: in independent mode an op's own mistake fails it alone. */
+static void
+test_sys_ops_answer_as_the_store_does (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *req = harness_req (worker);
+    static const char *modes [] = { "atomic", "independent" };
+    for (int m = 0; m < 2; m++) {
+        json_t *alone = harness_callf (req, "{\"v\":1,\"mode\":\"%s\",\"ops\":[{\"op\":\"sys.ping\"},"
+                                       "{\"op\":\"cluster.transfer\",\"id\":2},{\"op\":\"sys.ping\"}]}", modes [m]);
+        json_t *stored = harness_callf (req, "{\"v\":1,\"mode\":\"%s\",\"key\":\"sys-%d\",\"ops\":["
+                                        "{\"op\":\"sys.ping\"},{\"op\":\"cluster.transfer\",\"id\":2},"
+                                        "{\"op\":\"sys.ping\"}]}", modes [m], m);
+        CHECK_INT (harness_bool (alone, "ok"), m);
+        CHECK (s_same (harness_get (alone, "ok"), harness_get (stored, "ok")));
+        CHECK (s_same (harness_get (alone, "error"), harness_get (stored, "error")));
+        CHECK (s_same (harness_get (alone, "results"), harness_get (stored, "results")));
+        CHECK (s_same (harness_get (alone, "failed"), harness_get (stored, "failed")));
+        if (m == 1) {
+            CHECK_INT (harness_int (alone, "failed"), 1);
+            CHECK_STR (harness_str (alone, "results.1.error.code"), "NOT_CLUSTER");
+            CHECK_INT (harness_bool (alone, "results.2.pong"), 1);
+        }
+        else
+            CHECK_STR (harness_str (alone, "error.code"), "NOT_CLUSTER");
+        json_decref (alone);
+        json_decref (stored);
+    }
+    zsock_destroy (&req);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 /*  How many threads of process pid run at nice value `nice`. */
 static int
 s_threads_at_nice (pid_t pid, int nice)
@@ -389,6 +467,8 @@ main (void)
     TEST_RUN (test_group_max_one_is_one_transaction_per_batch);
     TEST_RUN (test_reads_see_acknowledged_writes);
     TEST_RUN (test_reads_do_not_wait_for_the_writer);
+    TEST_RUN (test_sys_ops_do_not_wait_for_the_ledger);
+    TEST_RUN (test_sys_ops_answer_as_the_store_does);
     TEST_RUN (test_readers_run_nicer_than_the_writer);
 #endif
     return TEST_DONE ();
