@@ -1,6 +1,7 @@
 /*  proto_ops -- the op table: every operation and every field, declared once.
 
-    Decoding, validation, dispatch (worker/store) and the field lists in
+    Decoding, validation, dispatch (the store's handler table is generated
+    from PROTO_OP_LIST: worker/store/store_ops.c) and the field lists in
     PROTOCOL.md all follow from these two lists. A field has one type
     wherever it appears; an op says which fields it requires, which it
     accepts, and which of them must be given at least one of. */
@@ -78,6 +79,7 @@ typedef enum {
 #define PROTO_OPF_WRITE    1u   /* changes the database */
 #define PROTO_OPF_CREATES  2u   /* result is {"id": n}: a ref may point at it */
 #define PROTO_OPF_ONLY_ONE 4u   /* at most one of `one_of` may be given */
+#define PROTO_OPF_NO_LEDGER 8u  /* answered without the ledger, on every node (worker/sys_ops.c) */
 
 /*  X (SYMBOL, wire name, entity, flags, required, optional, one_of)
     `one_of`: at least one of these must be present (they are optional too). */
@@ -103,13 +105,13 @@ typedef enum {
     X (TXN_QUERY,       "txn.query",       TXN, 0, \
        0, PF (FROM) | PF (TO) | PF (CATEGORIES) | PF (INCLUDE_SUB) | PF (MIN_AMOUNT) \
           | PF (MAX_AMOUNT) | PF (LIMIT) | PF (AFTER), 0) \
-    X (SYS_PING,        "sys.ping",        NONE, 0, \
+    X (SYS_PING,        "sys.ping",        NONE, PROTO_OPF_NO_LEDGER, \
        0, 0, 0) \
-    X (SYS_STATS,       "sys.stats",       NONE, 0, \
+    X (SYS_STATS,       "sys.stats",       NONE, PROTO_OPF_NO_LEDGER, \
        0, 0, 0) \
-    X (CLUSTER_TRANSFER, "cluster.transfer", NONE, 0, \
+    X (CLUSTER_TRANSFER, "cluster.transfer", NONE, PROTO_OPF_NO_LEDGER, \
        PF (ID), 0, 0) \
-    X (CLUSTER_REMOVE,  "cluster.remove",  NONE, 0, \
+    X (CLUSTER_REMOVE,  "cluster.remove",  NONE, PROTO_OPF_NO_LEDGER, \
        PF (ID), 0, 0)
 
 typedef enum {

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "peers.h"
 #include "reader.h"
+#include "sys_ops.h"
 #include "proto_reply.h"
 
 #include <czmq.h>
@@ -593,9 +594,11 @@ s_handle_request (frontend_t *self, job_t *job)
         err = job->request->error;
         goto reject;
     }
-    if (self->cluster && store_request_is_sys (job->request)) {
-        /*  Every node answers ping and stats, leader or not. */
-        store_run_sys (self->stats, job->request, &job->reply);
+    if (sys_ops_only (job->request) && (self->cluster || !job->request->key)) {
+        /*  Answered here, without the ledger, on every node, leader or
+            not. A keyed batch on a single node goes to the store, whose
+            idempotency log checks and keeps its key. */
+        sys_ops_run (self->stats, job->request, &job->reply);
         s_send_reply (self, job);
         job_pool_give (&self->pool, &job);
         return;

@@ -101,6 +101,64 @@ s_run_queued (harness_t *worker, const char **batches, int count, json_t **repli
     zsock_destroy (&dealer);
 }
 
+#ifdef LEDGERD_TEST_HOOKS
+/*  Built as test_group_commit_hooks, which starts ledgerd_test: the
+    ledgerd with test hooks (worker/CMakeLists.txt). */
+static void
+test_failed_commit_fails_the_whole_group (void)
+{
+    /*  The group holding the batch keyed "commit-4" fails to commit, once. */
+    setenv ("LEDGERD_TEST_FAIL_COMMIT_KEY", "commit-4", 1);
+    harness_t *worker = harness_start ("--busy-timeout-ms", "20000", NULL);
+    unsetenv ("LEDGERD_TEST_FAIL_COMMIT_KEY");
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    enum { COUNT = 8 };
+    char texts [COUNT] [300];
+    const char *batches [COUNT];
+    for (int n = 0; n < COUNT; n++) {
+        snprintf (texts [n], sizeof (texts [n]), "{\"v\":1,\"id\":%d,\"key\":\"commit-%d\",\"ops\":["
+                  "{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}", n, n, n);
+        batches [n] = texts [n];
+    }
+    long long transactions = s_stat (worker, "transactions");
+    json_t *replies [COUNT];
+    s_run_queued (worker, batches, COUNT, replies);
+    int failed = 0;
+    for (int n = 0; n < COUNT; n++) {
+        char sql [100];
+        snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE amount = %d", n);
+        if (harness_bool (replies [n], "ok") == 1) {
+            CHECK_INT (harness_sql_int (harness_db_path (worker), sql), 1);
+            continue;
+        }
+        failed++;
+        CHECK_STR (harness_str (replies [n], "error.class"), "io");
+        CHECK_INT (harness_bool (replies [n], "error.retryable"), 1);
+        CHECK_INT (harness_sql_int (harness_db_path (worker), sql), 0);
+    }
+    /*  The poisoned batch failed, and not alone: its whole group did. */
+    CHECK_INT (harness_bool (replies [4], "ok"), 0);
+    CHECK (failed >= 2);
+    CHECK (s_stat (worker, "transactions") - transactions < COUNT);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM idempotency"), COUNT - failed);
+    /*  Their retries (same keys) now commit, each once; the others replay. */
+    zsock_t *req = harness_req (worker);
+    for (int n = 0; n < COUNT; n++) {
+        json_t *reply = harness_call (req, texts [n]);
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        CHECK_INT (harness_bool (reply, "replayed") == 1, harness_bool (replies [n], "ok") == 1);
+        json_decref (reply);
+        json_decref (replies [n]);
+    }
+    zsock_destroy (&req);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), COUNT);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+#else
+
 static void
 test_failures_in_a_group_are_isolated (void)
 {
@@ -159,56 +217,25 @@ test_failures_in_a_group_are_isolated (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+/*  The production ledgerd has no test hooks: the variable that makes
+    ledgerd_test fail a commit is nothing to it, and the batch commits. */
 static void
-test_failed_commit_fails_the_whole_group (void)
+test_ledgerd_ignores_the_test_hook_variable (void)
 {
-    /*  The group holding the batch keyed "commit-4" fails to commit, once. */
     setenv ("LEDGERD_TEST_FAIL_COMMIT_KEY", "commit-4", 1);
-    harness_t *worker = harness_start ("--busy-timeout-ms", "20000", NULL);
+    harness_t *worker = harness_start (NULL);
     unsetenv ("LEDGERD_TEST_FAIL_COMMIT_KEY");
     CHECK (worker != NULL);
     if (!worker)
         return;
-    enum { COUNT = 8 };
-    char texts [COUNT] [300];
-    const char *batches [COUNT];
-    for (int n = 0; n < COUNT; n++) {
-        snprintf (texts [n], sizeof (texts [n]), "{\"v\":1,\"id\":%d,\"key\":\"commit-%d\",\"ops\":["
-                  "{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}", n, n, n);
-        batches [n] = texts [n];
-    }
-    long long transactions = s_stat (worker, "transactions");
-    json_t *replies [COUNT];
-    s_run_queued (worker, batches, COUNT, replies);
-    int failed = 0;
-    for (int n = 0; n < COUNT; n++) {
-        char sql [100];
-        snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE amount = %d", n);
-        if (harness_bool (replies [n], "ok") == 1) {
-            CHECK_INT (harness_sql_int (harness_db_path (worker), sql), 1);
-            continue;
-        }
-        failed++;
-        CHECK_STR (harness_str (replies [n], "error.class"), "io");
-        CHECK_INT (harness_bool (replies [n], "error.retryable"), 1);
-        CHECK_INT (harness_sql_int (harness_db_path (worker), sql), 0);
-    }
-    /*  The poisoned batch failed, and not alone: its whole group did. */
-    CHECK_INT (harness_bool (replies [4], "ok"), 0);
-    CHECK (failed >= 2);
-    CHECK (s_stat (worker, "transactions") - transactions < COUNT);
-    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM idempotency"), COUNT - failed);
-    /*  Their retries (same keys) now commit, each once; the others replay. */
     zsock_t *req = harness_req (worker);
-    for (int n = 0; n < COUNT; n++) {
-        json_t *reply = harness_call (req, texts [n]);
-        CHECK_INT (harness_bool (reply, "ok"), 1);
-        CHECK_INT (harness_bool (reply, "replayed") == 1, harness_bool (replies [n], "ok") == 1);
-        json_decref (reply);
-        json_decref (replies [n]);
-    }
+    json_t *reply = harness_call (req, "{\"v\":1,\"key\":\"commit-4\",\"ops\":[{\"op\":\"txn.create\","
+                                  "\"amount\":4,\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK (harness_get (reply, "replayed") == NULL);
+    json_decref (reply);
     zsock_destroy (&req);
-    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn"), COUNT);
+    CHECK_INT (harness_sql_int (harness_db_path (worker), "SELECT count (*) FROM txn WHERE amount = 4"), 1);
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
@@ -301,6 +328,84 @@ test_reads_do_not_wait_for_the_writer (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+/*  sys.ping and sys.stats need no ledger: the front end answers them
+    itself, with no reader and the writer waiting for a lock. */
+static void
+test_sys_ops_do_not_wait_for_the_ledger (void)
+{
+    harness_t *worker = harness_start ("--readers", "0", "--busy-timeout-ms", "20000", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    sqlite3 *lock;
+    sqlite3_open (harness_db_path (worker), &lock);
+    CHECK_INT (sqlite3_exec (lock, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    zsock_t *dealer = harness_dealer (worker);
+    s_send_json (dealer, "{\"v\":1,\"id\":1,\"ops\":[{\"op\":\"category.create\",\"name\":\"Waits\"}]}");
+    s_sync (dealer);
+    /*  The writer waits for the lock; the ping must not wait behind it. */
+    s_send_json (dealer, "{\"v\":1,\"id\":2,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"sys.stats\"}]}");
+    zsock_set_rcvtimeo (dealer, 5000);
+    json_t *reply = s_recv_json (dealer);
+    CHECK_INT (harness_int (reply, "id"), 2);
+    CHECK_INT (harness_bool (reply, "results.0.pong"), 1);
+    CHECK (harness_int (reply, "results.1.stats.ops") >= 0);
+    json_decref (reply);
+    sqlite3_exec (lock, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close (lock);
+    zsock_set_rcvtimeo (dealer, 20000);
+    reply = s_recv_json (dealer);
+    CHECK_INT (harness_int (reply, "id"), 1);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    zsock_destroy (&dealer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+/*  Both absent, or equal. */
+static bool
+s_same (json_t *a, json_t *b)
+{
+    return (!a && !b) || json_equal (a, b);
+}
+
+/*  A batch of ops that need no ledger gets the same reply from the front
+    end (unkeyed) as from the store (keyed: its key must be kept), in both
+    modes: in independent mode an op's own mistake fails it alone. */
+static void
+test_sys_ops_answer_as_the_store_does (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *req = harness_req (worker);
+    static const char *modes [] = { "atomic", "independent" };
+    for (int m = 0; m < 2; m++) {
+        json_t *alone = harness_callf (req, "{\"v\":1,\"mode\":\"%s\",\"ops\":[{\"op\":\"sys.ping\"},"
+                                       "{\"op\":\"cluster.transfer\",\"id\":2},{\"op\":\"sys.ping\"}]}", modes [m]);
+        json_t *stored = harness_callf (req, "{\"v\":1,\"mode\":\"%s\",\"key\":\"sys-%d\",\"ops\":["
+                                        "{\"op\":\"sys.ping\"},{\"op\":\"cluster.transfer\",\"id\":2},"
+                                        "{\"op\":\"sys.ping\"}]}", modes [m], m);
+        CHECK_INT (harness_bool (alone, "ok"), m);
+        CHECK (s_same (harness_get (alone, "ok"), harness_get (stored, "ok")));
+        CHECK (s_same (harness_get (alone, "error"), harness_get (stored, "error")));
+        CHECK (s_same (harness_get (alone, "results"), harness_get (stored, "results")));
+        CHECK (s_same (harness_get (alone, "failed"), harness_get (stored, "failed")));
+        if (m == 1) {
+            CHECK_INT (harness_int (alone, "failed"), 1);
+            CHECK_STR (harness_str (alone, "results.1.error.code"), "NOT_CLUSTER");
+            CHECK_INT (harness_bool (alone, "results.2.pong"), 1);
+        }
+        else
+            CHECK_STR (harness_str (alone, "error.code"), "NOT_CLUSTER");
+        json_decref (alone);
+        json_decref (stored);
+    }
+    zsock_destroy (&req);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 /*  How many threads of process pid run at nice value `nice`. */
 static int
 s_threads_at_nice (pid_t pid, int nice)
@@ -352,15 +457,22 @@ test_readers_run_nicer_than_the_writer (void)
     CHECK (s_threads_at_nice (harness_pid (worker), 0) >= 1);      /* the writer and ZeroMQ's */
     CHECK_INT (harness_stop (&worker, false), 0);
 }
+#endif
 
 int
 main (void)
 {
-    TEST_RUN (test_failures_in_a_group_are_isolated);
+#ifdef LEDGERD_TEST_HOOKS
     TEST_RUN (test_failed_commit_fails_the_whole_group);
+#else
+    TEST_RUN (test_failures_in_a_group_are_isolated);
+    TEST_RUN (test_ledgerd_ignores_the_test_hook_variable);
     TEST_RUN (test_group_max_one_is_one_transaction_per_batch);
     TEST_RUN (test_reads_see_acknowledged_writes);
     TEST_RUN (test_reads_do_not_wait_for_the_writer);
+    TEST_RUN (test_sys_ops_do_not_wait_for_the_ledger);
+    TEST_RUN (test_sys_ops_answer_as_the_store_does);
     TEST_RUN (test_readers_run_nicer_than_the_writer);
+#endif
     return TEST_DONE ();
 }

@@ -26,9 +26,10 @@ store_stmt (store_t *self, store_stmt_id_t id)
     return store_db_stmt (self->db, id);
 }
 
-/*  Run a statement that returns no rows. Returns the result code. */
+/*  Step a transaction-control statement (BEGIN, COMMIT, SAVEPOINT ...),
+    which returns no rows. Returns the result code, SQLITE_OK for done. */
 static int
-s_exec (store_t *self, store_stmt_id_t id)
+s_step_control (store_t *self, store_stmt_id_t id)
 {
     store_stmt_t *stmt = store_stmt (self, id);
     int rc = stmt_step (stmt);
@@ -49,9 +50,11 @@ s_store_new (const char *path, const store_options_t *options, stats_t *stats, c
     self->stats = stats;
     msgpack_sbuffer_init (&self->results);
     msgpack_sbuffer_init (&self->rows);
+#ifdef LEDGERD_TEST_HOOKS
     const char *fail_commit = getenv ("LEDGERD_TEST_FAIL_COMMIT_KEY");
     if (fail_commit && *fail_commit && !options->read_only)
         self->fail_commit_key = strdup (fail_commit);
+#endif
     return self;
 }
 
@@ -111,7 +114,9 @@ store_destroy (store_t **self_p)
     msgpack_sbuffer_destroy (&self->rows);
     free (self->batch.ids);
     free (self->batch.failed);
+#ifdef LEDGERD_TEST_HOOKS
     free (self->fail_commit_key);
+#endif
     free (self);
     *self_p = NULL;
 }
@@ -216,24 +221,24 @@ store_prune (store_t *self)
     /*  Pruning is housekeeping: if another process holds the lock it runs
         next time, rather than make the batches behind it wait. */
     s_busy_wait (self, false);
-    int rc = s_exec (self, STMT_BEGIN_WRITE);
+    int rc = s_step_control (self, STMT_BEGIN_WRITE);
     for (uint64_t swept = 0; rc == SQLITE_OK && swept < budget; swept += PRUNE_CHUNK) {
         int count = budget - swept < PRUNE_CHUNK? (int) (budget - swept): PRUNE_CHUNK;
         rc = s_prune_chunk (self, key, &len, count, now - self->options.dedup_ttl_s * 1000000);
         if (len == 0)
             break;              /* swept to the end: from the start next time */
     }
-    if (rc == SQLITE_OK && s_exec (self, STMT_COMMIT) == SQLITE_OK) {
+    if (rc == SQLITE_OK && s_step_control (self, STMT_COMMIT) == SQLITE_OK) {
         memcpy (self->sweep_key, key, len);
         self->sweep_len = len;
         self->keys_written = 0;
     }
     s_busy_wait (self, true);
     if (self->db->ops->in_transaction (self->db))
-        s_exec (self, STMT_ROLLBACK);
+        s_step_control (self, STMT_ROLLBACK);
 }
 
-/*  Make room for the per-op state of a batch of count ops. */
+/*  Make room for the per-op state of request's batch, and clear it. */
 static int
 s_batch_reset (store_t *self, const proto_request_t *request)
 {
@@ -254,14 +259,6 @@ s_batch_reset (store_t *self, const proto_request_t *request)
     batch->request = request;
     batch->now_us = stats_now_us ();
     return 0;
-}
-
-/*  Errors a single op may own in independent mode. Storage trouble is never
-    per-op: it fails the whole batch, so a retry cannot apply anything twice. */
-static bool
-s_per_op_class (proto_class_t klass)
-{
-    return klass == PROTO_CLASS_INVALID || klass == PROTO_CLASS_NOT_FOUND || klass == PROTO_CLASS_CONSTRAINT;
 }
 
 /*  A ref to an op that failed (independent mode) cannot be resolved. */
@@ -335,76 +332,104 @@ s_key_store (store_t *self, const proto_request_t *request, int64_t failed, prot
     return 0;
 }
 
-/*  Run the ops in order, packing results. Returns 0, or -1 with err set
-    when the whole batch must roll back. */
+/*  Run op n of the batch and pack its result into pk; on failure set err
+    (clear on entry), and what the op packed is of no use. */
+static void
+s_op_apply (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err)
+{
+    const proto_op_t *op = &self->batch.request->ops [n];
+    if (op->error)
+        *err = *op->error;
+    else
+    if (s_check_failed_refs (self, n, err) == 0)
+        store_op_dispatch (self, n, pk, err);
+    atomic_fetch_add (&self->stats->ops, 1);
+}
+
+/*  Independent mode: run op n in a savepoint of its own, so that an error
+    the op owns (store_class_is_per_op) undoes it alone and is packed as its
+    result. Returns 0 when the op succeeded, 1 when it failed so, or -1
+    with err set when the whole batch must roll back. */
 static int
-s_run_ops (store_t *self, const proto_request_t *request, int64_t *failed_p, proto_error_t *err)
+s_op_apply_alone (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err)
+{
+    size_t mark = self->results.size;
+    proto_error_t op_err = { .klass = PROTO_CLASS_NONE };
+    int rc = s_step_control (self, STMT_SAVEPOINT);
+    if (rc != SQLITE_OK)
+        goto storage_failed;
+    s_op_apply (self, n, pk, &op_err);
+    if (!proto_error_is_set (&op_err)) {
+        if ((rc = s_step_control (self, STMT_RELEASE)) != SQLITE_OK)
+            goto storage_failed;
+        return 0;
+    }
+    if (!store_class_is_per_op (op_err.klass)) {
+        *err = op_err;
+        return -1;
+    }
+    if ((rc = s_step_control (self, STMT_ROLLBACK_TO)) != SQLITE_OK
+    ||  (rc = s_step_control (self, STMT_RELEASE)) != SQLITE_OK)
+        goto storage_failed;
+    self->results.size = mark;
+    self->batch.failed [n] = true;
+    msgpack_pack_map (pk, 1);
+    proto_pack_cstr (pk, "error");
+    proto_pack_error (pk, &op_err);
+    return 1;
+
+storage_failed:
+    store_error_from_sqlite (self, rc, (int) n, NULL, err);
+    return -1;
+}
+
+/*  Run the batch's ops in order, packing their results into self->results,
+    and set *failed_p to the ops that failed alone (independent mode; -1
+    in atomic mode). Returns 0, or -1 with err set when the whole batch
+    must roll back. */
+static int
+s_batch_apply_ops (store_t *self, const proto_request_t *request, int64_t *failed_p, proto_error_t *err)
 {
     msgpack_packer pk;
     msgpack_packer_init (&pk, &self->results, msgpack_sbuffer_write);
     msgpack_pack_array (&pk, request->op_count);
-    bool independent = request->mode == PROTO_MODE_INDEPENDENT;
-    int64_t failed = 0;
-    for (uint32_t n = 0; n < request->op_count; n++) {
-        if (!independent) {
-            uint32_t done;
-            if (store_op_run_creates (self, n, &done, &pk, err))
+    if (request->mode == PROTO_MODE_INDEPENDENT) {
+        *failed_p = 0;
+        for (uint32_t n = 0; n < request->op_count; n++) {
+            int failed = s_op_apply_alone (self, n, &pk, err);
+            if (failed < 0)
                 return -1;
-            atomic_fetch_add (&self->stats->ops, done);
-            if (done) {
-                n += done - 1;
-                continue;
-            }
+            *failed_p += failed;
         }
-        const proto_op_t *op = &request->ops [n];
-        size_t mark = self->results.size;
-        proto_error_t op_err = { .klass = PROTO_CLASS_NONE };
-        int rc;
-        if (independent && (rc = s_exec (self, STMT_SAVEPOINT)) != SQLITE_OK) {
-            store_error_from_sqlite (self, rc, (int) n, NULL, err);
-            return -1;
-        }
-        if (op->error)
-            op_err = *op->error;
-        else
-        if (s_check_failed_refs (self, n, &op_err) == 0)
-            store_op_run (self, n, &pk, &op_err);
-        atomic_fetch_add (&self->stats->ops, 1);
-
-        if (!proto_error_is_set (&op_err)) {
-            if (independent && (rc = s_exec (self, STMT_RELEASE)) != SQLITE_OK) {
-                store_error_from_sqlite (self, rc, (int) n, NULL, err);
-                return -1;
-            }
-            continue;
-        }
-        if (!independent || !s_per_op_class (op_err.klass)) {
-            *err = op_err;
-            return -1;
-        }
-        if ((rc = s_exec (self, STMT_ROLLBACK_TO)) != SQLITE_OK
-        ||  (rc = s_exec (self, STMT_RELEASE)) != SQLITE_OK) {
-            store_error_from_sqlite (self, rc, (int) n, NULL, err);
-            return -1;
-        }
-        self->results.size = mark;
-        self->batch.failed [n] = true;
-        failed++;
-        msgpack_pack_map (&pk, 1);
-        proto_pack_cstr (&pk, "error");
-        proto_pack_error (&pk, &op_err);
+        return 0;
     }
-    *failed_p = independent? failed: -1;
+    *failed_p = -1;
+    for (uint32_t n = 0; n < request->op_count; ) {
+        uint32_t done;
+        if (store_op_bulk_create (self, n, &done, &pk, err))
+            return -1;
+        atomic_fetch_add (&self->stats->ops, done);
+        if (!done) {
+            proto_error_t op_err = { .klass = PROTO_CLASS_NONE };
+            s_op_apply (self, n, &pk, &op_err);
+            if (proto_error_is_set (&op_err)) {
+                *err = op_err;
+                return -1;
+            }
+            done = 1;
+        }
+        n += done;
+    }
     return 0;
 }
 
-/*  Run one batch inside the open transaction: key lookup, ops, key record.
-    On success packs the ok (or replayed) reply into out and adds the rows
-    it changed to *changed_p; on failure leaves err set and out untouched.
-    Returns 0 or -1. */
+/*  Apply one batch inside the open transaction: key lookup, ops, key
+    record. On success packs the ok (or replayed) reply into out and adds
+    the rows it changed to *changed_p; on failure leaves err set and out
+    untouched. Returns 0 or -1. */
 static int
-s_execute (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
-           uint64_t *changed_p, proto_error_t *err)
+s_batch_apply (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
+               uint64_t *changed_p, proto_error_t *err)
 {
     int64_t failed = -1;
     uint64_t changes_before = (uint64_t) self->db->ops->total_changes (self->db);
@@ -422,7 +447,7 @@ s_execute (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
             return 0;
         }
     }
-    if (s_run_ops (self, request, &failed, err)
+    if (s_batch_apply_ops (self, request, &failed, err)
     ||  (request->key && s_key_store (self, request, failed, err)))
         return -1;
     uint64_t changed = (uint64_t) self->db->ops->total_changes (self->db) - changes_before;
@@ -435,30 +460,20 @@ s_execute (store_t *self, const proto_request_t *request, msgpack_sbuffer *out,
 
 /*  Is the file at the writer's path still the one it has open? If it was
     deleted or replaced, what commits goes into a file no restart will
-    open: sets err (io, DATABASE_MOVED), logs it, and returns false. */
-static bool
+    open. Returns 0, or -1 with err set (io, DATABASE_MOVED) and logged. */
+static int
 s_file_in_place (store_t *self, proto_error_t *err)
 {
     const char *what = self->db->ops->moved? self->db->ops->moved (self->db): NULL;
     if (!what)
-        return true;
-    proto_error_set (err, PROTO_CLASS_IO, -1, NULL, "DATABASE_MOVED", "database %s %s while ledgerd had it"
-                     " open: nothing of this batch is in it; restart ledgerd, then retry", self->path, what);
-    store_log_limited (self, STORE_LOG_MOVED, "database %s %s while ledgerd had it open: refusing every"
-                       " write (DATABASE_MOVED) until ledgerd is restarted", self->path, what);
-    return false;
+        return 0;
+    store_error_moved (self, what, err);
+    return -1;
 }
 
-/*  Failures that end the whole group: the transaction itself is in doubt. */
-static bool
-s_storage_class (proto_class_t klass)
-{
-    return klass == PROTO_CLASS_BUSY || klass == PROTO_CLASS_IO || klass == PROTO_CLASS_INTERNAL
-        || klass == PROTO_CLASS_UNAVAILABLE;
-}
-
-/*  Test hook: does this group hold the batch whose key says "fail my
-    group's commit"? It fires once. */
+#ifdef LEDGERD_TEST_HOOKS
+/*  Test hook (ledgerd_test only): does this group hold the batch whose key
+    says "fail my group's commit"? It fires once. */
 static bool
 s_poisoned (store_t *self, const proto_request_t **requests, size_t count)
 {
@@ -470,6 +485,94 @@ s_poisoned (store_t *self, const proto_request_t **requests, size_t count)
         &&  memcmp (requests [n]->key, self->fail_commit_key, len) == 0)
             return self->fail_commit_done = true;
     return false;
+}
+#endif
+
+/*  Open the group's transaction. Returns 0, or -1 with err set. */
+static int
+s_group_begin (store_t *self, bool writes, proto_error_t *err)
+{
+    /*  A write into a deleted file is lost at restart: refuse it at once. */
+    if (writes && s_file_in_place (self, err))
+        return -1;
+    /*  A read-only batch alone takes no write lock; anything else waits
+        for the lock up front rather than failing on upgrade. */
+    int rc = s_step_control (self, writes? STMT_BEGIN_WRITE: STMT_BEGIN_READ);
+    if (rc != SQLITE_OK) {
+        store_error_from_sqlite (self, rc, -1, NULL, err);
+        return -1;
+    }
+    if (!self->options.read_only)
+        atomic_fetch_add (&self->stats->write_transactions, 1);
+    return 0;
+}
+
+/*  What became of one batch of a group. */
+typedef enum {
+    BATCH_DONE,                 /* its work stands; its ok reply is packed */
+    BATCH_UNDONE,               /* its work alone is undone; err says why */
+    GROUP_FAILED                /* nothing of the group may commit; err says why */
+} batch_outcome_t;
+
+/*  Run one batch inside the group's transaction (grouped: it is not alone
+    in it), packing its ok reply into out. A failed batch is undone alone
+    where that is possible, and out is left as it was. */
+static batch_outcome_t
+s_group_batch (store_t *self, const proto_request_t *request, msgpack_sbuffer *out, bool grouped,
+               uint64_t *changed_p, proto_error_t *err)
+{
+    /*  A batch of one op needs no savepoint of its own: an op writes with
+        one statement, and SQLite undoes a failed statement alone. Only its
+        key record comes after it (see below). */
+    bool savepoint = grouped && request->op_count > 1;
+    int64_t changes_before = self->db->ops->total_changes (self->db);
+    size_t mark = out->size;
+    int rc;
+    if (savepoint && (rc = s_step_control (self, STMT_SAVEPOINT_BATCH)) != SQLITE_OK)
+        goto storage_failed;
+    if (s_batch_apply (self, request, out, changed_p, err) == 0) {
+        if (savepoint && (rc = s_step_control (self, STMT_RELEASE_BATCH)) != SQLITE_OK)
+            goto storage_failed;
+        return BATCH_DONE;
+    }
+    out->size = mark;
+    if (store_class_ends_group (err->klass) || !self->db->ops->in_transaction (self->db))
+        return GROUP_FAILED;
+    /*  Without a savepoint, a batch that failed after changing rows (its op
+        went in, its key record did not) cannot be undone alone: the group
+        fails instead, retryably. */
+    if (grouped && !savepoint && self->db->ops->total_changes (self->db) != changes_before) {
+        store_error_group_undone (err);
+        return GROUP_FAILED;
+    }
+    if (savepoint
+    &&  ((rc = s_step_control (self, STMT_ROLLBACK_TO_BATCH)) != SQLITE_OK
+         || (rc = s_step_control (self, STMT_RELEASE_BATCH)) != SQLITE_OK))
+        goto storage_failed;
+    return BATCH_UNDONE;
+
+storage_failed:
+    store_error_from_sqlite (self, rc, -1, NULL, err);
+    return GROUP_FAILED;
+}
+
+/*  Commit the group. Returns 0, or -1 with err set: nothing of the group
+    is in the database, or (cluster) whether it is cannot be known. */
+static int
+s_group_commit (store_t *self, const proto_request_t **requests, size_t count, bool writes, proto_error_t *err)
+{
+#ifdef LEDGERD_TEST_HOOKS
+    if (s_poisoned (self, requests, count) && self->db->ops->fail_next_commit)
+        self->db->ops->fail_next_commit (self->db);
+#endif
+    int rc = s_step_control (self, STMT_COMMIT);
+    if (rc != SQLITE_OK) {
+        store_error_from_commit (self, rc, err);
+        return -1;
+    }
+    /*  Checked after COMMIT, so that a deletion during the group is caught
+        too: no ok for a write that cannot survive a restart. */
+    return writes? s_file_in_place (self, err): 0;
 }
 
 void
@@ -484,92 +587,24 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
         klass [n] = PROTO_CLASS_NONE;
         writes |= requests [n]->writes;
     }
-    /*  A write into a deleted file is lost at restart: refuse it at once. */
-    if (writes && !s_file_in_place (self, &err))
+    if (s_group_begin (self, writes, &err))
         goto group_failed;
-    /*  A read-only batch alone takes no write lock; anything else waits
-        for the lock up front rather than failing on upgrade. */
-    int rc = s_exec (self, writes? STMT_BEGIN_WRITE: STMT_BEGIN_READ);
-    if (rc != SQLITE_OK) {
-        store_error_from_sqlite (self, rc, -1, NULL, &err);
-        goto group_failed;
-    }
-    if (!self->options.read_only)
-        atomic_fetch_add (&self->stats->write_transactions, 1);
     for (size_t n = 0; n < count; n++) {
-        size_t mark = outs [n]->size;
-        proto_error_t batch_err = { .klass = PROTO_CLASS_NONE };
-        /*  A batch of one op needs no savepoint of its own: an op writes
-            with one statement, and SQLite undoes a failed statement alone.
-            Only its key record comes after it (see below). */
-        bool savepoint = grouped && requests [n]->op_count > 1;
-        int64_t changes_before = self->db->ops->total_changes (self->db);
-        if (savepoint && (rc = s_exec (self, STMT_SAVEPOINT_BATCH)) != SQLITE_OK) {
-            store_error_from_sqlite (self, rc, -1, NULL, &err);
+        batch_outcome_t outcome = s_group_batch (self, requests [n], outs [n], grouped, &changed, &err);
+        if (outcome == GROUP_FAILED)
             goto group_failed;
+        if (outcome == BATCH_UNDONE) {
+            klass [n] = err.klass;
+            proto_reply_error (outs [n], requests [n], &err);
+            err = (proto_error_t) { .klass = PROTO_CLASS_NONE };
         }
-        if (s_execute (self, requests [n], outs [n], &changed, &batch_err) == 0) {
-            if (savepoint && (rc = s_exec (self, STMT_RELEASE_BATCH)) != SQLITE_OK) {
-                store_error_from_sqlite (self, rc, -1, NULL, &err);
-                goto group_failed;
-            }
-            continue;
-        }
-        outs [n]->size = mark;
-        /*  Without a savepoint, a batch that failed after changing rows
-            (its op went in, its key record did not) cannot be undone
-            alone: the group fails instead, retryably. */
-        if (s_storage_class (batch_err.klass) || !self->db->ops->in_transaction (self->db)) {
-            err = batch_err;
-            goto group_failed;
-        }
-        if (grouped && !savepoint && self->db->ops->total_changes (self->db) != changes_before) {
-            proto_error_set (&err, PROTO_CLASS_IO, -1, NULL, "GROUP_UNDONE", "a batch in the same commit "
-                             "failed after writing and could not be undone alone; nothing was applied: %s",
-                             batch_err.message);
-            goto group_failed;
-        }
-        /*  This batch alone is undone; the others keep their work. */
-        if (savepoint
-        &&  ((rc = s_exec (self, STMT_ROLLBACK_TO_BATCH)) != SQLITE_OK
-             || (rc = s_exec (self, STMT_RELEASE_BATCH)) != SQLITE_OK)) {
-            store_error_from_sqlite (self, rc, -1, NULL, &err);
-            goto group_failed;
-        }
-        if (!grouped) {
-            s_exec (self, STMT_ROLLBACK);
-            klass [n] = batch_err.klass;
-            proto_reply_error (outs [n], requests [n], &batch_err);
-            stats_count_batch (self->stats, batch_err.klass);
-            return;
-        }
-        klass [n] = batch_err.klass;
-        proto_reply_error (outs [n], requests [n], &batch_err);
     }
-    if (s_poisoned (self, requests, count) && self->db->ops->fail_next_commit)
-        self->db->ops->fail_next_commit (self->db);
-    rc = s_exec (self, STMT_COMMIT);
-    if (rc == STORE_RC_LOST || rc == STORE_RC_NOT_LEADER || rc == STORE_RC_LEADERSHIP_LOST) {
-        /*  The COMMIT went to the node, and the node (or its leadership)
-            went away before it answered: the group may be in the cluster's
-            log or not. Only a keyed retry can tell (replay, or first run). */
-        self->lost = true;
-        proto_error_set (&err, PROTO_CLASS_UNAVAILABLE, -1, NULL, "OUTCOME_UNKNOWN", "the leader was lost while"
-                         " committing: this batch may or may not have been applied; retry it with its key");
-        goto group_failed;
-    }
-    if (rc != SQLITE_OK) {
-        /*  Whatever the cause, nothing of the group is in the database and
-            a retry can succeed: every batch is told so alike. */
-        store_error_from_sqlite (self, rc, -1, NULL, &err);
-        err.klass = PROTO_CLASS_IO;
-        snprintf (err.message, sizeof (err.message), "commit failed, nothing was applied: %s",
-                  self->db->ops->errmsg (self->db));
-        goto group_failed;
-    }
-    /*  Checked after COMMIT, so that a deletion during the group is caught
-        too: no ok for a write that cannot survive a restart. */
-    if (writes && !s_file_in_place (self, &err))
+    /*  A batch alone had no savepoint: what its ops before the failed one
+        did is undone with the transaction. */
+    if (!grouped && klass [0] != PROTO_CLASS_NONE)
+        s_step_control (self, STMT_ROLLBACK);
+    else
+    if (s_group_commit (self, requests, count, writes, &err))
         goto group_failed;
     atomic_fetch_add (&self->stats->rows_changed, changed);
     for (size_t n = 0; n < count; n++)
@@ -578,7 +613,7 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
 
 group_failed:
     if (self->db->ops->in_transaction (self->db))
-        s_exec (self, STMT_ROLLBACK);
+        s_step_control (self, STMT_ROLLBACK);
     for (size_t n = 0; n < count; n++) {
         msgpack_sbuffer_clear (outs [n]);
         proto_reply_error (outs [n], requests [n], &err);

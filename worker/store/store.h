@@ -77,13 +77,6 @@ void store_run_group (store_t *self, const proto_request_t **requests, msgpack_s
 typedef void (store_busy_fn) (void *arg, int wait_ms);
 void store_set_busy_handler (store_t *self, store_busy_fn *serve, void *arg);
 
-/* Does the request hold only sys.* ops (ping, stats)? */
-bool store_request_is_sys (const proto_request_t *request);
-
-/* Answer a request of sys.* ops alone, without a database: cluster mode
-   answers them on every node, leader or not. */
-void store_run_sys (stats_t *stats, const proto_request_t *request, msgpack_sbuffer *out);
-
 /* Drop idempotency records older than the TTL: a step of a sweep through
    the keys, if one is due (every 100 ms), sized to outrun the keys written
    since the last. Call between groups. */

@@ -64,7 +64,9 @@ typedef struct {
         opened, or NULL while it is; wait for locks (true) or not at all. */
     const char *(*moved) (store_db_t *db);
     void (*busy_wait) (store_db_t *db, bool wait);
-    void (*fail_next_commit) (store_db_t *db);  /* test hook */
+#ifdef LEDGERD_TEST_HOOKS
+    void (*fail_next_commit) (store_db_t *db);  /* ledgerd_test only */
+#endif
 } store_db_ops_t;
 
 struct _store_db_t {

@@ -238,7 +238,8 @@ s_busy_wait (store_db_t *db, bool wait)
         sqlite3_busy_timeout (self->db, self->store->options.busy_timeout_ms);
 }
 
-/*  Test hook: make a commit fail, as a full disk would. */
+#ifdef LEDGERD_TEST_HOOKS
+/*  Test hook (ledgerd_test only): make a commit fail, as a full disk would. */
 static int
 s_fail_commit_hook (void *arg)
 {
@@ -252,6 +253,7 @@ s_fail_next_commit (store_db_t *db)
     sqlite3 *handle = s_db (db)->db;
     sqlite3_commit_hook (handle, s_fail_commit_hook, handle);
 }
+#endif
 
 /*  Leave the database whole in one file: copy the WAL back and truncate
     it, and say so if that fails (the WAL then stays beside the file, and
@@ -316,7 +318,9 @@ static const store_db_ops_t s_ops = {
     .query_int = s_query_int,
     .moved = s_moved,
     .busy_wait = s_busy_wait,
+#ifdef LEDGERD_TEST_HOOKS
     .fail_next_commit = s_fail_next_commit,
+#endif
 };
 
 static s_db_t *

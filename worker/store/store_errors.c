@@ -3,8 +3,11 @@
     The class says whether a retry can help: a lock held by someone else
     (busy) or a storage hiccup (io, a read-only file among them) can pass;
     a broken constraint or a corrupt file cannot. Storage failures are
-    also logged here, since every one passes through this file. The code is SQLite's own extended name, so an
-    operator can look it up. */
+    also logged here, since every one passes through this file. The code is
+    SQLite's own extended name, so an operator can look it up. Every error
+    the store makes of a storage condition is shaped here, the group's
+    among them (a failed COMMIT, a batch that cannot be undone alone, a
+    database file moved away). */
 
 #include "store_internal.h"
 #include "log.h"
@@ -138,6 +141,17 @@ s_unavailable (store_t *self, int rc, int op, proto_error_t *err)
     return true;
 }
 
+/*  Clients retry io errors quietly; without this line a full disk or a
+    failing device shows up nowhere an operator looks. */
+static void
+s_log_storage_failure (store_t *self, int rc, const char *message)
+{
+    int topic = s_log_topic (rc);
+    if (topic >= 0)
+        store_log_limited (self, (store_log_topic_t) topic, "storage failure on database %s: %s: %s",
+                           self->path, store_rc_name (rc), message);
+}
+
 void
 store_error_from_sqlite (store_t *self, int rc, int op, const char *field, proto_error_t *err)
 {
@@ -145,15 +159,60 @@ store_error_from_sqlite (store_t *self, int rc, int op, const char *field, proto
         return;
     proto_class_t klass = s_class (rc);
     const char *message = self->db->ops->errmsg (self->db);
-    /*  Clients retry io errors quietly; without this line a full disk or
-        a failing device shows up nowhere an operator looks. */
-    int topic = s_log_topic (rc);
-    if (topic >= 0)
-        store_log_limited (self, (store_log_topic_t) topic, "storage failure on database %s: %s: %s",
-                           self->path, store_rc_name (rc), message);
+    s_log_storage_failure (self, rc, message);
     if (klass == PROTO_CLASS_BUSY)
         proto_error_set (err, klass, op, field, store_rc_name (rc),
                          "the database stayed locked for %d ms (%s)", self->options.busy_timeout_ms, message);
     else
         proto_error_set (err, klass, op, field, store_rc_name (rc), "%s", message);
+}
+
+void
+store_error_from_commit (store_t *self, int rc, proto_error_t *err)
+{
+    if (rc == STORE_RC_LOST || rc == STORE_RC_NOT_LEADER || rc == STORE_RC_LEADERSHIP_LOST) {
+        /*  The COMMIT went to the node, and the node (or its leadership)
+            went away before it answered: the group may be in the cluster's
+            log or not. Only a keyed retry can tell (replay, or first run). */
+        self->lost = true;
+        proto_error_set (err, PROTO_CLASS_UNAVAILABLE, -1, NULL, "OUTCOME_UNKNOWN", "the leader was lost while"
+                         " committing: this batch may or may not have been applied; retry it with its key");
+        return;
+    }
+    /*  Whatever the cause, nothing of the group is in the database and a
+        retry can succeed: every batch is told so alike. */
+    const char *message = self->db->ops->errmsg (self->db);
+    s_log_storage_failure (self, rc, message);
+    proto_error_set (err, PROTO_CLASS_IO, -1, NULL, store_rc_name (rc), "commit failed, nothing was applied: %s",
+                     message);
+}
+
+void
+store_error_group_undone (proto_error_t *err)
+{
+    proto_error_t batch_err = *err;
+    proto_error_set (err, PROTO_CLASS_IO, -1, NULL, "GROUP_UNDONE", "a batch in the same commit failed after"
+                     " writing and could not be undone alone; nothing was applied: %s", batch_err.message);
+}
+
+void
+store_error_moved (store_t *self, const char *what, proto_error_t *err)
+{
+    proto_error_set (err, PROTO_CLASS_IO, -1, NULL, "DATABASE_MOVED", "database %s %s while ledgerd had it"
+                     " open: nothing of this batch is in it; restart ledgerd, then retry", self->path, what);
+    store_log_limited (self, STORE_LOG_MOVED, "database %s %s while ledgerd had it open: refusing every"
+                       " write (DATABASE_MOVED) until ledgerd is restarted", self->path, what);
+}
+
+bool
+store_class_is_per_op (proto_class_t klass)
+{
+    return klass == PROTO_CLASS_INVALID || klass == PROTO_CLASS_NOT_FOUND || klass == PROTO_CLASS_CONSTRAINT;
+}
+
+bool
+store_class_ends_group (proto_class_t klass)
+{
+    return klass == PROTO_CLASS_BUSY || klass == PROTO_CLASS_IO || klass == PROTO_CLASS_INTERNAL
+        || klass == PROTO_CLASS_UNAVAILABLE;
 }

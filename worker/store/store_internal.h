@@ -139,8 +139,10 @@ struct _store_t {
     uint64_t keys_written;              /* since the last prune */
     store_busy_fn *busy_serve;  /* what to do while the lock is busy */
     void *busy_arg;
-    char *fail_commit_key;      /* test hook: fail the commit of the group holding this key */
+#ifdef LEDGERD_TEST_HOOKS
+    char *fail_commit_key;      /* fail the commit of the group holding this key */
     bool fail_commit_done;
+#endif
     bool lost;                  /* the node connection is gone (cluster): store_usable says no */
     store_log_limit_t log_limits [STORE_LOG_TOPICS];
 };
@@ -153,6 +155,28 @@ store_stmt_t *store_stmt (store_t *self, store_stmt_id_t id);
    (IOERR, FULL, CORRUPT, NOTADB, READONLY) is also logged, rate-limited. */
 void store_error_from_sqlite (store_t *self, int rc, int op, const char *field, proto_error_t *err);
 
+/* The error of a failed COMMIT (rc): unavailable / OUTCOME_UNKNOWN when
+   the node or its leadership went away while committing (and the store is
+   then lost), else io, retryable: nothing of the group was applied. */
+void store_error_from_commit (store_t *self, int rc, proto_error_t *err);
+
+/* A batch of a group failed (err) after writing, with no savepoint to undo
+   it alone: err becomes the group's error, io / GROUP_UNDONE, quoting it. */
+void store_error_group_undone (proto_error_t *err);
+
+/* The writer's path no longer names the file it has open (what: "was
+   deleted", ...): err is io / DATABASE_MOVED, and it is logged, rate-limited. */
+void store_error_moved (store_t *self, const char *what, proto_error_t *err);
+
+/* May one op own an error of klass in independent mode (undone alone, the
+   batch goes on)? Storage trouble is never per-op: it fails the whole
+   batch, so a retry cannot apply anything twice. */
+bool store_class_is_per_op (proto_class_t klass);
+
+/* Does an error of klass end the whole group? Then the transaction itself
+   is in doubt. */
+bool store_class_ends_group (proto_class_t klass);
+
 /* Log an error line about topic, printf-style, unless one went out less
    than STORE_LOG_EVERY_US ago: then only count it; the next line that goes
    out says how many were held back. */
@@ -162,16 +186,16 @@ void store_log_limited (store_t *self, store_log_topic_t topic, const char *form
 /* The stable name of an SQLite (extended) result code, "SQLITE_CONSTRAINT_UNIQUE". */
 const char *store_rc_name (int rc);
 
-/* Run op n of the batch and pack its result into pk. Returns 0, or -1 with
-   err set. */
-int store_op_run (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err);
+/* Run op n of the batch by its handler and pack its result into pk.
+   Returns 0, or -1 with err set. */
+int store_op_dispatch (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err);
 
 /*  Atomic batches: run the txn.create ops from op n, if 8 or more come in
     a row, as few multi-row inserts (32 and 8 rows), packing one result
-    each, exactly as store_op_run would one by one. Sets *done_p to the ops
+    each, exactly as store_op_dispatch would one by one. Sets *done_p to the ops
     run (0: fewer than 8, nothing done); returns 0, or -1 with err naming
     the op at fault. */
-int store_op_run_creates (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err);
+int store_op_bulk_create (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err);
 
 /* Bring the schema to the latest version. Returns 0, or -1 with errbuf set. */
 int store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen);

@@ -1,4 +1,5 @@
-/*  store_ops -- one handler per op, dispatched from the op table.
+/*  store_ops -- one handler per op, dispatched by a table generated from
+    the op list (PROTO_OP_LIST).
 
     By the time a handler runs, proto_request has checked every field's
     presence, type and format; handlers only resolve references (refs, ids,
@@ -9,6 +10,7 @@
 #include "store_stmts.h"
 #include "proto_reply.h"
 #include "proto_time.h"
+#include "sys_ops.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -428,7 +430,7 @@ s_txn_create_chunk (store_t *self, uint32_t n, store_stmt_id_t id, uint32_t k, m
 }
 
 int
-store_op_run_creates (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err)
+store_op_bulk_create (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err)
 {
     const proto_request_t *request = self->batch.request;
     uint32_t run = 0;
@@ -549,169 +551,41 @@ s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
     return 0;
 }
 
-static void
-s_pack_ping (stats_t *stats, msgpack_packer *pk)
-{
-    msgpack_pack_map (pk, stats->cluster? 3: 2);
-    proto_pack_cstr (pk, "pong");
-    msgpack_pack_true (pk);
-    proto_pack_cstr (pk, "version");
-    proto_pack_cstr (pk, LEDGER_VERSION);
-    if (stats->cluster) {
-        proto_pack_cstr (pk, "role");
-        proto_pack_cstr (pk, stats->cluster_role (stats->cluster));
-    }
-}
-
-static void
-s_pack_counter (msgpack_packer *pk, const char *name, atomic_uint_fast64_t *counter)
-{
-    proto_pack_cstr (pk, name);
-    msgpack_pack_uint64 (pk, atomic_load (counter));
-}
-
-static void
-s_pack_stats (stats_t *stats, msgpack_packer *pk)
-{
-    msgpack_pack_map (pk, 1);
-    proto_pack_cstr (pk, "stats");
-    msgpack_pack_map (pk, stats->cluster? 9: 8);
-    proto_pack_cstr (pk, "uptime_s");
-    msgpack_pack_int64 (pk, (stats_now_us () - stats->started_us) / 1000000);
-    s_pack_counter (pk, "batches_ok", &stats->batches_ok);
-    proto_pack_cstr (pk, "batches_failed");
-    msgpack_pack_map (pk, PROTO_CLASS_COUNT - 1);
-    for (int klass = PROTO_CLASS_NONE + 1; klass < PROTO_CLASS_COUNT; klass++)
-        s_pack_counter (pk, proto_class_name ((proto_class_t) klass), &stats->batches_failed [klass]);
-    s_pack_counter (pk, "ops", &stats->ops);
-    s_pack_counter (pk, "rows_changed", &stats->rows_changed);
-    s_pack_counter (pk, "replays", &stats->replays);
-    s_pack_counter (pk, "replies_dropped", &stats->replies_dropped);
-    s_pack_counter (pk, "transactions", &stats->write_transactions);
-    if (stats->cluster) {
-        proto_pack_cstr (pk, "cluster");
-        stats->cluster_pack (stats->cluster, pk);
-    }
-}
-
+/*  An op the ledger does not answer (PROTO_OPF_NO_LEDGER): sys_ops does,
+    here as part of the batch; alone, the front end runs them itself. */
 static int
-s_sys_ping (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+s_no_ledger_op (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
-    s_pack_ping (self->stats, pk);
-    return 0;
+    return sys_ops_answer (self->stats, n, op, pk, err);
 }
 
-static int
-s_sys_stats (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
-{
-    s_pack_stats (self->stats, pk);
-    return 0;
-}
+/*  Each op's handler, named for the op's symbol in PROTO_OP_LIST. The table
+    below is generated from that list, so an op without a line here does
+    not compile. */
+#define HANDLER_CATEGORY_CREATE  s_category_create
+#define HANDLER_CATEGORY_UPDATE  s_category_update
+#define HANDLER_CATEGORY_DELETE  s_category_delete
+#define HANDLER_CATEGORY_GET     s_category_get
+#define HANDLER_CATEGORY_LIST    s_category_list
+#define HANDLER_TXN_CREATE       s_txn_create
+#define HANDLER_TXN_UPDATE       s_txn_update
+#define HANDLER_TXN_DELETE       s_txn_delete
+#define HANDLER_TXN_GET          s_txn_get
+#define HANDLER_TXN_QUERY        s_txn_query
+#define HANDLER_SYS_PING         s_no_ledger_op
+#define HANDLER_SYS_STATS        s_no_ledger_op
+#define HANDLER_CLUSTER_TRANSFER s_no_ledger_op
+#define HANDLER_CLUSTER_REMOVE   s_no_ledger_op
 
-/*  cluster.transfer and cluster.remove: for the cluster, not the ledger.
-    Without one (single-node mode), there is nothing to do. */
-static int
-s_cluster_admin (stats_t *stats, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
-{
-    bool remove = op->code == PROTO_OP_CLUSTER_REMOVE;
-    if (!stats->cluster) {
-        proto_error_set (err, PROTO_CLASS_INVALID, (int) n, "op", "NOT_CLUSTER",
-                         "this worker is not in cluster mode");
-        return -1;
-    }
-    if (VALUE (op, ID)->kind != PROTO_VAL_INT) {
-        proto_error_set (err, PROTO_CLASS_INVALID, (int) n, "id", "NOT_A_NODE", "give a node id");
-        return -1;
-    }
-    char why [256];
-    if (stats->cluster_admin (stats->cluster, remove, (uint64_t) VALUE (op, ID)->i, why, sizeof (why))) {
-        proto_error_set (err, PROTO_CLASS_UNAVAILABLE, (int) n, "id", remove? "REMOVE_FAILED": "TRANSFER_FAILED",
-                         "%s", why);
-        return -1;
-    }
-    msgpack_pack_map (pk, 1);
-    proto_pack_cstr (pk, "done");
-    msgpack_pack_true (pk);
-    return 0;
-}
-
-static int
-s_cluster_op (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
-{
-    return s_cluster_admin (self->stats, n, op, pk, err);
-}
-
-bool
-store_request_is_sys (const proto_request_t *request)
-{
-    for (uint32_t n = 0; n < request->op_count; n++) {
-        proto_op_code_t code = request->ops [n].code;
-        if ((code != PROTO_OP_SYS_PING && code != PROTO_OP_SYS_STATS && code != PROTO_OP_CLUSTER_TRANSFER
-             && code != PROTO_OP_CLUSTER_REMOVE)
-        ||  request->ops [n].error)
-            return false;
-    }
-    return request->op_count > 0;
-}
-
-void
-store_run_sys (stats_t *stats, const proto_request_t *request, msgpack_sbuffer *out)
-{
-    msgpack_sbuffer results;
-    msgpack_sbuffer_init (&results);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &results, msgpack_sbuffer_write);
-    msgpack_pack_array (&pk, request->op_count);
-    for (uint32_t n = 0; n < request->op_count; n++) {
-        const proto_op_t *op = &request->ops [n];
-        proto_error_t err = { .klass = PROTO_CLASS_NONE };
-        atomic_fetch_add (&stats->ops, 1);
-        if (op->code == PROTO_OP_SYS_PING)
-            s_pack_ping (stats, &pk);
-        else
-        if (op->code == PROTO_OP_SYS_STATS)
-            s_pack_stats (stats, &pk);
-        else
-        if (s_cluster_admin (stats, n, op, &pk, &err)) {
-            /*  The whole batch fails: cluster ops are not undone, so
-                nothing runs after the one that failed. */
-            msgpack_sbuffer_destroy (&results);
-            proto_reply_error (out, request, &err);
-            stats_count_batch (stats, err.klass);
-            return;
-        }
-    }
-    proto_reply_ok (out, request, results.data, results.size, request->mode == PROTO_MODE_INDEPENDENT? 0: -1,
-                    false);
-    stats_count_batch (stats, PROTO_CLASS_NONE);
-    msgpack_sbuffer_destroy (&results);
-}
-
-static op_handler_fn *s_handlers [PROTO_OP_COUNT] = {
-    [PROTO_OP_CATEGORY_CREATE] = s_category_create,
-    [PROTO_OP_CATEGORY_UPDATE] = s_category_update,
-    [PROTO_OP_CATEGORY_DELETE] = s_category_delete,
-    [PROTO_OP_CATEGORY_GET]    = s_category_get,
-    [PROTO_OP_CATEGORY_LIST]   = s_category_list,
-    [PROTO_OP_TXN_CREATE]      = s_txn_create,
-    [PROTO_OP_TXN_UPDATE]      = s_txn_update,
-    [PROTO_OP_TXN_DELETE]      = s_txn_delete,
-    [PROTO_OP_TXN_GET]         = s_txn_get,
-    [PROTO_OP_TXN_QUERY]       = s_txn_query,
-    [PROTO_OP_SYS_PING]        = s_sys_ping,
-    [PROTO_OP_SYS_STATS]       = s_sys_stats,
-    [PROTO_OP_CLUSTER_TRANSFER] = s_cluster_op,
-    [PROTO_OP_CLUSTER_REMOVE]  = s_cluster_op,
+static op_handler_fn *const s_handlers [PROTO_OP_COUNT] = {
+#define X(sym, name, entity, flags, required, optional, one_of) [PROTO_OP_##sym] = HANDLER_##sym,
+    PROTO_OP_LIST (X)
+#undef X
 };
 
 int
-store_op_run (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err)
+store_op_dispatch (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err)
 {
     const proto_op_t *op = &self->batch.request->ops [n];
-    op_handler_fn *handler = s_handlers [op->code];
-    if (!handler) {
-        proto_error_set (err, PROTO_CLASS_INTERNAL, (int) n, "op", "NO_HANDLER", "op has no handler");
-        return -1;
-    }
-    return handler (self, n, op, pk, err);
+    return s_handlers [op->code] (self, n, op, pk, err);
 }
