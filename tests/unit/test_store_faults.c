@@ -335,6 +335,75 @@ test_read_fault_mid_batch (void)
     }
 }
 
+/*  Three batches committed together; the middle one meets a read fault.
+    Storage trouble is the group's, not one batch's: every batch of the
+    group is answered io (retryable), none of them is in the ledger, and
+    the same group sent again goes in whole. */
+static void
+s_group_read_fault (int rc)
+{
+    const char *texts [3] = {
+        "{\"v\":1,\"ops\":[{\"op\":\"category.create\",\"name\":\"G0\"}]}",
+        READ_AT_OP_2 (""),
+        "{\"v\":1,\"ops\":[{\"op\":\"category.create\",\"name\":\"G2\"}]}",
+    };
+    store_t *store = s_cold_ledger ();
+    for (int round = 0; round < 2; round++) {
+        char *bodies [3];
+        proto_request_t *requests [3];
+        msgpack_sbuffer outs [3];
+        msgpack_sbuffer *out_ptrs [3];
+        for (int n = 0; n < 3; n++) {
+            size_t size;
+            json_t *json = json_loads (texts [n], 0, NULL);
+            if (!json || proto_json_to_msgpack (json, &bodies [n], &size, NULL, 0))
+                abort ();
+            json_decref (json);
+            requests [n] = proto_request_new (bodies [n], size, 1000);
+            if (!requests [n] || proto_error_is_set (&requests [n]->error))
+                abort ();
+            msgpack_sbuffer_init (&outs [n]);
+            out_ptrs [n] = &outs [n];
+        }
+        if (round == 0)
+            faulty_vfs_arm_reads (1, rc, false);
+        store_run_group (store, (const proto_request_t **) requests, out_ptrs, 3);
+        if (round == 0) {
+            CHECK_INT (faulty_vfs_failures (), 1);
+            faulty_vfs_arm (0, SQLITE_OK, false);
+        }
+        for (int n = 0; n < 3; n++) {
+            json_t *reply = proto_json_from_msgpack (outs [n].data, outs [n].size, NULL, 0);
+            if (round == 0) {
+                CHECK_INT (harness_bool (reply, "ok"), 0);
+                CHECK_STR (harness_str (reply, "error.class"), "io");
+                CHECK_INT (harness_bool (reply, "error.retryable"), 1);
+            }
+            else
+                CHECK_INT (harness_bool (reply, "ok"), 1);
+            json_decref (reply);
+            msgpack_sbuffer_destroy (&outs [n]);
+            proto_request_destroy (&requests [n]);
+            free (bodies [n]);
+        }
+        if (round == 0)
+            CHECK_INT (s_sql ("SELECT count (*) FROM category WHERE name IN ('G0', 'B', 'G2')"), 0);
+    }
+    store_destroy (&store);
+    CHECK_INT (s_sql ("SELECT count (*) FROM category WHERE name IN ('G0', 'B', 'G2')"), 3);
+    harness_remove_dir (s_dir);
+}
+
+/*  A read error makes SQLite roll the whole transaction back; one that
+    leaves it open (here SQLITE_READONLY from a read) must end the group
+    all the same. */
+static void
+test_read_fault_ends_the_group (void)
+{
+    s_group_read_fault (SQLITE_IOERR_READ);
+    s_group_read_fault (SQLITE_READONLY);
+}
+
 /*  Category A (op 0), then 32 txn.create of 1000-byte descriptions (ops 1
     to 32), which go in as one 32-row insert: some 9 pages of rows. */
 static char *
@@ -410,6 +479,7 @@ main (void)
     TEST_RUN (test_full_once);
     TEST_RUN (test_full_keep_failing);
     TEST_RUN (test_read_fault_mid_batch);
+    TEST_RUN (test_read_fault_ends_the_group);
     TEST_RUN (test_write_fault_mid_batch);
     return TEST_DONE ();
 }
