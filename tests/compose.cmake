@@ -10,6 +10,10 @@ if(DOCKER_COMPOSE_EXECUTABLE)
     add_test(NAME compose_cluster_config
              COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/support/compose_cluster_check.sh ${DOCKER_COMPOSE_EXECUTABLE}
              WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    # One service builds the image; healthchecks outlast a ping.
+    add_test(NAME compose_build_once
+             COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/support/compose_build_check.sh ${DOCKER_COMPOSE_EXECUTABLE}
+             WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 else()
     message(WARNING "docker-compose not found: the compose_config test will fail "
                     "(install the Debian package docker-compose, or run scripts/install-deps.sh)")

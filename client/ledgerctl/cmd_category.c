@@ -1,9 +1,12 @@
 /*  cmd_category -- add-category, categories, and get/update/delete category.
 
-    A category is named on the command line by id (digits) or by name. The
-    protocol takes names for get and as a parent, but update and delete
-    take ids only, so for those a name is looked up first. */
+    A category is named on the command line by id or by name
+    (ctl_category.h: id:N, name:TEXT, or bare). The protocol takes names
+    for get and as a parent, but update and delete take ids only, so for
+    those a name is looked up first. A new name (add-category NAME,
+    --name) is taken as written. */
 
+#include "ctl_category.h"
 #include "ctl_commands.h"
 #include "ctl_parse.h"
 #include "ctl_rows.h"
@@ -25,13 +28,19 @@ enum {
 static int
 s_resolve (ctl_t *ctl, const char *text, int64_t *id_p)
 {
-    if (ctl_is_id (text))
-        return ctl_parse_id (ctl, "a category id", text, id_p);
+    ledger_ref_t ref;
+    int status = ctl_category_ref (ctl, "the category", text, &ref);
+    if (status)
+        return status;
+    if (ref.kind == LEDGER_REF_ID) {
+        *id_p = ref.value;
+        return CTL_EXIT_OK;
+    }
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
-        ledger_batch_category_get (batch, ledger_name (text));
+        ledger_batch_category_get (batch, ref);
     ledger_result_t *result;
-    int status = ctl_submit (ctl, &batch, &result);
+    status = ctl_submit (ctl, &batch, &result);
     if (status)
         return status;
     ledger_category_t category;
@@ -65,7 +74,11 @@ s_parse (ctl_t *ctl, int argc, char **argv, const struct option *options, int po
         switch (opt) {
             case OPT_PARENT:    args->parent = optarg; break;
             case OPT_NO_PARENT: args->no_parent = true; break;
-            case OPT_NAME:      args->name = optarg; break;
+            case OPT_NAME:
+                args->name = optarg;
+                if (ctl_parse_text (ctl, "--name", optarg))
+                    status = CTL_EXIT_USAGE;
+                break;
             case OPT_FORMAT:
                 if (ctl_parse_format (ctl, optarg, &args->format))
                     status = CTL_EXIT_USAGE;
@@ -96,9 +109,14 @@ ctl_cmd_category_add (ctl_t *ctl, int argc, char **argv)
     int status = s_parse (ctl, argc, argv, options, 1, "a NAME", &args);
     if (status != CTL_CONTINUE)
         return status;
+    if (ctl_parse_text (ctl, "the NAME", argv [optind]))
+        return CTL_EXIT_USAGE;
+    ledger_ref_t parent = LEDGER_UNSET;
+    if (args.parent && (status = ctl_category_ref (ctl, "--parent", args.parent, &parent)))
+        return status;
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
-        ledger_batch_category_create (batch, argv [optind], args.parent? ctl_category_ref (args.parent): LEDGER_UNSET);
+        ledger_batch_category_create (batch, argv [optind], parent);
     ledger_result_t *result;
     status = ctl_submit (ctl, &batch, &result);
     if (status)
@@ -163,13 +181,9 @@ ctl_cmd_category_get (ctl_t *ctl, int argc, char **argv)
     int status = s_parse (ctl, argc, argv, options, 1, "a category ID or NAME", &args);
     if (status != CTL_CONTINUE)
         return status;
-    ledger_ref_t category = ledger_name (argv [optind]);
-    if (ctl_is_id (argv [optind])) {
-        int64_t id;
-        if (ctl_parse_id (ctl, "a category id", argv [optind], &id))
-            return CTL_EXIT_USAGE;
-        category = ledger_id (id);
-    }
+    ledger_ref_t category;
+    if ((status = ctl_category_ref (ctl, "the category", argv [optind], &category)))
+        return status;
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch) {
         ledger_batch_category_get (batch, category);
@@ -203,7 +217,9 @@ ctl_cmd_category_update (ctl_t *ctl, int argc, char **argv)
     status = s_resolve (ctl, argv [optind], &id);
     if (status)
         return status;
-    ledger_ref_t parent = args.no_parent? LEDGER_NULL: args.parent? ctl_category_ref (args.parent): LEDGER_UNSET;
+    ledger_ref_t parent = args.no_parent? LEDGER_NULL: LEDGER_UNSET;
+    if (args.parent && (status = ctl_category_ref (ctl, "--parent", args.parent, &parent)))
+        return status;
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
         ledger_batch_category_update (batch, ledger_id (id), args.name, parent);

@@ -5,6 +5,7 @@
     cursor names a position (time, id), so pages neither skip nor repeat
     rows. Category names come with the first page. */
 
+#include "ctl_category.h"
 #include "ctl_commands.h"
 #include "ctl_parse.h"
 #include "ctl_rows.h"
@@ -30,6 +31,7 @@ enum {
 
 typedef struct {
     ledger_query_t query;
+    const char *category_texts [PROTO_MAX_LIST];        /* as given */
     ledger_ref_t categories [PROTO_MAX_LIST];
     long limit;                 /* rows to print at most; 0: all */
     long page_size;
@@ -65,7 +67,7 @@ s_parse (ctl_t *ctl, int argc, char **argv, s_args_t *args)
             case OPT_CATEGORY:
                 if (query->category_count == PROTO_MAX_LIST)
                     return ctl_usage (ctl, "at most %d --category options", PROTO_MAX_LIST);
-                args->categories [query->category_count++] = ctl_category_ref (optarg);
+                args->category_texts [query->category_count++] = optarg;
                 break;
             case OPT_SUBCATEGORIES:
                 query->include_subcategories = true;
@@ -100,6 +102,10 @@ s_parse (ctl_t *ctl, int argc, char **argv, s_args_t *args)
         return ctl_usage (ctl, "unexpected argument \"%s\"", argv [optind]);
     if (query->include_subcategories && query->category_count == 0)
         return ctl_usage (ctl, "--subcategories needs at least one --category");
+    int status = ctl_category_refs (ctl, "--category", args->category_texts, query->category_count,
+                                    args->categories);
+    if (status)
+        return status;
     query->categories = args->categories;
     return CTL_CONTINUE;
 }
@@ -133,15 +139,18 @@ ctl_cmd_query (ctl_t *ctl, int argc, char **argv)
         return status;
     }
 
-    table_t *table = ctl_txn_table_new (args->format);
+    /*  The table is made once the first page is in: CSV prints its header
+        at once, and a query the worker refuses prints nothing but why. */
+    table_t *table = NULL;
     ledger_result_t *first = NULL;      /* holds the category names */
     ctl_names_t *names = NULL;
     char *cursor = NULL;
-    status = table? CTL_EXIT_OK: ctl_fail (ctl, CTL_EXIT_FAILED, "out of memory");
+    status = CTL_EXIT_OK;
     while (status == CTL_EXIT_OK) {
+        size_t printed = table? table_rows (table): 0;
         long wanted = args->page_size;
-        if (args->limit && args->limit - (long) table_rows (table) < wanted)
-            wanted = args->limit - (long) table_rows (table);
+        if (args->limit && args->limit - (long) printed < wanted)
+            wanted = args->limit - (long) printed;
         args->query.limit = (int) wanted;
         args->query.after = cursor;
         ledger_batch_t *batch = ledger_batch_new ();
@@ -159,6 +168,11 @@ ctl_cmd_query (ctl_t *ctl, int argc, char **argv)
         if (!first) {
             first = result;
             names = ctl_names_new (first, 0);
+            table = ctl_txn_table_new (args->format);
+            if (!table) {
+                status = ctl_fail (ctl, CTL_EXIT_FAILED, "out of memory");
+                break;
+            }
         }
         if (s_print_page (table, result, op, names, args->limit))
             status = ctl_fail (ctl, CTL_EXIT_FAILED, "cannot read or print a row");

@@ -42,12 +42,32 @@ s_now_ms (void)
     return (double) now.tv_sec * 1000.0 + (double) now.tv_nsec / 1e6;
 }
 
+/*  ping answers "is it up?" for health checks and wait loops, which must
+    get a no within about a second, not after the library's 4 tries of 5 s.
+    So unless the command line says otherwise it waits PING_TIMEOUT_MS per
+    endpoint and tries each of several endpoints once. */
+#define PING_TIMEOUT_MS 1000
+
+static void
+s_ping_defaults (ctl_t *ctl)
+{
+    if (ctl->timeout_ms < 0)
+        ctl->timeout_ms = PING_TIMEOUT_MS;
+    if (ctl->retries < 0) {
+        int endpoints = 1;
+        for (const char *c = ctl->endpoint; *c; c++)
+            endpoints += *c == ',';
+        ctl->retries = endpoints - 1;
+    }
+}
+
 int
 ctl_cmd_ping (ctl_t *ctl, int argc, char **argv)
 {
     int status = s_parse (ctl, argc, argv, NULL);
     if (status != CTL_CONTINUE)
         return status;
+    s_ping_defaults (ctl);
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
         ledger_batch_ping (batch);

@@ -1,5 +1,6 @@
 /*  cmd_txn -- add, and get/update/delete txn: one transaction at a time. */
 
+#include "ctl_category.h"
 #include "ctl_commands.h"
 #include "ctl_parse.h"
 #include "ctl_rows.h"
@@ -58,7 +59,11 @@ s_parse (ctl_t *ctl, int argc, char **argv, const struct option *options, bool w
                 break;
             case OPT_CATEGORY:    args->category = optarg; break;
             case OPT_NO_CATEGORY: args->no_category = true; break;
-            case OPT_DESC:        args->description = optarg; break;
+            case OPT_DESC:
+                if (ctl_parse_text (ctl, "--desc", optarg))
+                    return CTL_EXIT_USAGE;
+                args->description = optarg;
+                break;
             case OPT_NO_DESC:     args->no_description = true; break;
             case OPT_FORMAT:
                 if (ctl_parse_format (ctl, optarg, &args->format))
@@ -112,10 +117,12 @@ ctl_cmd_txn_add (ctl_t *ctl, int argc, char **argv)
         return status;
     if (!args.set_amount)
         return ctl_usage (ctl, "--amount is required");
+    ledger_ref_t category = LEDGER_UNSET;
+    if (args.category && (status = ctl_category_ref (ctl, "--category", args.category, &category)))
+        return status;
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
-        ledger_batch_txn_create (batch, args.amount, args.at.set? args.at: s_now (), args.description,
-                                 args.category? ctl_category_ref (args.category): LEDGER_UNSET);
+        ledger_batch_txn_create (batch, args.amount, args.at.set? args.at: s_now (), args.description, category);
     ledger_result_t *result;
     status = ctl_submit (ctl, &batch, &result);
     if (status)
@@ -180,11 +187,13 @@ ctl_cmd_txn_update (ctl_t *ctl, int argc, char **argv)
         .occurred_at = args.at,
         .set_description = args.description || args.no_description,
         .description = args.description,
-        .category = args.no_category? LEDGER_NULL: args.category? ctl_category_ref (args.category): LEDGER_UNSET,
+        .category = args.no_category? LEDGER_NULL: LEDGER_UNSET,
     };
     if (!change.set_amount && !change.occurred_at.set && !change.set_description
-    &&  change.category.kind == LEDGER_REF_UNSET)
+    &&  !args.category && !args.no_category)
         return ctl_usage (ctl, "nothing to change: give --amount, --at, --category, --no-category, --desc or --no-desc");
+    if (args.category && (status = ctl_category_ref (ctl, "--category", args.category, &change.category)))
+        return status;
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
         ledger_batch_txn_update (batch, ledger_id (args.id), &change);

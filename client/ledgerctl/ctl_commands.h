@@ -10,6 +10,8 @@
 
 #include "ctl.h"
 
+#include <stdbool.h>
+
 /* Run one command. Returns the exit status (CTL_EXIT_*). */
 typedef int (ctl_handler_t) (ctl_t *ctl, int argc, char **argv);
 
@@ -21,6 +23,7 @@ struct _ctl_command_t {
     const char *synopsis;       /* arguments after the command words */
     const char *summary;        /* one line for `ledgerctl --help` */
     const char *help;           /* the options, for `ledgerctl CMD --help` */
+    bool offline;               /* needs no worker: its help shows no connection options */
 };
 
 /* cmd_sys.c */

@@ -1,5 +1,6 @@
 /*  ctl_parse -- the values ledgerctl's options and arguments take: whole
-    numbers, ids, amounts, times, output formats, category references.
+    numbers, ids, amounts, times, output formats, text. (Category references:
+    ctl_category.h.)
 
     Each parser either fills its out-parameter and returns 0, or prints a
     usage error naming the option (through ctl_usage) and returns
@@ -22,7 +23,8 @@ int ctl_parse_int (ctl_t *ctl, const char *option, const char *text, long min, l
 /* A positive id; what names it in the message ("a transaction id"). */
 int ctl_parse_id (ctl_t *ctl, const char *what, const char *text, int64_t *id_p);
 
-/* A decimal amount with at most two decimals, as minor units. */
+/* A decimal amount with at most two decimals (a leading + allowed, as in
+   an import), as minor units. */
 int ctl_parse_amount (ctl_t *ctl, const char *option, const char *text, int64_t *minor_p);
 
 /* --format: table, csv or json. */
@@ -32,11 +34,11 @@ int ctl_parse_format (ctl_t *ctl, const char *text, table_format_t *format_p);
    meaning that day's midnight UTC. Fills *time_p (which borrows nothing). */
 int ctl_parse_time (ctl_t *ctl, const char *option, const char *text, ledger_time_t *time_p);
 
-/* A category given on the command line: digits are an id, anything else a
-   name (borrowed from text). */
-ledger_ref_t ctl_category_ref (const char *text);
+/* Text the worker will store (a description, a name): it must be UTF-8,
+   as the protocol requires, so the refusal names the option. */
+int ctl_parse_text (ctl_t *ctl, const char *option, const char *text);
 
-/* Whether text is all decimal digits (an id rather than a name). */
+/* Whether text is all decimal digits. */
 bool ctl_is_id (const char *text);
 
 #endif

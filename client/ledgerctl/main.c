@@ -22,13 +22,20 @@
     "date (2025-01-02), which means that day's midnight UTC. AMOUNT is a decimal\n" \
     "with at most two decimals (-12.34); negative for money spent.\n"
 
+#define CATEGORY_HELP "\n" \
+    "A category (C, P, CATEGORY) is id:N for an id or name:TEXT for a name, TEXT\n" \
+    "as written (name:2024). Without a prefix, digits are an id and other text a\n" \
+    "name; digits that are also a category's name are refused as ambiguous.\n"
+
 static const ctl_command_t s_commands [] = {
     { "ping", NULL, ctl_cmd_ping, "",
       "check that the worker answers; show its version",
-      "" },
+      "Waits 1000 ms for an answer and tries each endpoint once, unless\n"
+      "--timeout-ms or --retries say otherwise, so a health check gets its no\n"
+      "within about a second.\n", false },
     { "stats", NULL, ctl_cmd_stats, "[--format F]",
       "show the worker's counters",
-      FORMAT_HELP },
+      FORMAT_HELP, false },
     { "submit", NULL, ctl_cmd_submit, "[FILE|-]",
       "send batches written as JSON, one per line; print each reply as JSON",
       "Reads FILE (default: standard input), one batch per line, shaped like a\n"
@@ -38,77 +45,86 @@ static const ctl_command_t s_commands [] = {
       "not a batch gets a reply-shaped error line. Batches without a key get one,\n"
       "so retries never apply a batch twice. Exit status 0 when every batch and\n"
       "every op succeeded, 1 when any failed, 3 when the worker did not answer\n"
-      "(the lines after it are not sent).\n" },
+      "(the lines after it are not sent).\n", false },
     { "add-category", NULL, ctl_cmd_category_add, "NAME [--parent P]",
       "create a category; print its id",
-      "  --parent P         the parent category, by id or name\n" },
+      "  --parent P         the parent category\n"
+      "NAME is taken as written, digits and prefixes included.\n"
+      CATEGORY_HELP, false },
     { "categories", NULL, ctl_cmd_category_list, "[--format F]",
       "list every category",
-      FORMAT_HELP },
+      FORMAT_HELP, false },
     { "add", NULL, ctl_cmd_txn_add, "--amount AMOUNT [--at TIME] [--category C] [--desc TEXT]",
       "record one transaction; print its id",
       "  --amount AMOUNT    the amount, e.g. -12.34 (required)\n"
       "  --at TIME          when it happened (default: now, in this machine's offset)\n"
-      "  --category C       its category, by id or name\n"
+      "  --category C       its category\n"
       "  --desc TEXT        a description (also --description)\n"
-      TIME_HELP },
+      TIME_HELP
+      CATEGORY_HELP, false },
     { "get", "txn", ctl_cmd_txn_get, "ID [--format F]",
       "show one transaction",
-      FORMAT_HELP },
-    { "get", "category", ctl_cmd_category_get, "ID|NAME [--format F]",
+      FORMAT_HELP, false },
+    { "get", "category", ctl_cmd_category_get, "CATEGORY [--format F]",
       "show one category",
-      FORMAT_HELP },
+      FORMAT_HELP
+      CATEGORY_HELP, false },
     { "update", "txn", ctl_cmd_txn_update,
       "ID [--amount AMOUNT] [--at TIME] [--category C|--no-category] [--desc TEXT|--no-desc]",
       "change a transaction",
       "  --amount AMOUNT    a new amount\n"
       "  --at TIME          a new time\n"
-      "  --category C       a new category, by id or name\n"
+      "  --category C       a new category\n"
       "  --no-category      take its category away\n"
       "  --desc TEXT        a new description (also --description)\n"
       "  --no-desc          take its description away\n"
-      TIME_HELP },
-    { "update", "category", ctl_cmd_category_update, "ID|NAME [--name NEW] [--parent P|--no-parent]",
+      TIME_HELP
+      CATEGORY_HELP, false },
+    { "update", "category", ctl_cmd_category_update, "CATEGORY [--name NEW] [--parent P|--no-parent]",
       "rename a category or move it under another",
-      "  --name NEW         a new name\n"
-      "  --parent P         a new parent, by id or name\n"
-      "  --no-parent        make it a top-level category\n" },
+      "  --name NEW         a new name, taken as written\n"
+      "  --parent P         a new parent\n"
+      "  --no-parent        make it a top-level category\n"
+      CATEGORY_HELP, false },
     { "delete", "txn", ctl_cmd_txn_delete, "ID",
       "delete a transaction",
-      "" },
-    { "delete", "category", ctl_cmd_category_delete, "ID|NAME",
+      "", false },
+    { "delete", "category", ctl_cmd_category_delete, "CATEGORY",
       "delete a category (one still used by transactions or subcategories is refused)",
-      "" },
+      CATEGORY_HELP, false },
     { "query", NULL, ctl_cmd_query,
-      "[--from TIME] [--to TIME] [--category C]... [--subcategories] [--min AMOUNT] [--max AMOUNT] [--limit N]",
+      "[--from TIME] [--to TIME] [--category C]... [--subcategories] [--min AMOUNT] [--max AMOUNT] [--limit N]\n"
+      "                       [--page-size N] [--format F]",
       "list transactions, oldest first",
       "  --from TIME        from this instant on (inclusive)\n"
       "  --to TIME          up to this instant (exclusive)\n"
-      "  --category C       only this category, by id or name; repeat for several\n"
+      "  --category C       only this category; repeat for several\n"
       "  --subcategories    include the subcategories of every --category\n"
       "  --min AMOUNT       only amounts >= AMOUNT\n"
       "  --max AMOUNT       only amounts <= AMOUNT\n"
       "  --limit N          print at most N rows (default: all, page after page)\n"
       "  --page-size N      rows per request, 1 to 10000 (default 1000)\n"
       FORMAT_HELP
-      TIME_HELP },
+      TIME_HELP
+      CATEGORY_HELP, false },
     { "cluster", "status", ctl_cmd_cluster_status, "[--format F]",
       "show every node of a cluster: id, Raft address, endpoint, role, leader, reachable",
       "Asks the worker at --endpoint (any node) how it sees the cluster. A node that\n"
       "cannot reach the leader shows no leader.\n"
-      FORMAT_HELP },
+      FORMAT_HELP, false },
     { "cluster", "transfer", ctl_cmd_cluster_transfer, "ID",
       "make node ID the Raft leader (it must be a reachable voter)",
-      "" },
+      "", false },
     { "cluster", "remove", ctl_cmd_cluster_remove, "ID",
       "take node ID out of the cluster for good",
       "Do not restart a removed node with its old --data-dir; to bring the machine\n"
-      "back, give it a new id and an empty --data-dir and --cluster-join.\n" },
+      "back, give it a new id and an empty --data-dir and --cluster-join.\n", false },
     { "keygen", NULL, ctl_cmd_keygen, "NAME",
       "write a CURVE certificate pair: NAME (public) and NAME_secret (private)",
       "Give NAME to the worker (its --curve-allow directory) for a client, or to\n"
       "clients (--curve-server-key) for a worker; keep NAME_secret private. Existing\n"
-      "files are never overwritten. Needs no worker.\n" },
+      "files are never overwritten. Needs no worker.\n",
+      true },
     { "import", NULL, ctl_cmd_import, "FILE.csv|- [--batch-size N] [--create-categories]",
       "import a bank-statement CSV file",
       "  --batch-size N        rows per batch, 1 to 10000 (default 500); each batch\n"
@@ -119,14 +135,14 @@ static const ctl_command_t s_commands [] = {
       "  date, occurred_at, time or timestamp   TIME (required)\n"
       "  amount                                 AMOUNT (required; a leading + is allowed)\n"
       "  description, desc or memo              text (optional)\n"
-      "  category                               a category name (optional)\n"
+      "  category                               a category name, as written (optional)\n"
       "Blanks around values are dropped; an empty description or category means\n"
       "none. Every row is checked before anything is sent. Import stops at the\n"
       "first batch the worker refuses and names the CSV line of the row at fault.\n"
       "An interrupted import can be run again with the same file and --batch-size:\n"
       "batches that were applied are recognised by the worker (for as long as it\n"
       "keeps idempotency keys, --dedup-ttl-s) and not applied twice.\n"
-      TIME_HELP },
+      TIME_HELP, false },
 };
 
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))
@@ -168,7 +184,9 @@ ctl_print_help (ctl_t *ctl)
             toupper ((unsigned char) command->summary [0]), command->summary + 1);
     if (command->help [0])
         printf ("%s\n", command->help);
-    printf ("%s\n%s", s_connection_help, s_exit_help);
+    if (!command->offline)
+        printf ("%s\n", s_connection_help);
+    printf ("%s", s_exit_help);
 }
 
 static void

@@ -401,6 +401,17 @@ test_help_for_every_command (void)
     CHECK_INT (s_run (&run, NULL, NULL, "get", "--help", NULL), 0);     /* every kind of get */
     CHECK (strstr (run.out, "ledgerctl get txn") && strstr (run.out, "ledgerctl get category"));
     s_run_free (&run);
+    /*  The usage line names every option; keygen needs no connection. */
+    CHECK_INT (s_run (&run, NULL, NULL, "query", "--help", NULL), 0);
+    const char *blank = strstr (run.out, "\n\n");    /* the usage ends at the first blank line */
+    char *usage = strndup (run.out, blank? (size_t) (blank - run.out): 0);
+    CHECK (strstr (usage, "--page-size") && strstr (usage, "--format") && strstr (usage, "--limit"));
+    free (usage);
+    s_run_free (&run);
+    CHECK_INT (s_run (&run, NULL, NULL, "keygen", "--help", NULL), 0);
+    CHECK (strncmp (run.out, "usage: ledgerctl keygen NAME", 28) == 0);
+    CHECK (strstr (run.out, "--endpoint") == NULL && strstr (run.out, "--timeout-ms") == NULL);
+    s_run_free (&run);
     CHECK_INT (s_run (&run, NULL, NULL, "import", "--help", NULL), 0);
     CHECK (strstr (run.out, "occurred_at") && strstr (run.out, "memo") && strstr (run.out, "midnight UTC"));
     s_run_free (&run);
@@ -1055,6 +1066,198 @@ test_import_interrupted_by_a_killed_worker (void)
     free (dir);
 }
 
+/*  A category whose name is all digits: reachable by name:, an id by id:,
+    and bare digits that are also a name refused as ambiguous (issue 12). */
+static void
+test_digit_category_names (void)
+{
+    harness_t *worker = s_worker ();
+    if (!worker)
+        return;
+    run_t run;
+    CHECK_INT (CTL (&run, worker, "add-category", "Food"), 0);          /* id 1 */
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "add-category", "1"), 0);             /* id 2, named "1" */
+    CHECK_STR (run.out, "2\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "add-category", "id:7"), 0);          /* id 3: a new name is as written */
+    s_run_free (&run);
+
+    CHECK_INT (CTL (&run, worker, "get", "category", "name:1", "--format", "csv"), 0);
+    CHECK_STR (run.out, "id,name,parent,parent_id\n2,1,,\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "get", "category", "id:1", "--format", "csv"), 0);
+    CHECK_STR (run.out, "id,name,parent,parent_id\n1,Food,,\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "get", "category", "name:id:7", "--format", "csv"), 0);
+    CHECK_STR (run.out, "id,name,parent,parent_id\n3,id:7,,\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "get", "category", "3", "--format", "csv"), 0);   /* no such name: an id */
+    CHECK_STR (run.out, "id,name,parent,parent_id\n3,id:7,,\n");
+    s_run_free (&run);
+
+    /*  Bare "1" is id 1 and the name of id 2: refused, wherever it goes,
+        before anything is written. */
+    static const char *const ambiguous [] [6] = {
+        { "get", "category", "1" },
+        { "delete", "category", "1" },
+        { "update", "category", "1", "--name", "x" },
+        { "update", "category", "Food", "--parent", "1" },
+        { "add-category", "Sub", "--parent", "1" },
+        { "add", "--amount", "1", "--category", "1" },
+        { "query", "--category", "Food", "--category", "1" },
+    };
+    for (size_t n = 0; n < sizeof (ambiguous) / sizeof (ambiguous [0]); n++) {
+        const char *const *w = ambiguous [n];
+        CHECK_INT (CTL (&run, worker, w [0], w [1], w [2], w [3], w [4], w [5]), 2);
+        CHECK (s_one_error_line (run.err));
+        CHECK (strstr (run.err, "ambiguous") && strstr (run.err, "id:1") && strstr (run.err, "name:1"));
+        CHECK_STR (run.out, "");
+        s_run_free (&run);
+    }
+    CHECK_INT (CTL (&run, worker, "get", "category", "id:x"), 2);
+    CHECK (s_one_error_line (run.err));
+    s_run_free (&run);
+    CHECK_INT (s_query_count (worker, NULL, NULL), 0);
+    CHECK_INT (CTL (&run, worker, "categories", "--format", "csv"), 0);
+    CHECK_STR (run.out, "id,name,parent,parent_id\n1,Food,,\n2,1,,\n3,id:7,,\n");
+    s_run_free (&run);
+
+    /*  Every place that takes a category takes name: and id:. */
+    CHECK_INT (CTL (&run, worker, "add", "--amount", "-2", "--at", "2025-01-01", "--category", "name:1"), 0);
+    CHECK_STR (run.out, "1\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "add", "--amount", "-3", "--at", "2025-01-02", "--category", "id:1"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "update", "txn", "2", "--category", "name:id:7"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "add-category", "Sub", "--parent", "name:1"), 0);    /* id 4 */
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "update", "category", "name:id:7", "--parent", "id:1"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "query", "--format", "csv", "--category", "name:1"), 0);
+    CHECK (strstr (run.out, "\n1,2025-01-01T00:00:00Z,-2.00,1,,2,") != NULL);
+    CHECK_INT (s_count_lines (run.out), 2);
+    s_run_free (&run);
+    CHECK_INT (s_query_count (worker, "--category", "name:id:7"), 1);
+    CHECK_INT (s_query_count (worker, "--category", "id:1"), 0);
+    CHECK_INT (CTL (&run, worker, "categories", "--format", "csv"), 0);
+    CHECK_STR (run.out, "id,name,parent,parent_id\n1,Food,,\n2,1,,\n3,id:7,Food,1\n4,Sub,1,2\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "delete", "category", "name:Sub"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "update", "category", "name:1", "--name", "2024"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "delete", "txn", "1"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "delete", "category", "name:2024"), 0);
+    s_run_free (&run);
+
+    /*  A CSV's category column is a name as written: 2024 is the category
+        named 2024, also when an id 2024 could exist. */
+    char csv [256];
+    snprintf (csv, sizeof (csv), "%s/years.csv", harness_dir (worker));
+    s_write_file (csv, "date,amount,category\n2025-03-01,-1,2024\n2025-03-02,-2,2024\n2025-03-03,-3,Food\n");
+    CHECK_INT (CTL (&run, worker, "import", csv, "--create-categories"), 0);
+    s_run_free (&run);
+    CHECK_INT (s_query_count (worker, "--category", "name:2024"), 2);
+    CHECK_INT (CTL (&run, worker, "query", "--category", "2024"), 2);  /* the name exists now */
+    CHECK (strstr (run.err, "ambiguous") != NULL);
+    s_run_free (&run);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+/*  ping is for health checks: against a worker that never answers it says
+    no within about a second by default, and the command line still rules
+    (issue 12). */
+static void
+test_ping_gives_up_within_a_second (void)
+{
+    zsock_t *silent = zsock_new_router ("tcp://127.0.0.1:*");
+    CHECK (silent != NULL);
+    if (!silent)
+        return;
+    const char *endpoint = zsock_endpoint (silent);
+    run_t run;
+    int64_t start = zclock_mono ();
+    CHECK_INT (s_run (&run, endpoint, NULL, "ping", NULL), 3);
+    int64_t elapsed = zclock_mono () - start;
+    CHECK (elapsed < 3000);
+    CHECK (strstr (run.err, "after 1 try") != NULL);
+    if (elapsed >= 3000)
+        fprintf (stderr, "ping took %lld ms\n", (long long) elapsed);
+    s_run_free (&run);
+
+    start = zclock_mono ();
+    CHECK_INT (s_run (&run, endpoint, NULL, "ping", "--timeout-ms", "400", "--retries", "3", NULL), 3);
+    CHECK (zclock_mono () - start >= 1500);            /* 4 tries of 400 ms */
+    s_run_free (&run);
+
+    /*  Several endpoints: each is tried once, so a live second one answers. */
+    harness_t *worker = s_worker ();
+    if (worker) {
+        char endpoints [256];
+        snprintf (endpoints, sizeof (endpoints), "%s,%s", endpoint, harness_endpoint (worker));
+        start = zclock_mono ();
+        CHECK_INT (s_run (&run, endpoints, NULL, "ping", NULL), 0);
+        CHECK (zclock_mono () - start < 3000);
+        CHECK (strstr (run.out, "pong") != NULL);
+        s_run_free (&run);
+        CHECK_INT (harness_stop (&worker, false), 0);
+    }
+    zsock_destroy (&silent);
+}
+
+/*  The CLI checks values as the protocol and an import do: a leading + on
+    an amount is fine, text must be UTF-8 (issue 12). */
+static void
+test_cli_values_match_the_protocol (void)
+{
+    harness_t *worker = s_worker ();
+    if (!worker)
+        return;
+    run_t run;
+    CHECK_INT (CTL (&run, worker, "add", "--amount=+5", "--at", "2025-01-01"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "update", "txn", "1", "--amount", "+7.25"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "get", "txn", "1", "--format", "json"), 0);
+    json_t *row = s_json_line (run.out, 0);
+    CHECK_STR (harness_str (row, "amount"), "7.25");
+    json_decref (row);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "add", "--amount", "+-5"), 2);
+    s_run_free (&run);
+
+    static const char *const bad_text [] [6] = {
+        { "add", "--amount", "1", "--desc", "caf\xe9" },
+        { "update", "txn", "1", "--desc", "\xff" },
+        { "add-category", "caf\xe9" },
+        { "update", "category", "id:1", "--name", "\xc3" },
+        { "get", "category", "caf\xe9" },
+    };
+    for (size_t n = 0; n < sizeof (bad_text) / sizeof (bad_text [0]); n++) {
+        const char *const *w = bad_text [n];
+        CHECK_INT (CTL (&run, worker, w [0], w [1], w [2], w [3], w [4], w [5]), 2);
+        CHECK (s_one_error_line (run.err));
+        CHECK (strstr (run.err, "UTF-8") != NULL);
+        s_run_free (&run);
+    }
+    /*  Nothing of it reached the worker: no request failed there. */
+    CHECK_INT (CTL (&run, worker, "stats", "--format", "json"), 0);
+    json_t *stats = s_json_line (run.out, 0);
+    CHECK_INT (harness_int (stats, "batches_failed.invalid"), 0);
+    json_decref (stats);
+    s_run_free (&run);
+
+    /*  A refused query prints why, and no header before it. */
+    CHECK_INT (CTL (&run, worker, "query", "--format", "csv", "--category", "Nope"), 1);
+    CHECK_STR (run.out, "");
+    CHECK (s_one_error_line (run.err));
+    s_run_free (&run);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 int
 main (void)
 {
@@ -1071,5 +1274,8 @@ main (void)
     TEST_RUN (test_import_stops_at_the_failing_line);
     TEST_RUN (test_curve_options);
     TEST_RUN (test_import_interrupted_by_a_killed_worker);
+    TEST_RUN (test_digit_category_names);
+    TEST_RUN (test_ping_gives_up_within_a_second);
+    TEST_RUN (test_cli_values_match_the_protocol);
     return TEST_DONE ();
 }
