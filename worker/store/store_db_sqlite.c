@@ -420,9 +420,8 @@ store_db_sqlite_open (store_t *store, char *errbuf, size_t errlen)
 
     /*  Before the journal mode, which is written into the file: a
         database that is not ledgerd's is left as it was found. */
-    int64_t version;
     char reason [300];
-    if (!options->read_only && store_schema_check (&self->base, &version, reason, sizeof (reason))) {
+    if (!options->read_only && store_schema_check (&self->base, reason, sizeof (reason))) {
         snprintf (errbuf, errlen, "database %s: %s", path, reason);
         goto failed;
     }

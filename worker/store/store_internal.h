@@ -197,13 +197,15 @@ int store_op_dispatch (store_t *self, uint32_t n, msgpack_packer *pk, proto_erro
     the op at fault. */
 int store_op_bulk_create (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err);
 
-/* Whether db is new (holds nothing yet) or a ledgerd database at a version
-   this build knows, reading only: anything else is refused before a byte of
-   it changes. Returns 0 with *version_p set, or -1 with errbuf set. */
-int store_schema_check (store_db_t *db, int64_t *version_p, char *errbuf, size_t errlen);
-
-/* Bring the schema to the latest version (after store_schema_check).
+/* Whether the file --db names is new (holds nothing yet) or a ledgerd
+   database at a version this build knows, reading only: anything else is
+   refused before a byte of it changes. Not for a cluster's database, which
+   ledgerd alone makes and which holds the cluster's node table as well.
    Returns 0, or -1 with errbuf set. */
+int store_schema_check (store_db_t *db, char *errbuf, size_t errlen);
+
+/* Bring the schema to the latest version; a version this build does not
+   know is refused. Returns 0, or -1 with errbuf set. */
 int store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen);
 
 /* The same, on an SQLite connection someone else opened (ledger-bench's

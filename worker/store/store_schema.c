@@ -57,6 +57,24 @@ store_schema_latest (void)
     return MIGRATION_COUNT;
 }
 
+/*  The version indexes s_migrations: one this build did not write
+    (negative, or newer) is refused before it can index anything. */
+static int
+s_version_known (int64_t version, char *errbuf, size_t errlen)
+{
+    if (version > MIGRATION_COUNT) {
+        snprintf (errbuf, errlen, "the database has schema version %lld, newer than this build's %d:"
+                  " use a newer ledgerd", (long long) version, MIGRATION_COUNT);
+        return -1;
+    }
+    if (version < 0) {
+        snprintf (errbuf, errlen, "the database has schema version %lld, which no ledgerd writes"
+                  " (this build knows 0 to %d): refusing to touch it", (long long) version, MIGRATION_COUNT);
+        return -1;
+    }
+    return 0;
+}
+
 /*  The objects in the database that SQLite did not make itself, and how
     many of ledgerd's three tables are among them. */
 #define SQL_OWN_OBJECTS \
@@ -66,13 +84,13 @@ store_schema_latest (void)
     " AND name IN ('category', 'txn', 'idempotency')"
 
 int
-store_schema_check (store_db_t *db, int64_t *version_p, char *errbuf, size_t errlen)
+store_schema_check (store_db_t *db, char *errbuf, size_t errlen)
 {
     int64_t version = 0, objects = 0, ours = 0;
     if (db->ops->query_int (db, "PRAGMA user_version", &version) != SQLITE_OK
     ||  db->ops->query_int (db, SQL_OWN_OBJECTS, &objects) != SQLITE_OK
     ||  db->ops->query_int (db, SQL_LEDGERD_TABLES, &ours) != SQLITE_OK) {
-        snprintf (errbuf, errlen, "cannot read the schema version: %s", db->ops->errmsg (db));
+        snprintf (errbuf, errlen, "cannot read the schema: %s", db->ops->errmsg (db));
         return -1;
     }
     /*  Another program's database: migrating it would add ledgerd's tables
@@ -84,27 +102,18 @@ store_schema_check (store_db_t *db, int64_t *version_p, char *errbuf, size_t err
                   (long long) version, (long long) objects, objects == 1? "": "s", (int) ours);
         return -1;
     }
-    /*  The version indexes s_migrations: one this build did not write
-        (negative, or newer) is refused before it can index anything. */
-    if (version > MIGRATION_COUNT) {
-        snprintf (errbuf, errlen, "the database has schema version %lld, newer than this build's %d:"
-                  " use a newer ledgerd", (long long) version, MIGRATION_COUNT);
-        return -1;
-    }
-    if (version < 0) {
-        snprintf (errbuf, errlen, "the database has schema version %lld, which no ledgerd writes"
-                  " (this build knows 0 to %d): refusing to touch it", (long long) version, MIGRATION_COUNT);
-        return -1;
-    }
-    *version_p = version;
-    return 0;
+    return s_version_known (version, errbuf, errlen);
 }
 
 int
 store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen)
 {
     int64_t version = 0;
-    if (store_schema_check (db, &version, errbuf, errlen))
+    if (db->ops->query_int (db, "PRAGMA user_version", &version) != SQLITE_OK) {
+        snprintf (errbuf, errlen, "cannot read the schema version: %s", db->ops->errmsg (db));
+        return -1;
+    }
+    if (s_version_known (version, errbuf, errlen))
         return -1;
     for (; version < MIGRATION_COUNT; version++) {
         char bump [64];
