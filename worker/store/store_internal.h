@@ -60,6 +60,8 @@
     X (CAT_UPDATE,      "UPDATE category SET name = CASE WHEN ?2 THEN ?3 ELSE name END," \
                         " parent_id = CASE WHEN ?4 THEN ?5 ELSE parent_id END WHERE id = ?1") \
     X (CAT_DELETE,      "DELETE FROM category WHERE id = ?1") \
+    X (CAT_USES,        "SELECT (SELECT count (*) FROM txn WHERE category_id = ?1)," \
+                        " (SELECT count (*) FROM category WHERE parent_id = ?1)") \
     X (CAT_BY_ID,       "SELECT id, name, parent_id FROM category WHERE id = ?1") \
     X (CAT_BY_NAME,     "SELECT id, name, parent_id FROM category WHERE name = ?1") \
     X (CAT_LIST,        "SELECT id, name, parent_id FROM category ORDER BY id") \
