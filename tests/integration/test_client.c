@@ -116,7 +116,9 @@ test_every_op_with_typed_results (void)
     if (result) {
         CHECK_INT (ledger_result_failed_count (result), 2);
         CHECK (!ledger_result_op_failed (result, 0));
-        CHECK_STR (ledger_result_op_error_code (result, 1), "SQLITE_CONSTRAINT_FOREIGNKEY");
+        CHECK_STR (ledger_result_op_error_class (result, 1), "constraint");
+        CHECK_STR (ledger_result_op_error_code (result, 1), "CATEGORY_IN_USE");
+        CHECK_STR (ledger_result_op_error_message (result, 1), "category 1 still has 1 transaction and 1 subcategory");
         CHECK_STR (ledger_result_op_error_class (result, 2), "not_found");
     }
     ledger_result_destroy (&result);

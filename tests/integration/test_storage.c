@@ -2,7 +2,8 @@
     version it does not know and a file it may not write stop it at start
     (exit 1, with the reason in its log); a file deleted while it runs
     makes every write fail retryably instead of vanishing at restart; an
-    empty file is said to start a new ledger; --sync full syncs the WAL at
+    empty file is said to start a new ledger; another program's database
+    is refused and left byte for byte as it was; --sync full syncs the WAL at
     every commit and --sync normal does not. */
 
 #include "proto_json.h"
@@ -230,6 +231,76 @@ test_empty_database_is_logged (void)
     free (dir);
 }
 
+/*  The whole file at path, malloc'ed, with its size in *size_p; NULL if
+    it cannot be read. */
+static char *
+s_file_bytes (const char *path, size_t *size_p)
+{
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return NULL;
+    char *bytes = malloc (1 << 20);
+    *size_p = bytes? fread (bytes, 1, 1 << 20, file): 0;
+    fclose (file);
+    return bytes;
+}
+
+/*  Whether path + suffix exists. */
+static bool
+s_exists (const char *path, const char *suffix)
+{
+    char name [400];
+    snprintf (name, sizeof (name), "%s%s", path, suffix);
+    return access (name, F_OK) == 0;
+}
+
+/*  Another program's database is refused at start and left as it was
+    found: the same bytes, no WAL switched on, nothing beside it. Also one
+    that happens to hold a table named category (which the migration
+    would trip on only after switching the file to WAL), one with a
+    user_version of its own, and one with tables of ledgerd's names but
+    no version (no ledgerd writes those without the version). */
+static void
+test_foreign_database_is_left_alone (void)
+{
+    static const char *const schemas [] = {
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY, total INTEGER); INSERT INTO invoices VALUES (1, 100);",
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY); CREATE TABLE category (id INTEGER PRIMARY KEY, label TEXT);",
+        "CREATE TABLE invoices (id INTEGER PRIMARY KEY); PRAGMA user_version = 1;",
+        "CREATE TABLE category (id INTEGER); CREATE TABLE txn (id INTEGER); CREATE TABLE idempotency (key BLOB);",
+        "CREATE VIEW answer AS SELECT 42;",
+    };
+    for (size_t n = 0; n < sizeof (schemas) / sizeof (schemas [0]); n++) {
+        char *dir = s_new_dir ();
+        char db [300];
+        snprintf (db, sizeof (db), "%s/ledger.db", dir);
+        sqlite3 *conn;
+        CHECK_INT (sqlite3_open (db, &conn), SQLITE_OK);
+        CHECK_INT (sqlite3_exec (conn, schemas [n], NULL, NULL, NULL), SQLITE_OK);
+        sqlite3_close (conn);
+        size_t size_before = 0, size_after = 0;
+        char *before = s_file_bytes (db, &size_before);
+        CHECK (before != NULL && size_before > 0);
+
+        char output [8192];
+        CHECK_INT (s_run_ledgerd (dir, false, output, sizeof (output)), 1);
+        char expected [400];
+        snprintf (expected, sizeof (expected), "database %s: not a ledgerd database", db);
+        CHECK (strstr (output, expected) != NULL);
+        char *after = s_file_bytes (db, &size_after);
+        CHECK (after != NULL);
+        CHECK_INT (size_after, size_before);
+        CHECK (before && after && size_after == size_before && memcmp (before, after, size_before) == 0);
+        CHECK (!s_exists (db, "-wal"));
+        CHECK (!s_exists (db, "-shm"));
+        CHECK (!s_exists (db, "-journal"));
+        free (before);
+        free (after);
+        harness_remove_dir (dir);
+        free (dir);
+    }
+}
+
 /*  The size of the file at path, or -1. */
 static long long
 s_file_size (const char *path)
@@ -308,6 +379,7 @@ main (void)
     TEST_RUN (test_read_only_database_exits);
     TEST_RUN (test_deleted_database_is_not_written);
     TEST_RUN (test_empty_database_is_logged);
+    TEST_RUN (test_foreign_database_is_left_alone);
     TEST_RUN (test_sync_setting_reaches_the_writer);
     return TEST_DONE ();
 }

@@ -2,11 +2,13 @@
     atomic rollback, timestamps across offsets, pagination, idempotency. */
 
 #include "testing.h"
+#include "harness_files.h"
 #include "harness_json.h"
 #include "harness_wire.h"
 #include "worker_harness.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 /*  Each test gets a worker of its own on a new database, so counts and
     names start from nothing and a test that breaks its worker breaks no
@@ -112,6 +114,80 @@ test_refs_and_every_op (fixture_t *f)
     CHECK_INT (harness_bool (reply, "ok"), 1);
     CHECK_INT (harness_int (reply, "results.1.changed"), 1);
     json_decref (reply);
+}
+
+/*  Deleting a category still in use fails with CATEGORY_IN_USE, field
+    id, and says by what; nothing is deleted. */
+static void
+test_category_in_use (fixture_t *f)
+{
+    json_t *reply = s_call (f, OPS (
+        "{\"op\":\"category.create\",\"name\":\"Home\"},"
+        "{\"op\":\"category.create\",\"name\":\"Garden\",\"parent\":{\"ref\":0}},"
+        "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}},"
+        "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    long long home = harness_int (reply, "results.0.id");
+    json_decref (reply);
+    long long categories = s_count_rows (f, "category.list");
+    char text [200], message [100];
+    snprintf (text, sizeof (text), OPS ("{\"op\":\"sys.ping\"},{\"op\":\"category.delete\",\"id\":%lld}"), home);
+    reply = s_call (f, text);
+    CHECK_INT (harness_bool (reply, "ok"), 0);
+    CHECK_STR (harness_str (reply, "error.class"), "constraint");
+    CHECK_STR (harness_str (reply, "error.code"), "CATEGORY_IN_USE");
+    CHECK_INT (harness_int (reply, "error.op"), 1);
+    CHECK_STR (harness_str (reply, "error.field"), "id");
+    CHECK_INT (harness_bool (reply, "error.retryable"), 0);
+    snprintf (message, sizeof (message), "category %lld still has 2 transactions and 1 subcategory", home);
+    CHECK_STR (harness_str (reply, "error.message"), message);
+    json_decref (reply);
+    CHECK_INT (s_count_rows (f, "category.list"), categories);
+}
+
+/*  The same on a one-node cluster: the counts are plain queries, which
+    the dqlite backend runs as the SQLite one does. */
+static void
+test_category_in_use_in_a_cluster (void)
+{
+    char dir [300], data_dir [320];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-ops-cluster"), 0);
+    snprintf (data_dir, sizeof (data_dir), "%s/raft", dir);
+    char *endpoint = harness_free_endpoint ();
+    char *raft = harness_free_endpoint ();
+    CHECK (endpoint && raft);
+    fixture_t f = { NULL, NULL };
+    if (endpoint && raft)
+        f.worker = harness_start_at (dir, endpoint, "--cluster-id", "1", "--cluster-bind", raft + strlen ("tcp://"),
+                                     "--data-dir", data_dir, "--sync", "normal", NULL);
+    CHECK (f.worker != NULL);
+    if (f.worker) {
+        f.req = harness_req (f.worker);
+        /*  Writes wait for the node to lead (an election of one). */
+        for (int tries = 0; tries < 100; tries++) {
+            json_t *reply = s_call (&f, OPS ("{\"op\":\"category.create\",\"name\":\"Probe\"}"));
+            bool wrote = harness_bool (reply, "ok") == 1;
+            const char *klass = harness_str (reply, "error.class");
+            bool waiting = klass && strcmp (klass, "unavailable") == 0 && tries < 99;
+            if (!wrote && !waiting)
+                fprintf (stderr, "    first write: %s: %s\n", klass? klass: "no answer",
+                         klass? harness_str (reply, "error.message"): "");
+            json_decref (reply);
+            if (!waiting) {
+                CHECK (wrote);
+                break;
+            }
+            usleep (100000);
+        }
+        test_category_in_use (&f);
+        zsock_destroy (&f.req);
+        if (TEST_FAILING ())
+            harness_dump_log (f.worker);
+        CHECK_INT (harness_stop (&f.worker, false), 0);
+    }
+    free (endpoint);
+    free (raft);
+    harness_remove_dir (dir);
 }
 
 static void
@@ -342,6 +418,8 @@ int
 main (void)
 {
     TEST_RUN_F (test_refs_and_every_op, s_setup, s_teardown);
+    TEST_RUN_F (test_category_in_use, s_setup, s_teardown);
+    TEST_RUN (test_category_in_use_in_a_cluster);
     TEST_RUN_F (test_atomic_rollback_leaves_no_trace, s_setup, s_teardown);
     TEST_RUN_F (test_independent_mode, s_setup, s_teardown);
     TEST_RUN_F (test_timestamps_across_offsets, s_setup, s_teardown);

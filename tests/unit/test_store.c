@@ -150,6 +150,52 @@ test_category_ops (void)
     s_close ();
 }
 
+/*  Delete request for category id as op 1 (after a harmless get) must
+    fail with CATEGORY_IN_USE and exactly this message. */
+static void
+s_expect_in_use (int id, const char *message)
+{
+    char text [300];
+    snprintf (text, sizeof (text), OPS ("{\"op\":\"category.list\"},{\"op\":\"category.delete\",\"id\":%d}"), id);
+    s_expect_error (text, "constraint", "CATEGORY_IN_USE", 1, "id");
+    json_t *reply = s_run (text);
+    CHECK_STR (harness_str (reply, "error.message"), message);
+    CHECK_INT (harness_bool (reply, "error.retryable"), 0);
+    json_decref (reply);
+}
+
+/*  A category still in use is not deleted, and the error says by what. */
+static void
+test_category_in_use (void)
+{
+    s_open (1000);
+    json_decref (s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Food\"},"
+                             "{\"op\":\"category.create\",\"name\":\"Groceries\",\"parent\":1},"
+                             "{\"op\":\"category.create\",\"name\":\"Bakery\",\"parent\":2},"
+                             "{\"op\":\"category.create\",\"name\":\"Drinks\",\"parent\":1},"
+                             "{\"op\":\"category.create\",\"name\":\"Rent\"},"
+                             "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":3},"
+                             "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":2},"
+                             "{\"op\":\"txn.create\",\"amount\":3,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":2},"
+                             "{\"op\":\"txn.create\",\"amount\":4,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":5},"
+                             "{\"op\":\"txn.create\",\"amount\":5,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":5},"
+                             "{\"op\":\"txn.create\",\"amount\":6,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":5}")));
+    s_expect_in_use (1, "category 1 still has 2 subcategories");
+    s_expect_in_use (2, "category 2 still has 2 transactions and 1 subcategory");
+    s_expect_in_use (3, "category 3 still has 1 transaction");
+    s_expect_in_use (5, "category 5 still has 3 transactions");
+    CHECK_INT (s_count ("category"), 5);
+    /*  Free once its transactions are gone; unknown ids still not_found. */
+    json_t *reply = s_run (OPS ("{\"op\":\"txn.delete\",\"id\":1},{\"op\":\"category.delete\",\"id\":3},"
+                                "{\"op\":\"category.delete\",\"id\":4}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    s_expect_in_use (1, "category 1 still has 1 subcategory");
+    s_expect_error (OPS ("{\"op\":\"category.delete\",\"id\":99}"), "not_found", "NOT_FOUND", 0, "id");
+    CHECK_INT (s_count ("category"), 3);
+    s_close ();
+}
+
 static void
 test_category_errors (void)
 {
@@ -161,9 +207,9 @@ test_category_errors (void)
     s_expect_error (OPS ("{\"op\":\"category.create\",\"name\":\"Food\"}"),
                     "constraint", "SQLITE_CONSTRAINT_UNIQUE", 0, "name");
     s_expect_error (OPS ("{\"op\":\"category.delete\",\"id\":1}"),          /* has a subcategory */
-                    "constraint", "SQLITE_CONSTRAINT_FOREIGNKEY", 0, NULL);
+                    "constraint", "CATEGORY_IN_USE", 0, "id");
     s_expect_error (OPS ("{\"op\":\"category.delete\",\"id\":3}"),          /* used by a transaction */
-                    "constraint", "SQLITE_CONSTRAINT_FOREIGNKEY", 0, NULL);
+                    "constraint", "CATEGORY_IN_USE", 0, "id");
     s_expect_error (OPS ("{\"op\":\"category.update\",\"id\":1,\"parent\":1}"),
                     "invalid", "CATEGORY_CYCLE", 0, "parent");
     s_expect_error (OPS ("{\"op\":\"category.update\",\"id\":1,\"parent\":\"Bakery\"}"),
@@ -694,6 +740,7 @@ main (void)
 {
     TEST_RUN (test_category_ops);
     TEST_RUN (test_category_errors);
+    TEST_RUN (test_category_in_use);
     TEST_RUN (test_txn_ops);
     TEST_RUN (test_txn_create_runs);
     TEST_RUN (test_atomic_rollback);

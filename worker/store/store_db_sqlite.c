@@ -418,6 +418,13 @@ store_db_sqlite_open (store_t *store, char *errbuf, size_t errlen)
     sqlite3_extended_result_codes (self->db, 1);
     sqlite3_busy_timeout (self->db, options->busy_timeout_ms);
 
+    /*  Before the journal mode, which is written into the file: a
+        database that is not ledgerd's is left as it was found. */
+    char reason [300];
+    if (!options->read_only && store_schema_check (&self->base, reason, sizeof (reason))) {
+        snprintf (errbuf, errlen, "database %s: %s", path, reason);
+        goto failed;
+    }
     char *message = NULL;
     char pragmas [200];
     if (options->read_only)

@@ -60,6 +60,8 @@
     X (CAT_UPDATE,      "UPDATE category SET name = CASE WHEN ?2 THEN ?3 ELSE name END," \
                         " parent_id = CASE WHEN ?4 THEN ?5 ELSE parent_id END WHERE id = ?1") \
     X (CAT_DELETE,      "DELETE FROM category WHERE id = ?1") \
+    X (CAT_USES,        "SELECT (SELECT count (*) FROM txn WHERE category_id = ?1)," \
+                        " (SELECT count (*) FROM category WHERE parent_id = ?1)") \
     X (CAT_BY_ID,       "SELECT id, name, parent_id FROM category WHERE id = ?1") \
     X (CAT_BY_NAME,     "SELECT id, name, parent_id FROM category WHERE name = ?1") \
     X (CAT_LIST,        "SELECT id, name, parent_id FROM category ORDER BY id") \
@@ -197,7 +199,15 @@ int store_op_dispatch (store_t *self, uint32_t n, msgpack_packer *pk, proto_erro
     the op at fault. */
 int store_op_bulk_create (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packer *pk, proto_error_t *err);
 
-/* Bring the schema to the latest version. Returns 0, or -1 with errbuf set. */
+/* Whether the file --db names is new (holds nothing yet) or a ledgerd
+   database at a version this build knows, reading only: anything else is
+   refused before a byte of it changes. Not for a cluster's database, which
+   ledgerd alone makes and which holds the cluster's node table as well.
+   Returns 0, or -1 with errbuf set. */
+int store_schema_check (store_db_t *db, char *errbuf, size_t errlen);
+
+/* Bring the schema to the latest version; a version this build does not
+   know is refused. Returns 0, or -1 with errbuf set. */
 int store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen);
 
 /* The same, on an SQLite connection someone else opened (ledger-bench's

@@ -316,9 +316,39 @@ s_delete (store_t *self, uint32_t n, const proto_op_t *op, store_stmt_id_t id_st
     return 0;
 }
 
+/*  Refuse to delete category id while transactions or subcategories
+    still name it, saying how many: counted by query rather than read from
+    the foreign key's failure, which names neither. 0 if it is free, or -1
+    with err set. */
+static int
+s_category_unused (store_t *self, uint32_t n, int64_t id, proto_error_t *err)
+{
+    store_stmt_t *stmt = store_stmt (self, STMT_CAT_USES);
+    stmt_bind_int64 (stmt, 1, id);
+    int rc = stmt_step (stmt);
+    if (rc != SQLITE_ROW) {
+        stmt_reset (stmt);
+        store_error_from_sqlite (self, rc, (int) n, NULL, err);
+        return -1;
+    }
+    int64_t txns = stmt_column_int64 (stmt, 0);
+    int64_t subs = stmt_column_int64 (stmt, 1);
+    stmt_reset (stmt);
+    if (txns == 0 && subs == 0)
+        return 0;
+    char txn_part [48], sub_part [48];
+    snprintf (txn_part, sizeof (txn_part), "%lld transaction%s", (long long) txns, txns == 1? "": "s");
+    snprintf (sub_part, sizeof (sub_part), "%lld subcategor%s", (long long) subs, subs == 1? "y": "ies");
+    proto_error_set (err, PROTO_CLASS_CONSTRAINT, (int) n, "id", "CATEGORY_IN_USE", "category %lld still has %s%s%s",
+                     (long long) id, txns? txn_part: "", txns && subs? " and ": "", subs? sub_part: "");
+    return -1;
+}
+
 static int
 s_category_delete (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
+    if (s_category_unused (self, n, s_id (self, VALUE (op, ID)), err))
+        return -1;
     return s_delete (self, n, op, STMT_CAT_DELETE, "category", pk, err);
 }
 

@@ -57,16 +57,11 @@ store_schema_latest (void)
     return MIGRATION_COUNT;
 }
 
-int
-store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen)
+/*  The version indexes s_migrations: one this build did not write
+    (negative, or newer) is refused before it can index anything. */
+static int
+s_version_known (int64_t version, char *errbuf, size_t errlen)
 {
-    int64_t version = 0;
-    if (db->ops->query_int (db, "PRAGMA user_version", &version) != SQLITE_OK) {
-        snprintf (errbuf, errlen, "cannot read the schema version: %s", db->ops->errmsg (db));
-        return -1;
-    }
-    /*  The version indexes s_migrations: one this build did not write
-        (negative, or newer) is refused before it can index anything. */
     if (version > MIGRATION_COUNT) {
         snprintf (errbuf, errlen, "the database has schema version %lld, newer than this build's %d:"
                   " use a newer ledgerd", (long long) version, MIGRATION_COUNT);
@@ -77,6 +72,49 @@ store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen)
                   " (this build knows 0 to %d): refusing to touch it", (long long) version, MIGRATION_COUNT);
         return -1;
     }
+    return 0;
+}
+
+/*  The objects in the database that SQLite did not make itself, and how
+    many of ledgerd's three tables are among them. */
+#define SQL_OWN_OBJECTS \
+    "SELECT count (*) FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+#define SQL_LEDGERD_TABLES \
+    "SELECT count (*) FROM sqlite_master WHERE type = 'table'" \
+    " AND name IN ('category', 'txn', 'idempotency')"
+
+int
+store_schema_check (store_db_t *db, char *errbuf, size_t errlen)
+{
+    int64_t version = 0, objects = 0, ours = 0;
+    if (db->ops->query_int (db, "PRAGMA user_version", &version) != SQLITE_OK
+    ||  db->ops->query_int (db, SQL_OWN_OBJECTS, &objects) != SQLITE_OK
+    ||  db->ops->query_int (db, SQL_LEDGERD_TABLES, &ours) != SQLITE_OK) {
+        snprintf (errbuf, errlen, "cannot read the schema: %s", db->ops->errmsg (db));
+        return -1;
+    }
+    /*  Another program's database: migrating it would add ledgerd's tables
+        to it (or fail half-way on a name both use). A ledgerd database has
+        all three tables from version 1 on, written with the version. */
+    if (objects > 0 && (version == 0 || ours < 3)) {
+        snprintf (errbuf, errlen, "not a ledgerd database (schema version %lld, %lld schema object%s,"
+                  " %d of ledgerd's 3 tables): refusing to touch it; give --db a path of its own",
+                  (long long) version, (long long) objects, objects == 1? "": "s", (int) ours);
+        return -1;
+    }
+    return s_version_known (version, errbuf, errlen);
+}
+
+int
+store_schema_migrate (store_db_t *db, char *errbuf, size_t errlen)
+{
+    int64_t version = 0;
+    if (db->ops->query_int (db, "PRAGMA user_version", &version) != SQLITE_OK) {
+        snprintf (errbuf, errlen, "cannot read the schema version: %s", db->ops->errmsg (db));
+        return -1;
+    }
+    if (s_version_known (version, errbuf, errlen))
+        return -1;
     for (; version < MIGRATION_COUNT; version++) {
         char bump [64];
         snprintf (bump, sizeof (bump), "PRAGMA user_version = %d", (int) version + 1);
