@@ -270,6 +270,7 @@ s_pack_value (ledger_batch_t *self, proto_field_type_t type, const field_value_t
         case PROTO_FT_NAME:
         case PROTO_FT_TEXT:
         case PROTO_FT_CURSOR:
+        case PROTO_FT_EXTERNAL_ID:
             if (value->text)
                 proto_pack_cstr (pk, value->text);
             else
