@@ -162,6 +162,16 @@ int ledger_batch_category_list (ledger_batch_t *self);
 int ledger_batch_txn_create (ledger_batch_t *self, int64_t amount, ledger_time_t occurred_at,
                              const char *description, ledger_ref_t category);
 
+/* txn.create, naming the transaction as its producer knows it: external_id
+   (1 to 128 bytes of UTF-8, unique in the ledger; NULL for none), e.g. a
+   bank's transaction id. With if_absent, a transaction that already has
+   this external_id is the op's answer (its id; ledger_result_existed true)
+   and nothing is created, so data sent again is never added twice; without
+   it such a create fails (constraint / EXTERNAL_ID_EXISTS). */
+int ledger_batch_txn_create_ext (ledger_batch_t *self, int64_t amount, ledger_time_t occurred_at,
+                                 const char *description, ledger_ref_t category,
+                                 const char *external_id, bool if_absent);
+
 /* What a txn.update changes: only the fields marked set. A set description
    of NULL clears it; a category of LEDGER_NULL clears it. */
 typedef struct {
@@ -354,6 +364,10 @@ int64_t ledger_result_id (ledger_result_t *self, size_t op);
 
 /* Rows op i changed (update, delete), or 0. */
 int64_t ledger_result_changed (ledger_result_t *self, size_t op);
+
+/* Whether txn.create op i, sent with if_absent, found its external_id
+   already in the ledger (and so created nothing). */
+bool ledger_result_existed (ledger_result_t *self, size_t op);
 
 typedef struct {
     int64_t id;

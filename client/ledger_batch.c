@@ -270,6 +270,7 @@ s_pack_value (ledger_batch_t *self, proto_field_type_t type, const field_value_t
         case PROTO_FT_NAME:
         case PROTO_FT_TEXT:
         case PROTO_FT_CURSOR:
+        case PROTO_FT_EXTERNAL_ID:
             if (value->text)
                 proto_pack_cstr (pk, value->text);
             else
@@ -394,16 +395,31 @@ int
 ledger_batch_txn_create (ledger_batch_t *self, int64_t amount, ledger_time_t occurred_at,
                          const char *description, ledger_ref_t category)
 {
+    return ledger_batch_txn_create_ext (self, amount, occurred_at, description, category, NULL, false);
+}
+
+int
+ledger_batch_txn_create_ext (ledger_batch_t *self, int64_t amount, ledger_time_t occurred_at,
+                             const char *description, ledger_ref_t category,
+                             const char *external_id, bool if_absent)
+{
     if (s_check_time (self, occurred_at, PROTO_FIELD_OCCURRED_AT, true)
     ||  (description && s_check_text (self, description, PROTO_FIELD_DESCRIPTION, 0, PROTO_TEXT_MAX))
-    ||  s_check_ref (self, category, PROTO_FIELD_CATEGORY, true, true, false))
+    ||  s_check_ref (self, category, PROTO_FIELD_CATEGORY, true, true, false)
+    ||  (external_id && s_check_text (self, external_id, PROTO_FIELD_EXTERNAL_ID, 1, PROTO_EXTERNAL_ID_MAX)))
         return -1;
+    if (if_absent && !external_id)
+        return s_fail (self, "%s needs %s", s_name (PROTO_FIELD_IF_ABSENT), s_name (PROTO_FIELD_EXTERNAL_ID));
     op_fields_t fields = { 0 };
     s_give (&fields, PROTO_FIELD_AMOUNT)->number = amount;
     s_give (&fields, PROTO_FIELD_OCCURRED_AT)->time = occurred_at;
     if (description)
         s_give (&fields, PROTO_FIELD_DESCRIPTION)->text = description;
     s_give_ref (&fields, PROTO_FIELD_CATEGORY, category);
+    if (external_id)
+        s_give (&fields, PROTO_FIELD_EXTERNAL_ID)->text = external_id;
+    if (if_absent)
+        s_give (&fields, PROTO_FIELD_IF_ABSENT)->flag = true;
     return s_add_op (self, PROTO_OP_TXN_CREATE, &fields);
 }
 

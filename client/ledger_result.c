@@ -493,6 +493,12 @@ ledger_result_changed (ledger_result_t *self, size_t op)
     return s_int (s_get (s_op (self, op), "changed"));
 }
 
+bool
+ledger_result_existed (ledger_result_t *self, size_t op)
+{
+    return s_bool (s_get (s_op (self, op), "existed"));
+}
+
 /*  Row `row` of op: the one "row" of a get, or an entry of "rows". */
 static msgpack_object *
 s_row (ledger_result_t *self, size_t op, size_t row)

@@ -24,11 +24,13 @@ typedef enum {
     PROTO_FT_BOUND,             /* as PROTO_FT_TIME, or YYYY-MM-DD (midnight UTC) */
     PROTO_FT_BOOL,
     PROTO_FT_LIMIT,             /* integer 1..PROTO_MAX_LIMIT */
-    PROTO_FT_CURSOR             /* a `next` cursor from txn.query; nil = first page */
+    PROTO_FT_CURSOR,            /* a `next` cursor from txn.query; nil = first page */
+    PROTO_FT_EXTERNAL_ID        /* string of 1..PROTO_EXTERNAL_ID_MAX bytes */
 } proto_field_type_t;
 
 #define PROTO_NAME_MAX 100
 #define PROTO_TEXT_MAX 1000
+#define PROTO_EXTERNAL_ID_MAX 128
 #define PROTO_MAX_LIST 1000
 #define PROTO_MAX_LIMIT 10000
 #define PROTO_DEFAULT_LIMIT 1000
@@ -56,7 +58,9 @@ typedef enum {
     X (MIN_AMOUNT,  "min_amount",            PROTO_FT_AMOUNT) \
     X (MAX_AMOUNT,  "max_amount",            PROTO_FT_AMOUNT) \
     X (LIMIT,       "limit",                 PROTO_FT_LIMIT) \
-    X (AFTER,       "after",                 PROTO_FT_CURSOR)
+    X (AFTER,       "after",                 PROTO_FT_CURSOR) \
+    X (EXTERNAL_ID, "external_id",           PROTO_FT_EXTERNAL_ID) \
+    X (IF_ABSENT,   "if_absent",             PROTO_FT_BOOL)
 
 typedef enum {
 #define X(sym, name, type) PROTO_FIELD_##sym,
@@ -95,7 +99,7 @@ typedef enum {
     X (CATEGORY_LIST,   "category.list",   CATEGORY, 0, \
        0, 0, 0) \
     X (TXN_CREATE,      "txn.create",      TXN, PROTO_OPF_WRITE | PROTO_OPF_CREATES, \
-       PF (AMOUNT) | PF (OCCURRED_AT), PF (DESCRIPTION) | PF (CATEGORY), 0) \
+       PF (AMOUNT) | PF (OCCURRED_AT), PF (DESCRIPTION) | PF (CATEGORY) | PF (EXTERNAL_ID) | PF (IF_ABSENT), 0) \
     X (TXN_UPDATE,      "txn.update",      TXN, PROTO_OPF_WRITE, \
        PF (ID), 0, PF (AMOUNT) | PF (OCCURRED_AT) | PF (DESCRIPTION) | PF (CATEGORY)) \
     X (TXN_DELETE,      "txn.delete",      TXN, PROTO_OPF_WRITE, \

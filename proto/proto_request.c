@@ -92,6 +92,7 @@ static const char *s_type_names [] = {
     [PROTO_FT_BOOL] = "a boolean",
     [PROTO_FT_LIMIT] = "an integer from 1 to " S_TEXT (PROTO_MAX_LIMIT),
     [PROTO_FT_CURSOR] = "a cursor string from a previous `next`, or nil",
+    [PROTO_FT_EXTERNAL_ID] = "a string of 1 to " S_TEXT (PROTO_EXTERNAL_ID_MAX) " bytes",
 };
 
 /*  {"ref": k}: the header (a map) is already read. */
@@ -323,6 +324,16 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
             else
                 s_invalid (err, op, name, "BAD_CURSOR", "after must be the `next` cursor of a previous page, or nil");
             break;
+        case PROTO_FT_EXTERNAL_ID:
+            if (item->type == PROTO_ITEM_STR && item->len >= 1 && item->len <= PROTO_EXTERNAL_ID_MAX) {
+                value->kind = PROTO_VAL_STR;
+                value->str = item->ptr;
+                value->len = item->len;
+            }
+            else
+                s_invalid (err, op, name, item->type == PROTO_ITEM_STR? "BAD_VALUE": "WRONG_TYPE",
+                           s_type_names [info->type]);
+            break;
     }
     return s_skip (dec, item, depth);
 }
@@ -396,6 +407,16 @@ s_check_op (proto_request_t *request, int n, proto_op_t *op, bool have_code,
                              "%s needs field \"%s\"", info->name, proto_field_info (f)->name);
             return;
         }
+    /*  if_absent asks "is a row with this external_id there?": without
+        one it cannot be answered, and silently creating would be the very
+        duplicate the caller meant to avoid. */
+    if ((op->present & PF (IF_ABSENT)) && !(op->present & PF (EXTERNAL_ID))) {
+        proto_error_set (err, PROTO_CLASS_INVALID, n, proto_field_info (PROTO_FIELD_EXTERNAL_ID)->name,
+                         "MISSING_FIELD", "%s with \"%s\" needs \"%s\"", info->name,
+                         proto_field_info (PROTO_FIELD_IF_ABSENT)->name,
+                         proto_field_info (PROTO_FIELD_EXTERNAL_ID)->name);
+        return;
+    }
     uint32_t given = op->present & info->one_of;
     /*  An op that takes only one of its `one_of` fields has two of them
         (category.get: id or name): a missing one is reported at the

@@ -4,7 +4,7 @@ set(LEDGERCTL_DIR ${CMAKE_SOURCE_DIR}/client/ledgerctl)
 
 ledger_unit_test(test_csv ${LEDGERCTL_DIR}/csv.c ${LEDGERCTL_DIR}/import_rows.c)
 target_include_directories(test_csv PRIVATE ${LEDGERCTL_DIR})
-target_link_libraries(test_csv PRIVATE ledger_proto)
+target_link_libraries(test_csv PRIVATE ledger_proto PkgConfig::JANSSON PkgConfig::CZMQ)
 
 ledger_integration_test(test_ledgerctl PkgConfig::SQLITE)
 target_compile_definitions(test_ledgerctl PRIVATE

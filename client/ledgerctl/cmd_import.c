@@ -1,25 +1,29 @@
 /*  cmd_import -- a bank-statement CSV into the ledger, batch by batch, in a
     way that can be run again after any interruption.
 
+    Rows. Each row goes as txn.create with its external_id (import_rows.h)
+    and if_absent: a row the ledger already holds -- from an earlier run,
+    another batch size, or another file that overlaps this one -- is
+    recognised by the worker and not added again, however long ago it came.
+    The results say which rows were new.
+
     Keys. Each batch's idempotency key is made of the file's SHA-1, the
     batch size and the batch's number. Running the same import again (after
     a crash, a kill, a timeout) sends the same rows under the same keys, and
-    the worker answers the batches that had committed from its log instead
-    of applying them twice. The batch size is part of the key because it
-    decides which rows a batch holds.
+    the worker answers the batches that had committed from its log: a
+    re-run within the worker's --dedup-ttl-s costs a lookup a batch. The
+    batch size is part of the key because it decides which rows a batch
+    holds.
 
     Categories (--create-categories). The names the file uses that do not
-    exist when the import starts are created in the batch holding the first
-    row that uses each, whose rows then refer to it by op; later batches name
-    it. So a batch is all or nothing, its categories included.
-
-    Which categories exist at the start is the one thing that can differ
-    between two runs of an import: a re-run finds those an earlier run
-    created, so it builds the batches that created them without the
-    creates, and the worker refuses their keys as used for a different
-    batch (KEY_REUSED). The worker keeps only the keys of batches that
-    committed, and a key here can only name this file's batch of these
-    rows, so that refusal proves the rows are in: the batch counts as done. */
+    exist when the import starts are created first, in batches of their
+    own; rows always name their category. So a batch of rows is the same
+    whatever existed at the start, and a re-run sends it byte for byte
+    again: a replay, not a key reused for another batch. (A batch that an
+    older ledgerctl sent under the same key differs, and the worker refuses
+    it as KEY_REUSED: the worker keeps only the keys of batches that
+    committed, and such a key can only name this file's batch of these
+    rows, so its rows are in and the batch counts as done.) */
 
 #include "ctl_commands.h"
 #include "ctl_parse.h"
@@ -55,8 +59,10 @@ typedef struct {
     json_t *creating;           /* name -> op index, for the batch being built */
     size_t *op_lines;           /* the CSV line of each op of the batch being built */
     size_t imported;            /* rows known to be in the ledger */
+    size_t added;               /* rows this run added */
+    size_t already;             /* rows the ledger held before */
     size_t batches;
-    size_t replayed;            /* batches an earlier run had applied */
+    size_t replayed;            /* batches answered from the idempotency log */
     size_t created;             /* categories created */
 } import_t;
 
@@ -135,7 +141,7 @@ s_load_known (import_t *imp)
 }
 
 /*  Batch number k, of rows first .. first + count - 1; NULL if memory ran
-    out. Fills imp->op_lines and imp->creating. */
+    out. Fills imp->op_lines. */
 static ledger_batch_t *
 s_build (import_t *imp, size_t k, size_t first, size_t count)
 {
@@ -145,29 +151,14 @@ s_build (import_t *imp, size_t k, size_t first, size_t count)
     char key [160];
     snprintf (key, sizeof (key), "%s%zu", imp->key_prefix, k);
     ledger_batch_set_key (batch, key);
-    json_object_clear (imp->creating);
-    for (size_t n = first; n < first + count && imp->create_categories; n++) {
-        const import_row_t *row = import_rows_get (imp->rows, n);
-        if (!row->category || json_object_get (imp->known, row->category)
-        ||  json_object_get (imp->creating, row->category))
-            continue;
-        int op = ledger_batch_category_create (batch, row->category, LEDGER_UNSET);
-        if (op < 0)
-            return batch;       /* broken: the submit says why */
-        imp->op_lines [op] = row->line;
-        json_object_set_new_nocheck (imp->creating, row->category, json_integer (op));
-    }
     for (size_t n = first; n < first + count; n++) {
         const import_row_t *row = import_rows_get (imp->rows, n);
-        ledger_ref_t category = LEDGER_UNSET;
-        if (row->category) {
-            json_t *op = json_object_get (imp->creating, row->category);
-            category = op? ledger_op ((int) json_integer_value (op)): ledger_name (row->category);
-        }
-        int op = ledger_batch_txn_create (batch, row->amount, ledger_time_at (row->occurred_us, row->occurred_offset),
-                                          row->description, category);
+        ledger_ref_t category = row->category? ledger_name (row->category): LEDGER_UNSET;
+        int op = ledger_batch_txn_create_ext (batch, row->amount,
+                                              ledger_time_at (row->occurred_us, row->occurred_offset),
+                                              row->description, category, row->external_id, true);
         if (op < 0)
-            return batch;
+            return batch;       /* broken: the submit says why */
         imp->op_lines [op] = row->line;
     }
     return batch;
@@ -183,15 +174,115 @@ s_report_failed (import_t *imp, ledger_result_t *result, size_t first_line, size
     const char *field = ledger_result_error_field (result);
     const char *code = ledger_result_error_code (result);
     bool missing_category = klass && strcmp (klass, "not_found") == 0 && field && strcmp (field, "category") == 0;
-    char outcome [160] = "nothing was imported";
+    char outcome [200] = "no row was imported";
     if (imp->imported)
         snprintf (outcome, sizeof (outcome), "stopped: the %zu row%s before line %zu %s imported, none from there on",
                   imp->imported, imp->imported == 1? "": "s", first_line, imp->imported == 1? "is": "are");
+    if (imp->created) {
+        size_t used = strlen (outcome);
+        snprintf (outcome + used, sizeof (outcome) - used, " (the %zu categor%s created stay)", imp->created,
+                  imp->created == 1? "y": "ies");
+    }
     return ctl_fail (imp->ctl, CTL_EXIT_FAILED, "%s:%zu: %s%s%s%s: %s (%s)%s; %s",
                      imp->path, line, klass, field? " (": "", field? field: "", field? ")": "",
                      ledger_result_error_message (result), code? code: "?",
                      missing_category && !imp->create_categories? "; --create-categories creates missing ones": "",
                      outcome);
+}
+
+/*  Send batch, whose ops are the rows from first_line on. Returns
+    CTL_EXIT_OK with *result_p set when the batch is in (ok, or KEY_REUSED:
+    see the top of this file), or a failure, reported. */
+static int
+s_exchange (import_t *imp, ledger_batch_t **batch_p, size_t first_line, ledger_result_t **result_p)
+{
+    *result_p = NULL;
+    ledger_client_t *client = ctl_client (imp->ctl);
+    if (!client) {
+        ledger_batch_destroy (batch_p);
+        return CTL_EXIT_USAGE;
+    }
+    if (!*batch_p)
+        return ctl_fail (imp->ctl, CTL_EXIT_FAILED, "out of memory");
+    size_t ops = ledger_batch_size (*batch_p);
+    ledger_result_t *result = ledger_client_submit (client, *batch_p);
+    ledger_batch_destroy (batch_p);
+    if (!result)
+        return ctl_fail (imp->ctl, CTL_EXIT_FAILED, "%s:%zu: %s", imp->path, first_line, ledger_client_error (client));
+    int status = CTL_EXIT_OK;
+    ledger_status_t outcome = ledger_result_status (result);
+    const char *code = ledger_result_error_code (result);
+    if (outcome == LEDGER_OK || (outcome == LEDGER_FAILED && code && strcmp (code, "KEY_REUSED") == 0))
+        *result_p = result;
+    else
+    if (outcome == LEDGER_UNKNOWN)
+        status = ctl_fail (imp->ctl, CTL_EXIT_UNREACHABLE,
+                           "no answer from %s: %s; the %zu rows before line %zu are imported, later ones may or "
+                           "may not be: run the same command again to finish", imp->ctl->endpoint,
+                           ledger_result_describe (result), imp->imported, first_line);
+    else
+        status = s_report_failed (imp, result, first_line, ops);
+    if (!*result_p)
+        ledger_result_destroy (&result);
+    return status;
+}
+
+/*  --create-categories: the names the rows use that do not exist yet, in
+    batches of their own before any row (see the top of this file). */
+static int
+s_create_categories (import_t *imp)
+{
+    int status = s_load_known (imp);
+    size_t total = import_rows_count (imp->rows);
+    for (size_t n = 0; n < total && status == CTL_EXIT_OK; ) {
+        ledger_batch_t *batch = ledger_batch_new ();
+        size_t first_line = import_rows_get (imp->rows, n)->line;
+        json_object_clear (imp->creating);
+        for (; n < total && batch && ledger_batch_size (batch) < (size_t) imp->batch_size; n++) {
+            const import_row_t *row = import_rows_get (imp->rows, n);
+            if (!row->category || json_object_get (imp->known, row->category)
+            ||  json_object_get (imp->creating, row->category))
+                continue;
+            int op = ledger_batch_category_create (batch, row->category, LEDGER_UNSET);
+            if (op < 0)
+                break;          /* broken: the submit says why */
+            imp->op_lines [op] = row->line;
+            json_object_set_new_nocheck (imp->creating, row->category, json_integer (op));
+        }
+        if (batch && ledger_batch_size (batch) == 0 && !ledger_batch_error (batch)) {
+            ledger_batch_destroy (&batch);
+            break;
+        }
+        ledger_result_t *result;
+        status = s_exchange (imp, &batch, first_line, &result);
+        ledger_result_destroy (&result);
+        if (status)
+            break;
+        const char *name;
+        json_t *value;
+        json_object_foreach (imp->creating, name, value)
+            json_object_set_new_nocheck (imp->known, name, json_true ());
+        imp->created += json_object_size (imp->creating);
+    }
+    return status;
+}
+
+/*  Count the rows of a batch that is in: which were new, which the ledger
+    held before. A batch answered from the log on the first try was
+    applied by an earlier run: all its rows were in before. After a retry
+    it was most likely this run's own first try, whose results say. */
+static void
+s_count_rows (import_t *imp, ledger_result_t *result, size_t count)
+{
+    bool earlier_run = ledger_result_status (result) != LEDGER_OK
+                    || (ledger_result_replayed (result) && ledger_result_tries (result) == 1);
+    if (ledger_result_status (result) != LEDGER_OK || ledger_result_replayed (result))
+        imp->replayed++;
+    for (size_t op = 0; op < count; op++)
+        if (earlier_run || ledger_result_existed (result, op))
+            imp->already++;
+        else
+            imp->added++;
 }
 
 /*  Send batch number k. Returns CTL_EXIT_OK when its rows are in. */
@@ -203,42 +294,13 @@ s_send (import_t *imp, size_t k)
     if (count > (size_t) imp->batch_size)
         count = (size_t) imp->batch_size;
     size_t first_line = import_rows_get (imp->rows, first)->line;
-    ledger_client_t *client = ctl_client (imp->ctl);
-    if (!client)
-        return CTL_EXIT_USAGE;
     ledger_batch_t *batch = s_build (imp, k, first, count);
-    if (!batch)
-        return ctl_fail (imp->ctl, CTL_EXIT_FAILED, "out of memory");
-    size_t ops = ledger_batch_size (batch);
-    ledger_result_t *result = ledger_client_submit (client, batch);
-    ledger_batch_destroy (&batch);
-    if (!result)
-        return ctl_fail (imp->ctl, CTL_EXIT_FAILED, "%s:%zu: %s", imp->path, first_line, ledger_client_error (client));
-
-    int status = CTL_EXIT_OK;
-    ledger_status_t outcome = ledger_result_status (result);
-    const char *code = ledger_result_error_code (result);
-    if (outcome == LEDGER_OK && !ledger_result_replayed (result))
-        imp->created += json_object_size (imp->creating);
-    else
-    if (outcome == LEDGER_OK || (outcome == LEDGER_FAILED && code && strcmp (code, "KEY_REUSED") == 0))
-        imp->replayed++;        /* see the top of this file */
-    else
-    if (outcome == LEDGER_UNKNOWN)
-        status = ctl_fail (imp->ctl, CTL_EXIT_UNREACHABLE,
-                           "no answer from %s: %s; the %zu rows before line %zu are imported, later ones may or "
-                           "may not be: run the same command again to finish", imp->ctl->endpoint,
-                           ledger_result_describe (result), imp->imported, first_line);
-    else
-        status = s_report_failed (imp, result, first_line, ops);
-    ledger_result_destroy (&result);
+    ledger_result_t *result;
+    int status = s_exchange (imp, &batch, first_line, &result);
     if (status)
         return status;
-
-    const char *name;
-    json_t *value;
-    json_object_foreach (imp->creating, name, value)
-        json_object_set_new_nocheck (imp->known, name, json_true ());
+    s_count_rows (imp, result, count);
+    ledger_result_destroy (&result);
     imp->imported += count;
     imp->batches++;
     return CTL_EXIT_OK;
@@ -281,7 +343,7 @@ s_run (import_t *imp)
     size_t batches = (total + (size_t) imp->batch_size - 1) / (size_t) imp->batch_size;
     int status = CTL_EXIT_OK;
     if (imp->create_categories)
-        status = s_load_known (imp);
+        status = s_create_categories (imp);
     progress_t *progress = progress_new (total, "rows");
     for (size_t k = 0; k < batches && status == CTL_EXIT_OK; k++) {
         status = s_send (imp, k);
@@ -336,9 +398,10 @@ ctl_cmd_import (ctl_t *ctl, int argc, char **argv)
     else {
         status = s_run (&imp);
         if (status == CTL_EXIT_OK) {
-            printf ("imported %zu rows from %s: %zu batch%s", total, imp.path, imp.batches, imp.batches == 1? "": "es");
+            printf ("%s: %zu row%s, %zu new, %zu already in the ledger; %zu batch%s", imp.path, total,
+                    total == 1? "": "s", imp.added, imp.already, imp.batches, imp.batches == 1? "": "es");
             if (imp.replayed)
-                printf (", %zu of them already in the ledger from an earlier run", imp.replayed);
+                printf (", %zu answered from the idempotency log", imp.replayed);
             if (imp.created)
                 printf ("; %zu categor%s created", imp.created, imp.created == 1? "y": "ies");
             printf ("; %.2f s\n", s_now_s () - start);

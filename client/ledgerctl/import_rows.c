@@ -6,6 +6,9 @@
 #include "proto_ops.h"
 #include "proto_time.h"
 
+#include <czmq.h>
+#include <jansson.h>
+
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -24,6 +27,7 @@ typedef enum {
     COL_AMOUNT,
     COL_DESCRIPTION,
     COL_CATEGORY,
+    COL_EXTERNAL_ID,
     COL_COUNT
 } column_t;
 
@@ -41,9 +45,10 @@ static const struct {
     { "desc",        COL_DESCRIPTION },
     { "memo",        COL_DESCRIPTION },
     { "category",    COL_CATEGORY },
+    { "external_id", COL_EXTERNAL_ID },
 };
 
-static const char *s_column_names [COL_COUNT] = { "date", "amount", "description", "category" };
+static const char *s_column_names [COL_COUNT] = { "date", "amount", "description", "category", "external_id" };
 
 typedef struct {
     csv_reader_t *csv;
@@ -67,6 +72,14 @@ s_fail (parser_t *parser, size_t line, const char *format, ...)
         va_end (args);
     }
     return -1;
+}
+
+static void
+s_row_free (import_row_t *row)
+{
+    free (row->description);
+    free (row->category);
+    free (row->external_id);
 }
 
 /*  The value without the blanks around it, as a new string. */
@@ -229,15 +242,49 @@ s_read_row (parser_t *parser, import_row_t *row)
     if (s_parse_time (parser, line, value [COL_TIME], row) == 0
     &&  s_parse_amount (parser, line, value [COL_AMOUNT], row) == 0
     &&  s_parse_text (parser, line, value [COL_DESCRIPTION], "description", PROTO_TEXT_MAX, &row->description) == 0
-    &&  s_parse_text (parser, line, value [COL_CATEGORY], "category name", PROTO_NAME_MAX, &row->category) == 0)
+    &&  s_parse_text (parser, line, value [COL_CATEGORY], "category name", PROTO_NAME_MAX, &row->category) == 0
+    &&  s_parse_text (parser, line, value [COL_EXTERNAL_ID], "external_id", PROTO_EXTERNAL_ID_MAX,
+                      &row->external_id) == 0)
         rc = 0;
 done:
     for (int c = 0; c < COL_COUNT; c++)
         free (value [c]);
-    if (rc) {
-        free (row->description);
-        free (row->category);
+    if (rc)
+        s_row_free (row);
+    return rc;
+}
+
+/*  Name each row that has no external_id of its own by its digest (see
+    import_rows.h). Returns 0, or -1 if memory ran out. */
+static int
+s_name_rows (import_rows_t *self)
+{
+    json_t *seen = json_object ();     /* identity -> rows with it so far */
+    int rc = seen? 0: -1;
+    for (size_t n = 0; n < self->count && rc == 0; n++) {
+        import_row_t *row = &self->rows [n];
+        if (row->external_id)
+            continue;
+        char identity [PROTO_TEXT_MAX + 80];     /* the description has at most PROTO_TEXT_MAX bytes */
+        snprintf (identity, sizeof (identity), "%lld|%d|%lld|%s", (long long) row->occurred_us,
+                  row->occurred_offset, (long long) row->amount, row->description? row->description: "");
+        json_int_t occurrence = json_integer_value (json_object_get (seen, identity));
+        zdigest_t *digest = zdigest_new ();
+        if (!digest || json_object_set_new (seen, identity, json_integer (occurrence + 1)))
+            rc = -1;
+        else {
+            char number [24];
+            snprintf (number, sizeof (number), "|%lld", (long long) occurrence);
+            zdigest_update (digest, (const byte *) identity, strlen (identity));
+            zdigest_update (digest, (const byte *) number, strlen (number));
+            char name [64];
+            snprintf (name, sizeof (name), "row-sha1:%s", zdigest_string (digest));
+            if (!(row->external_id = strdup (name)))
+                rc = -1;
+        }
+        zdigest_destroy (&digest);
     }
+    json_decref (seen);
     return rc;
 }
 
@@ -273,14 +320,17 @@ import_rows_parse (const char *data, size_t size, char *errbuf, size_t errlen)
         if (s_read_row (&parser, &row))
             goto failed;
         if (s_append (self, &row)) {
-            free (row.description);
-            free (row.category);
+            s_row_free (&row);
             snprintf (errbuf, errlen, "out of memory");
             goto failed;
         }
     }
     if (rc < 0) {
         s_fail (&parser, csv_reader_line (parser.csv), "%s", csv_reader_error (parser.csv));
+        goto failed;
+    }
+    if (s_name_rows (self)) {
+        snprintf (errbuf, errlen, "out of memory");
         goto failed;
     }
     csv_reader_destroy (&parser.csv);
@@ -298,10 +348,8 @@ import_rows_destroy (import_rows_t **self_p)
     if (!self_p || !*self_p)
         return;
     import_rows_t *self = *self_p;
-    for (size_t n = 0; n < self->count; n++) {
-        free (self->rows [n].description);
-        free (self->rows [n].category);
-    }
+    for (size_t n = 0; n < self->count; n++)
+        s_row_free (&self->rows [n]);
     free (self->rows);
     free (self);
     *self_p = NULL;

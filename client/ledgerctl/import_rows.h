@@ -7,6 +7,7 @@
         amount       amount                                 (required)
         description  description, desc or memo
         category     category
+        external_id  external_id
 
     Other columns are ignored, so a statement's balance column, or a
     ledgerctl query exported as CSV, can be imported as it is. Each value
@@ -16,6 +17,16 @@
     error, since the ledger keeps the offset. An amount is a decimal number
     of the currency unit with at most two decimals ("-12.34", "+7", "0.5").
     An empty description or category means none.
+
+    Every row gets an external_id, the name the ledger recognises it by
+    when it is imported again (txn.create if_absent): the row's own, from
+    an external_id column (a bank's transaction id, 1 to 128 bytes), or
+    else "row-sha1:" and the SHA-1 of its time, amount, description and
+    its occurrence number among the rows of this file with the same three.
+    So the same statement row in two files (overlapping statements, or one
+    file re-sent with another batch size) has one name, while two equal
+    payments on one day in one file stay two rows. The category is not
+    part of it: a row re-categorised in a later export is the same row.
 
     Every row is checked before any is sent, so a typo on the last line
     does not leave the rows before it imported. */
@@ -33,6 +44,7 @@ typedef struct {
     int occurred_offset;        /* the offset it was written in, minutes east of UTC */
     char *description;          /* NULL: none */
     char *category;             /* a category name; NULL: none */
+    char *external_id;          /* the column's value, or the row's digest (see above) */
 } import_row_t;
 
 typedef struct _import_rows_t import_rows_t;

@@ -139,9 +139,12 @@ static const ctl_command_t s_commands [] = {
       "Blanks around values are dropped; an empty description or category means\n"
       "none. Every row is checked before anything is sent. Import stops at the\n"
       "first batch the worker refuses and names the CSV line of the row at fault.\n"
-      "An interrupted import can be run again with the same file and --batch-size:\n"
-      "batches that were applied are recognised by the worker (for as long as it\n"
-      "keeps idempotency keys, --dedup-ttl-s) and not applied twice.\n"
+      "A row already in the ledger is never added again, whatever the batch size\n"
+      "or file it came in: each row is named by its external_id column (a bank's\n"
+      "transaction id) or else by a digest of its date, amount, description and\n"
+      "its number among identical rows of the file. The summary says how many\n"
+      "rows were new and how many already in. An interrupted import can simply be\n"
+      "run again.\n"
       TIME_HELP, false },
 };
 

@@ -213,6 +213,12 @@ s_check_valid_op (const proto_request_t *request, int n, const uint8_t *body, si
                 REQUIRE (value->kind == PROTO_VAL_NIL
                       || (value->kind == PROTO_VAL_CURSOR && value->cursor_id > 0));
                 break;
+            case PROTO_FT_EXTERNAL_ID:
+                REQUIRE (value->kind == PROTO_VAL_STR);
+                REQUIRE (value->len >= 1 && value->len <= PROTO_EXTERNAL_ID_MAX);
+                REQUIRE (s_inside (value->str, value->len, body, size));
+                REQUIRE (proto_utf8_valid (value->str, value->len));
+                break;
         }
     }
 }

@@ -716,7 +716,8 @@ test_import_sample (void)
     CHECK_INT (s_query_count (worker, NULL, NULL), 0);
 
     CHECK_INT (CTL (&run, worker, "import", SAMPLE_CSV_PATH, "--create-categories"), 0);
-    CHECK (strstr (run.out, "imported 40 rows") != NULL);
+    CHECK (strstr (run.out, "sample.csv: 40 rows, 40 new, 0 already in the ledger; 1 batch; 13 categories created")
+           != NULL);
     CHECK_STR (run.err, "");            /* no progress bar when stderr is no terminal */
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "query", "--from", "2025-01-01", "--to", "2025-02-01", "--category", "Food",
@@ -725,11 +726,20 @@ test_import_sample (void)
     CHECK (strstr (run.out, ",-3.40,Food,Espresso at Café Central,") != NULL);
     s_run_free (&run);
 
-    /*  Again: every batch is recognised, nothing is added. */
+    /*  Again: the batch is the same batch, answered from the idempotency
+        log as the README says -- a replay, not a failure -- and nothing
+        is added. */
     CHECK_INT (CTL (&run, worker, "import", SAMPLE_CSV_PATH, "--create-categories"), 0);
-    CHECK (strstr (run.out, "already in the ledger") != NULL);
+    CHECK (strstr (run.out, "sample.csv: 40 rows, 0 new, 40 already in the ledger; 1 batch, "
+                            "1 answered from the idempotency log;") != NULL);
     s_run_free (&run);
     CHECK_INT (s_query_count (worker, NULL, NULL), 40);
+    CHECK_INT (CTL (&run, worker, "stats", "--format", "json"), 0);
+    json_t *stats = s_json_line (run.out, 0);
+    CHECK_INT (harness_int (stats, "replays"), 1);
+    CHECK_INT (harness_int (stats, "batches_failed.invalid"), 0);
+    json_decref (stats);
+    s_run_free (&run);
 
     /*  What query prints as CSV imports again (into another ledger). */
     CHECK_INT (CTL (&run, worker, "query", "--format", "csv"), 0);
@@ -785,15 +795,77 @@ test_import_stops_at_the_failing_line (void)
     /*  With --create-categories the same file goes in, and only the rows
         not yet in are added. */
     CHECK_INT (CTL (&run, worker, "import", csv, "--batch-size", "2", "--create-categories"), 0);
-    CHECK (strstr (run.out, "imported 7 rows") != NULL);
-    CHECK (strstr (run.out, "2 of them already in the ledger") != NULL);
-    CHECK (strstr (run.out, "1 category created") != NULL);
+    CHECK (strstr (run.out, "rows.csv: 7 rows, 3 new, 4 already in the ledger; 4 batches, "
+                            "2 answered from the idempotency log; 1 category created") != NULL);
     s_run_free (&run);
     CHECK_INT (s_query_count (worker, NULL, NULL), 7);
     CHECK_INT (s_query_count (worker, "--category", "Missing"), 1);
 
     CHECK_INT (CTL (&run, worker, "import", "/nonexistent/rows.csv"), 1);
     CHECK (strstr (run.err, "cannot read /nonexistent/rows.csv") != NULL);
+    s_run_free (&run);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+/*  Rows already in the ledger are never added again: whatever the batch
+    size, whichever file they came in. */
+static void
+test_import_recognises_rows_already_in (void)
+{
+    harness_t *worker = s_worker ();
+    if (!worker)
+        return;
+    char csv [256], overlap [256];
+    snprintf (csv, sizeof (csv), "%s/year.csv", harness_dir (worker));
+    snprintf (overlap, sizeof (overlap), "%s/overlap.csv", harness_dir (worker));
+    /*  1200 rows, every row twice over (two equal payments on one day are
+        two rows), then a file that overlaps its last 400 and adds 100. */
+    FILE *file = fopen (csv, "w");
+    FILE *other = fopen (overlap, "w");
+    fprintf (file, "date,amount,description\n");
+    fprintf (other, "date,amount,description\n");
+    for (int n = 0; n < 1300; n++) {
+        char row [100];
+        snprintf (row, sizeof (row), "2025-%02d-%02d,-%d.%02d,shop %d\n", 1 + n / 200 % 12, 1 + n / 2 % 28,
+                  n / 2 % 40, n / 2 % 100, n / 2);
+        if (n < 1200)
+            fputs (row, file);
+        if (n >= 800)
+            fputs (row, other);
+    }
+    fclose (file);
+    fclose (other);
+    run_t run;
+    CHECK_INT (CTL (&run, worker, "import", csv, "--batch-size", "300"), 0);
+    CHECK (strstr (run.out, "year.csv: 1200 rows, 1200 new, 0 already in the ledger; 4 batches;") != NULL);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "import", csv, "--batch-size", "1000"), 0);
+    CHECK (strstr (run.out, "year.csv: 1200 rows, 0 new, 1200 already in the ledger; 2 batches;") != NULL);
+    s_run_free (&run);
+    CHECK_INT (s_query_count (worker, "--page-size", "5000"), 1200);
+    CHECK_INT (CTL (&run, worker, "import", overlap), 0);
+    CHECK (strstr (run.out, "overlap.csv: 500 rows, 100 new, 400 already in the ledger; 1 batch;") != NULL);
+    s_run_free (&run);
+    CHECK_INT (s_query_count (worker, "--page-size", "5000"), 1300);
+
+    /*  A bank's own ids, in an external_id column, name the rows instead:
+        the same payment twice under two ids is two rows, and the ids are
+        kept. */
+    s_write_file (csv, "date,amount,description,external_id\n"
+                       "2025-03-01,-1.00,kiosk,tx-1\n2025-03-01,-1.00,kiosk,tx-2\n");
+    CHECK_INT (CTL (&run, worker, "import", csv), 0);
+    CHECK (strstr (run.out, "2 rows, 2 new, 0 already in the ledger") != NULL);
+    s_run_free (&run);
+    s_write_file (csv, "date,amount,description,external_id\n"
+                       "2025-03-01,-1.00,kiosk,tx-2\n2025-03-02,-2.00,kiosk,tx-3\n");
+    CHECK_INT (CTL (&run, worker, "import", csv), 0);
+    CHECK (strstr (run.out, "2 rows, 1 new, 1 already in the ledger") != NULL);
+    s_run_free (&run);
+    CHECK_INT (s_query_count (worker, "--page-size", "5000"), 1303);
+    s_write_file (csv, "date,amount,external_id\n2025-03-01,1,0123456789012345678901234567890123456789"
+                       "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890\n");
+    CHECK_INT (CTL (&run, worker, "import", csv), 1);
+    CHECK (strstr (run.err, "line 2: the external_id is longer than 128 bytes") != NULL);
     s_run_free (&run);
     CHECK_INT (harness_stop (&worker, false), 0);
 }
@@ -1038,8 +1110,13 @@ test_import_interrupted_by_a_killed_worker (void)
     if (worker) {
         CHECK_INT (s_start_import (&import, worker, csv, "5000", "3"), 0);
         CHECK_INT (s_child_finish (&import, &run), 0);
-        CHECK (strstr (run.out, "imported 10000 rows") != NULL);
-        CHECK (strstr (run.out, "already in the ledger from an earlier run") != NULL);
+        /*  Another batch size: no key matches, the worker recognises the
+            rows already in by their external_id. */
+        CHECK (strstr (run.out, "big.csv: 10000 rows, ") != NULL);
+        long added = 0, already = 0;
+        const char *counts = strstr (run.out, "10000 rows, ");
+        CHECK (counts && sscanf (counts, "10000 rows, %ld new, %ld already", &added, &already) == 2);
+        CHECK (already >= at_kill - 1000 && added + already == BIG_ROWS);
         if (run.status)
             fprintf (stderr, "run 2: status %d\nstdout: %s\nstderr: %s\n", run.status, run.out, run.err);
         s_run_free (&run);
@@ -1047,7 +1124,8 @@ test_import_interrupted_by_a_killed_worker (void)
         /*  Run 3, after success: everything recognised, nothing added. */
         CHECK_INT (s_start_import (&import, worker, csv, "5000", "3"), 0);
         CHECK_INT (s_child_finish (&import, &run), 0);
-        CHECK (strstr (run.out, "100 batches, 100 of them already in the ledger") != NULL);
+        CHECK (strstr (run.out, "10000 rows, 0 new, 10000 already in the ledger; 100 batches, "
+                                "100 answered from the idempotency log") != NULL);
         s_run_free (&run);
         CHECK_INT (harness_stop (&worker, true), 0);
     }
@@ -1274,6 +1352,7 @@ main (void)
     TEST_RUN (test_submit);
     TEST_RUN (test_import_sample);
     TEST_RUN (test_import_stops_at_the_failing_line);
+    TEST_RUN (test_import_recognises_rows_already_in);
     TEST_RUN (test_curve_options);
     TEST_RUN (test_import_interrupted_by_a_killed_worker);
     TEST_RUN (test_digit_category_names);

@@ -128,8 +128,10 @@ test_builder_bytes_are_the_wire_format (void)
     ledger_batch_stats (batch);
     ledger_batch_cluster_transfer (batch, 2);
     ledger_batch_cluster_remove (batch, 300);
+    ledger_batch_txn_create_ext (batch, 1, ledger_time_text ("2025-01-03T00:00:00Z"), NULL, LEDGER_UNSET, "bank-7", true);
+    ledger_batch_txn_create_ext (batch, 2, ledger_time_text ("2025-01-03T00:00:00Z"), "x", ledger_id (1), "bank-8", false);
     CHECK (ledger_batch_error (batch) == NULL);
-    CHECK_INT (ledger_batch_size (batch), 27);
+    CHECK_INT (ledger_batch_size (batch), 29);
 
     const char *expected_json =
         "{\"v\":1,\"id\":4294967296,\"key\":\"k-1\",\"mode\":\"independent\",\"ops\":["
@@ -163,7 +165,11 @@ test_builder_bytes_are_the_wire_format (void)
         "{\"op\":\"sys.ping\"},"
         "{\"op\":\"sys.stats\"},"
         "{\"op\":\"cluster.transfer\",\"id\":2},"
-        "{\"op\":\"cluster.remove\",\"id\":300}]}";
+        "{\"op\":\"cluster.remove\",\"id\":300},"
+        "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-03T00:00:00Z\",\"external_id\":\"bank-7\","
+        "\"if_absent\":true},"
+        "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2025-01-03T00:00:00Z\",\"description\":\"x\","
+        "\"category\":1,\"external_id\":\"bank-8\"}]}";
     json_error_t jerr;
     json_t *json = json_loads (expected_json, 0, &jerr);
     CHECK (json != NULL);
@@ -185,7 +191,7 @@ test_builder_bytes_are_the_wire_format (void)
     }
     /*  And the worker's decoder takes every op as valid. */
     CHECK (request && !proto_error_is_set (&request->error) && request->invalid_count == 0);
-    CHECK (request && request->op_count == 27);
+    CHECK (request && request->op_count == 29);
     proto_request_destroy (&request);
     msgpack_sbuffer_destroy (&body);
     free (expected);
@@ -236,7 +242,16 @@ test_bad_arguments_break_the_batch (void)
     query = (ledger_query_t) { .after = "nonsense" };
     CHECK_INT (ledger_batch_txn_query (batch, &query), -1);
     CHECK_INT (ledger_batch_set_key (batch, ""), -1);
-    CHECK_INT (ledger_batch_size (batch), 0);
+    ledger_time_t at = ledger_time_text ("2025-01-01T00:00:00Z");
+    CHECK_INT (ledger_batch_txn_create_ext (batch, 1, at, NULL, LEDGER_UNSET, "", false), -1);
+    CHECK_INT (ledger_batch_txn_create_ext (batch, 1, at, NULL, LEDGER_UNSET, NULL, true), -1);   /* if_absent needs one */
+    char long_id [130];
+    memset (long_id, 'x', 129);
+    long_id [129] = 0;
+    CHECK_INT (ledger_batch_txn_create_ext (batch, 1, at, NULL, LEDGER_UNSET, long_id, true), -1);
+    long_id [128] = 0;
+    CHECK_INT (ledger_batch_txn_create_ext (batch, 1, at, NULL, LEDGER_UNSET, long_id, true), 0);
+    CHECK_INT (ledger_batch_size (batch), 1);
     ledger_batch_destroy (&batch);
 }
 
@@ -287,7 +302,7 @@ test_result_accessors (void)
 {
     ledger_result_t *result = s_result (
         "{\"v\":1,\"id\":3,\"ok\":true,\"results\":["
-        "{\"id\":7},{\"changed\":1},"
+        "{\"id\":7,\"existed\":true},{\"changed\":1},"
         "{\"row\":{\"id\":7,\"name\":\"Food\",\"parent_id\":null}},"
         "{\"rows\":[{\"id\":1,\"amount\":-1234,\"occurred_at\":\"2025-01-02T10:00:00+01:00\",\"description\":null,"
         "\"category_id\":7,\"created_at\":\"2025-01-02T09:00:00Z\",\"updated_at\":\"2025-01-02T09:00:00Z\"}],\"next\":\"5:1\"},"
@@ -305,6 +320,8 @@ test_result_accessors (void)
     CHECK_INT (ledger_result_failed_count (result), 1);
     CHECK_INT (ledger_result_id (result, 0), 7);
     CHECK_INT (ledger_result_changed (result, 1), 1);
+    CHECK (ledger_result_existed (result, 0));
+    CHECK (!ledger_result_existed (result, 1));
     ledger_category_t category;
     CHECK_INT (ledger_result_category (result, 2, 0, &category), 0);
     CHECK_STR (category.name, "Food");

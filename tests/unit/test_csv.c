@@ -210,6 +210,45 @@ test_rows_length_limits (void)
     CHECK_STR (error, "line 2: the description is longer than 1000 bytes");
 }
 
+/*  Each row's external_id: its own column's, or a digest of time, amount,
+    description and its occurrence among equal rows of the file -- so the
+    same row in another file (another export of the same statement) has the
+    same name, and two equal rows of one file have two. */
+static void
+test_rows_external_ids (void)
+{
+    char error [300] = "";
+    import_rows_t *first = s_rows ("date,amount,description,category\n"
+                                   "2025-01-02,-1.00,bus,Transport\n"
+                                   "2025-01-02,-1.00,bus,\n"
+                                   "2025-01-02T00:00:00Z,-1.00,bus,Other\n"
+                                   "2025-01-03,-1.00,bus,\n", error);
+    import_rows_t *second = s_rows ("Date,Amount,Memo\n"
+                                    "2025-01-03,-1,bus\n"
+                                    "2025-01-02,-1.0,bus\n", error);
+    import_rows_t *own = s_rows ("date,amount,external_id\n2025-01-02,1,bank-17\n2025-01-02,1,\n", error);
+    CHECK (first && second && own);
+    if (!first || !second || !own) {
+        fprintf (stderr, "%s\n", error);
+        return;
+    }
+    const char *ids [4];
+    for (size_t n = 0; n < 4; n++) {
+        ids [n] = import_rows_get (first, n)->external_id;
+        CHECK (ids [n] && strncmp (ids [n], "row-sha1:", 9) == 0 && strlen (ids [n]) == 9 + 40);
+    }
+    /*  Rows 0, 1 and 2 are one time, amount and description (the category
+        does not count, a date is its midnight UTC): three names. */
+    CHECK (strcmp (ids [0], ids [1]) && strcmp (ids [1], ids [2]) && strcmp (ids [0], ids [2]));
+    CHECK_STR (import_rows_get (second, 0)->external_id, ids [3]);
+    CHECK_STR (import_rows_get (second, 1)->external_id, ids [0]);
+    CHECK_STR (import_rows_get (own, 0)->external_id, "bank-17");
+    CHECK (strncmp (import_rows_get (own, 1)->external_id, "row-sha1:", 9) == 0);
+    import_rows_destroy (&first);
+    import_rows_destroy (&second);
+    import_rows_destroy (&own);
+}
+
 int
 main (void)
 {
@@ -221,5 +260,6 @@ main (void)
     TEST_RUN (test_rows_columns_by_name);
     TEST_RUN (test_rows_errors_name_the_line);
     TEST_RUN (test_rows_length_limits);
+    TEST_RUN (test_rows_external_ids);
     return TEST_DONE ();
 }

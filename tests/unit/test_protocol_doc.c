@@ -240,6 +240,7 @@ static const char *s_type_names [] = {
     [PROTO_FT_BOOL] = "bool",
     [PROTO_FT_LIMIT] = "limit",
     [PROTO_FT_CURSOR] = "cursor",
+    [PROTO_FT_EXTERNAL_ID] = "external id",
 };
 
 static void
@@ -323,6 +324,7 @@ test_documented_limits_are_the_constants (void)
     s_check_limit (fields, "`description`", 2, "0\xe2\x80\x93%d bytes", PROTO_TEXT_MAX);
     s_check_limit (fields, "`categories`", 2, "1\xe2\x80\x93%d ", PROTO_MAX_LIST);
     s_check_limit (fields, "`limit`", 2, "1\xe2\x80\x93%d", PROTO_MAX_LIMIT);
+    s_check_limit (fields, "`external_id`", 2, "1\xe2\x80\x93%d bytes", PROTO_EXTERNAL_ID_MAX);
     const char *request = "| key | required | type | rule |";
     s_check_limit (request, "`v`", 3, "must be `%d`", PROTO_VERSION);
     s_check_limit (request, "`id`", 2, "0\xe2\x80\x93%d bytes", PROTO_ID_MAX);

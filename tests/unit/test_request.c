@@ -246,6 +246,17 @@ test_invalid_ops (void)
         { "{\"op\":\"txn.query\",\"after\":\"garbage\"}", "BAD_CURSOR", "after" },
         { "{\"op\":\"txn.query\",\"include_subcategories\":1}", "WRONG_TYPE", "include_subcategories" },
         { "{\"op\":\"txn.query\",\"from\":\"2025-13-01\"}", "BAD_TIMESTAMP", "from" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"external_id\":\"\"}",
+          "BAD_VALUE", "external_id" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"external_id\":7}",
+          "WRONG_TYPE", "external_id" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"external_id\":null}",
+          "WRONG_TYPE", "external_id" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"if_absent\":true}",
+          "MISSING_FIELD", "external_id" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"external_id\":\"a\","
+          "\"if_absent\":1}", "WRONG_TYPE", "if_absent" },
+        { "{\"op\":\"txn.update\",\"id\":1,\"external_id\":\"a\"}", "UNKNOWN_FIELD", "external_id" },
     };
     for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
         char text [600];
@@ -258,6 +269,43 @@ test_invalid_ops (void)
                    PROTO_CLASS_INVALID, "BAD_REF", 1, "parent");
     s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"txn.delete\",\"id\":{\"ref\":0}}]}",
                    PROTO_CLASS_INVALID, "BAD_REF", 1, "id");
+}
+
+/*  external_id: 1 to PROTO_EXTERNAL_ID_MAX bytes, kept as a string into
+    the body; if_absent a bool beside it. */
+static void
+test_external_id (void)
+{
+    char text [600], id [PROTO_EXTERNAL_ID_MAX + 2];
+    for (int len = PROTO_EXTERNAL_ID_MAX; len <= PROTO_EXTERNAL_ID_MAX + 1; len++) {
+        memset (id, 'x', (size_t) len);
+        id [len] = 0;
+        snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"txn.create\",\"amount\":1,"
+                  "\"occurred_at\":\"2025-01-01T00:00:00Z\",\"external_id\":\"%s\",\"if_absent\":true}]}", id);
+        proto_request_t *request = s_decode (text, 100);
+        if (len == PROTO_EXTERNAL_ID_MAX) {
+            CHECK (!proto_error_is_set (&request->error));
+            const proto_value_t *value = &request->ops [0].value [PROTO_FIELD_EXTERNAL_ID];
+            CHECK_INT (value->kind, PROTO_VAL_STR);
+            CHECK_INT (value->len, len);
+            CHECK (value->len == (uint32_t) len && memcmp (value->str, id, (size_t) len) == 0);
+            CHECK_INT (request->ops [0].value [PROTO_FIELD_IF_ABSENT].kind, PROTO_VAL_BOOL);
+            CHECK (request->ops [0].value [PROTO_FIELD_IF_ABSENT].b);
+        }
+        else {
+            CHECK_STR (request->error.code? request->error.code: "(none)", "BAD_VALUE");
+            CHECK_STR (request->error.field, "external_id");
+        }
+        proto_request_destroy (&request);
+    }
+    /*  The same rows with and without an external_id are different batches. */
+    proto_request_t *plain = s_decode ("{\"v\":1,\"key\":\"k\",\"ops\":[{\"op\":\"txn.create\",\"amount\":1,"
+                                       "\"occurred_at\":\"2025-01-01T00:00:00Z\"}]}", 100);
+    proto_request_t *named = s_decode ("{\"v\":1,\"key\":\"k\",\"ops\":[{\"op\":\"txn.create\",\"amount\":1,"
+                                       "\"occurred_at\":\"2025-01-01T00:00:00Z\",\"external_id\":\"a\"}]}", 100);
+    CHECK (plain->fingerprint != named->fingerprint);
+    proto_request_destroy (&plain);
+    proto_request_destroy (&named);
 }
 
 /*  A ref must point to an EARLIER op. The refs below point to a later op
@@ -699,6 +747,7 @@ main (void)
     TEST_RUN (test_precedence);
     TEST_RUN (test_id_is_kept_despite_errors);
     TEST_RUN (test_invalid_ops);
+    TEST_RUN (test_external_id);
     TEST_RUN (test_ref_to_a_later_op);
     TEST_RUN (test_reader_sizes_one_past_the_end);
     TEST_RUN (test_utf8_validator);

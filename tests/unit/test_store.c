@@ -629,11 +629,23 @@ test_migrations (void)
     CHECK_INT (s_count ("category"), 1);
     store_destroy (&s_store);
 
-    /*  A version 1 database (with the created_us index) moves to 2. */
-    s_sql ("CREATE INDEX idempotency_created ON idempotency (created_us); PRAGMA user_version = 1");
+    /*  A version 2 database (no txn.external_id) gains the column and its
+        unique index, and keeps its rows. */
+    s_sql ("INSERT INTO txn (amount, occurred_us, occurred_off, created_us, updated_us) VALUES (5, 0, 0, 0, 0);"
+           "DROP INDEX IF EXISTS txn_external_id; ALTER TABLE txn DROP COLUMN external_id; PRAGMA user_version = 2");
     s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
     CHECK (s_store != NULL);
-    CHECK_INT (store_schema_version (s_store), 2);
+    CHECK_INT (store_schema_version (s_store), 3);
+    CHECK_INT (s_count ("txn WHERE external_id IS NULL AND amount = 5"), 1);
+    CHECK_INT (s_count ("sqlite_master WHERE name = 'txn_external_id'"), 1);
+    store_destroy (&s_store);
+
+    /*  A version 1 database (with the created_us index) moves to the latest. */
+    s_sql ("DROP INDEX IF EXISTS txn_external_id; ALTER TABLE txn DROP COLUMN external_id;"
+           "CREATE INDEX idempotency_created ON idempotency (created_us); PRAGMA user_version = 1");
+    s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
+    CHECK (s_store != NULL);
+    CHECK_INT (store_schema_version (s_store), store_schema_latest ());
     CHECK_INT (s_count ("sqlite_master WHERE name = 'idempotency_created'"), 0);
     CHECK_INT (s_count ("category"), 1);
     store_destroy (&s_store);
@@ -668,6 +680,106 @@ test_migrations (void)
     time): every op must still get its own row, with its own values, and
     the ids in op order; a failing op in a run is named, and nothing of
     the batch stays. */
+#define TXN_EXT(amount, ext, extra) \
+    "{\"op\":\"txn.create\",\"amount\":" #amount ",\"occurred_at\":\"2025-01-01T00:00:00Z\"," \
+    "\"external_id\":\"" ext "\"" extra "}"
+
+/*  external_id: unique in the ledger; if_absent answers with the row
+    already there instead of failing, and says which it did. */
+static void
+test_txn_external_id (void)
+{
+    s_open (1000);
+    json_t *reply = s_run (OPS (TXN_EXT (1, "bank-1", "") "," "{\"op\":\"txn.get\",\"id\":{\"ref\":0}}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "results.0.id"), 1);
+    CHECK (harness_get (reply, "results.0.existed") == NULL);      /* no if_absent: the result as ever */
+    CHECK_STR (harness_str (reply, "results.1.row.external_id"), "bank-1");
+    json_decref (reply);
+
+    /*  Without if_absent a second row of that name fails, in another
+        batch or in the same one, and nothing of its batch stays. */
+    s_expect_error (OPS (TXN_EXT (2, "bank-1", "")), "constraint", "EXTERNAL_ID_EXISTS", 0, "external_id");
+    s_expect_error (OPS (TXN_EXT (2, "bank-2", "") "," TXN_EXT (3, "bank-2", "")),
+                    "constraint", "EXTERNAL_ID_EXISTS", 1, "external_id");
+    CHECK_INT (s_count ("txn"), 1);
+
+    /*  if_absent: the existing id, existed true, nothing written (not even
+        a changed amount); a new name is created, existed false; a ref to
+        either op is the id returned. */
+    reply = s_run (OPS (TXN_EXT (9, "bank-1", ",\"if_absent\":true") ","
+                        TXN_EXT (4, "bank-4", ",\"if_absent\":true") ","
+                        TXN_EXT (4, "bank-4", ",\"if_absent\":true") ","
+                        "{\"op\":\"txn.get\",\"id\":{\"ref\":0}}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "results.0.id"), 1);
+    CHECK_INT (harness_bool (reply, "results.0.existed"), 1);
+    CHECK_INT (harness_int (reply, "results.1.id"), 2);
+    CHECK_INT (harness_bool (reply, "results.1.existed"), 0);
+    CHECK_INT (harness_int (reply, "results.2.id"), 2);
+    CHECK_INT (harness_bool (reply, "results.2.existed"), 1);
+    CHECK_INT (harness_int (reply, "results.3.row.amount"), 1);
+    json_decref (reply);
+    CHECK_INT (s_count ("txn"), 2);
+
+    /*  A row already in needs no category to exist: only a new one does. */
+    reply = s_run (OPS (TXN_EXT (1, "bank-1", ",\"if_absent\":true,\"category\":\"Nope\"")));
+    CHECK_INT (harness_bool (reply, "results.0.existed"), 1);
+    json_decref (reply);
+
+    /*  Rows without external_id are never compared. */
+    reply = s_run (OPS ("{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"},"
+                        "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    CHECK_INT (s_count ("txn"), 4);
+    s_close ();
+}
+
+/*  A long run of creates, some with external_id (seen before or twice in
+    the run): the bulk inserts take only the others, and every result is
+    what one-by-one would give. */
+static void
+test_txn_external_id_in_runs (void)
+{
+    s_open (5000);
+    json_decref (s_run (OPS (TXN_EXT (1, "seen", ""))));
+    size_t size = 64 * 1024;
+    char *text = malloc (size);
+    size_t used = (size_t) snprintf (text, size, "{\"v\": 1, \"ops\": [");
+    for (int n = 0; n < 60; n++) {
+        char external [64] = "";
+        if (n == 20 || n == 45)
+            snprintf (external, sizeof (external), ", \"external_id\": \"seen\", \"if_absent\": true");
+        else
+        if (n == 30 || n == 31)
+            snprintf (external, sizeof (external), ", \"external_id\": \"twice\", \"if_absent\": true");
+        used += (size_t) snprintf (text + used, size - used,
+                                   "%s{\"op\": \"txn.create\", \"amount\": %d, \"occurred_at\": \"2025-01-01T00:00:00Z\"%s}",
+                                   n? ", ": "", n, external);
+    }
+    snprintf (text + used, size - used, "]}");
+    json_t *reply = s_run (text);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    int64_t next_id = 2;
+    for (int n = 0; n < 60; n++) {
+        char path [64];
+        snprintf (path, sizeof (path), "results.%d.id", n);
+        int64_t want = n == 20 || n == 45? 1: n == 31? harness_int (reply, "results.30.id"): next_id++;
+        CHECK_INT (harness_int (reply, path), want);
+        snprintf (path, sizeof (path), "results.%d.existed", n);
+        if (n == 20 || n == 45 || n == 30 || n == 31)
+            CHECK_INT (harness_bool (reply, path), n != 30);
+        else
+            CHECK (harness_get (reply, path) == NULL);
+    }
+    json_decref (reply);
+    CHECK_INT (s_count ("txn"), 1 + 57);
+    CHECK_INT (s_count ("txn WHERE external_id = 'twice' AND amount = 30"), 1);
+    free (text);
+    s_close ();
+}
+
 static void
 test_txn_create_runs (void)
 {
@@ -743,6 +855,8 @@ main (void)
     TEST_RUN (test_category_in_use);
     TEST_RUN (test_txn_ops);
     TEST_RUN (test_txn_create_runs);
+    TEST_RUN (test_txn_external_id);
+    TEST_RUN (test_txn_external_id_in_runs);
     TEST_RUN (test_atomic_rollback);
     TEST_RUN (test_independent_mode);
     TEST_RUN (test_idempotency);

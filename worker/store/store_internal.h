@@ -13,7 +13,8 @@
     bound only through store_stmts.h.
     X (SYMBOL, SQL) */
 /*  In the order of store_txn_column_t (store_stmts.h). */
-#define TXN_COLUMNS "id, amount, occurred_us, occurred_off, description, category_id, created_us, updated_us"
+#define TXN_COLUMNS "id, amount, occurred_us, occurred_off, description, category_id, created_us, updated_us," \
+                    " external_id"
 /*  txn.query's statements: ?1 is `to`, (?2, ?3) the row the page starts
     after, ?4 and ?5 the amount bounds, ?6 the rows to return, ?7 (CATS and
     TREE) the category ids as a JSON array. Bind them through
@@ -31,7 +32,8 @@
 /*  Runs of txn.create in one batch go in one statement, 32 or 8 rows at a
     time (store_ops.c): one request a row is what a dqlite node costs most.
     Each row takes 7 parameters in order, TXN_INSERT's ?1..?6 with ?6
-    twice; dqlite's wire protocol carries at most 255 a statement. */
+    twice; dqlite's wire protocol carries at most 255 a statement. Rows
+    with an external_id do not go this way (each is looked up first). */
 #define TXN_INSERT_ROWS "INSERT INTO txn (amount, occurred_us, occurred_off, description, category_id," \
                         " created_us, updated_us) VALUES"
 #define TXN_ROW         "(?, ?, ?, ?, ?, ?, ?)"
@@ -70,7 +72,8 @@
                         " WHERE c.parent_id IS NOT NULL)" \
                         " SELECT 1 FROM up WHERE id = ?2") \
     X (TXN_INSERT,      "INSERT INTO txn (amount, occurred_us, occurred_off, description, category_id," \
-                        " created_us, updated_us) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)") \
+                        " created_us, updated_us, external_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7)") \
+    X (TXN_BY_EXTERNAL_ID, "SELECT id FROM txn WHERE external_id = ?1") \
     X (TXN_INSERT_8,    TXN_INSERT_ROWS " " TXN_ROWS_4 ", " TXN_ROWS_4) \
     X (TXN_INSERT_32,   TXN_INSERT_ROWS " " TXN_ROWS_16 ", " TXN_ROWS_16) \
     X (TXN_UPDATE,      "UPDATE txn SET amount = CASE WHEN ?2 THEN ?3 ELSE amount END," \
@@ -192,7 +195,7 @@ const char *store_rc_name (int rc);
    Returns 0, or -1 with err set. */
 int store_op_dispatch (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err);
 
-/*  Atomic batches: run the txn.create ops from op n, if 8 or more come in
+/*  Atomic batches: run the txn.create ops (without external_id) from op n, if 8 or more come in
     a row, as few multi-row inserts (32 and 8 rows), packing one result
     each, exactly as store_op_dispatch would one by one. Sets *done_p to the ops
     run (0: fewer than 8, nothing done); returns 0, or -1 with err naming

@@ -8,6 +8,7 @@
 
 #include "store_internal.h"
 #include "store_stmts.h"
+#include "proto_reader.h"
 #include "proto_reply.h"
 #include "proto_time.h"
 #include "sys_ops.h"
@@ -160,11 +161,13 @@ s_pack_category_row (msgpack_packer *pk, store_stmt_t *stmt)
     s_pack_column_int_or_nil (pk, stmt, 2);
 }
 
-/*  A transaction row from TXN_COLUMNS. */
+/*  A transaction row from TXN_COLUMNS; external_id only when it has one,
+    so rows read as before for producers that never set it. */
 static void
 s_pack_txn_row (msgpack_packer *pk, store_stmt_t *stmt)
 {
-    msgpack_pack_map (pk, 7);
+    bool external = stmt_column_type (stmt, STORE_TXN_EXTERNAL_ID) != SQLITE_NULL;
+    msgpack_pack_map (pk, external? 8: 7);
     proto_pack_cstr (pk, "id");
     msgpack_pack_int64 (pk, stmt_column_int64 (stmt, 0));
     proto_pack_cstr (pk, "amount");
@@ -179,6 +182,10 @@ s_pack_txn_row (msgpack_packer *pk, store_stmt_t *stmt)
     s_pack_time (pk, stmt_column_int64 (stmt, 6), 0);
     proto_pack_cstr (pk, "updated_at");
     s_pack_time (pk, stmt_column_int64 (stmt, 7), 0);
+    if (external) {
+        proto_pack_cstr (pk, "external_id");
+        s_pack_column_text_or_nil (pk, stmt, STORE_TXN_EXTERNAL_ID);
+    }
 }
 
 /*  Step a statement that returns at most one row and pack {"row": row}. */
@@ -392,18 +399,88 @@ s_txn_values (const proto_op_t *op, int64_t category)
     };
 }
 
+/*  The transaction named external_id. Returns 1 and sets *id_p, 0 when
+    there is none, or -1 with err set. */
+static int
+s_txn_by_external_id (store_t *self, uint32_t n, const proto_value_t *external_id, int64_t *id_p,
+                      proto_error_t *err)
+{
+    store_stmt_t *stmt = store_stmts_txn_by_external_id (self, external_id->str, external_id->len);
+    int rc = stmt_step (stmt);
+    if (rc == SQLITE_ROW)
+        *id_p = stmt_column_int64 (stmt, 0);
+    stmt_reset (stmt);
+    if (rc == SQLITE_ROW)
+        return 1;
+    if (rc == SQLITE_DONE)
+        return 0;
+    store_error_from_sqlite (self, rc, (int) n, "external_id", err);
+    return -1;
+}
+
+/*  txn.create's result: {"id": n}, and with if_absent whether the row was
+    there already. */
+static void
+s_pack_txn_created (msgpack_packer *pk, const proto_op_t *op, int64_t id, bool existed)
+{
+    msgpack_pack_map (pk, HAS (op, IF_ABSENT)? 2: 1);
+    proto_pack_cstr (pk, "id");
+    msgpack_pack_int64 (pk, id);
+    if (HAS (op, IF_ABSENT)) {
+        proto_pack_cstr (pk, "existed");
+        if (existed)
+            msgpack_pack_true (pk);
+        else
+            msgpack_pack_false (pk);
+    }
+}
+
+/*  A row with the op's external_id already in the ledger: with if_absent
+    it is the op's result; without, the op fails. The lookup comes before
+    the category is resolved, so rows already in need no category to
+    exist. Returns 1 when the op is answered, 0 to go on and insert, -1 on
+    failure (err set). */
+static int
+s_txn_create_existing (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    const proto_value_t *external_id = VALUE (op, EXTERNAL_ID);
+    if (external_id->kind != PROTO_VAL_STR)
+        return 0;
+    int64_t id;
+    int found = s_txn_by_external_id (self, n, external_id, &id, err);
+    if (found <= 0)
+        return found;
+    if (!(HAS (op, IF_ABSENT) && VALUE (op, IF_ABSENT)->b)) {
+        proto_error_set (err, PROTO_CLASS_CONSTRAINT, (int) n, "external_id", "EXTERNAL_ID_EXISTS",
+                         "transaction %lld already has external_id \"%.*s\"", (long long) id,
+                         (int) proto_utf8_cut (external_id->str, external_id->len, 64), external_id->str);
+        return -1;
+    }
+    self->batch.ids [n] = id;
+    s_pack_txn_created (pk, op, id, true);
+    return 1;
+}
+
 static int
 s_txn_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
+    int existing = s_txn_create_existing (self, n, op, pk, err);
+    if (existing)
+        return existing < 0? -1: 0;
     int64_t category;
     if (s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
         return -1;
     store_txn_values_t values = s_txn_values (op, category);
+    const proto_value_t *external_id = VALUE (op, EXTERNAL_ID);
+    if (external_id->kind == PROTO_VAL_STR) {
+        values.external_id = external_id->str;
+        values.external_id_len = external_id->len;
+    }
     store_stmt_t *stmt = store_stmts_txn_insert (self, &values, self->batch.now_us);
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
     self->batch.ids [n] = self->db->ops->last_insert_id (self->db);
-    s_pack_key_int (pk, "id", self->batch.ids [n]);
+    s_pack_txn_created (pk, op, self->batch.ids [n], false);
     return 0;
 }
 
@@ -465,7 +542,7 @@ store_op_bulk_create (store_t *self, uint32_t n, uint32_t *done_p, msgpack_packe
     const proto_request_t *request = self->batch.request;
     uint32_t run = 0;
     while (n + run < request->op_count && request->ops [n + run].code == PROTO_OP_TXN_CREATE
-           && !request->ops [n + run].error)
+           && !request->ops [n + run].error && !HAS (&request->ops [n + run], EXTERNAL_ID))
         run++;
     *done_p = 0;
     for (size_t b = 0; b < sizeof (s_bulk) / sizeof (s_bulk [0]); b++)

@@ -47,6 +47,14 @@ static const char *s_migrations [] = {
         prune once a minute could find old keys; store_prune now sweeps the
         key order a few thousand keys a second instead. */
     "DROP INDEX idempotency_created;",
+    /*  3: the producer's own name for a transaction (txn.create
+        external_id), unique where given, so that rows sent twice -- a
+        re-sent file, overlapping statements -- are recognised long after
+        their idempotency keys are gone. The index is partial: rows without
+        one (all rows before this version) cost it nothing. */
+    "ALTER TABLE txn ADD COLUMN external_id TEXT"
+    "  CHECK (length (CAST (external_id AS BLOB)) BETWEEN 1 AND 128);"
+    "CREATE UNIQUE INDEX txn_external_id ON txn (external_id) WHERE external_id IS NOT NULL;",
 };
 
 #define MIGRATION_COUNT ((int) (sizeof (s_migrations) / sizeof (s_migrations [0])))

@@ -45,6 +45,15 @@ store_stmts_txn_insert (store_t *store, const store_txn_values_t *values, int64_
     s_bind_text_or_null (stmt, 4, values->description, values->description_len);
     s_bind_id_or_null (stmt, 5, values->category_id);
     stmt_bind_int64 (stmt, 6, now_us);         /* created_us and updated_us */
+    s_bind_text_or_null (stmt, 7, values->external_id, values->external_id_len);
+    return stmt;
+}
+
+store_stmt_t *
+store_stmts_txn_by_external_id (store_t *store, const char *external_id, size_t len)
+{
+    store_stmt_t *stmt = store_stmt (store, STMT_TXN_BY_EXTERNAL_ID);
+    stmt_bind_text (stmt, 1, external_id, len);
     return stmt;
 }
 

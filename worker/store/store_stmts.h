@@ -33,6 +33,8 @@ typedef struct {
     const char *description;    /* NULL: none */
     size_t description_len;
     int64_t category_id;        /* 0: none */
+    const char *external_id;    /* NULL: none (txn.create only; an update keeps it) */
+    size_t external_id_len;
 } store_txn_values_t;
 
 /*  What a txn.update changes: the values whose set_ flag is true. */
@@ -73,6 +75,7 @@ typedef enum {
     STORE_TXN_CATEGORY_ID,      /* NULL: none */
     STORE_TXN_CREATED_US,
     STORE_TXN_UPDATED_US,
+    STORE_TXN_EXTERNAL_ID,      /* text or NULL */
     STORE_TXN_COLUMN_COUNT
 } store_txn_column_t;
 
@@ -85,6 +88,9 @@ store_stmt_t *store_stmts_txn_insert (store_t *store, const store_txn_values_t *
 /* UPDATE transaction id as change says, updated at now_us. */
 store_stmt_t *store_stmts_txn_update (store_t *store, int64_t id, const store_txn_change_t *change,
                                       int64_t now_us);
+
+/* SELECT the id of the transaction with this external_id: one row, or none. */
+store_stmt_t *store_stmts_txn_by_external_id (store_t *store, const char *external_id, size_t len);
 
 /* SELECT transaction id: one row (store_txn_column_t), or none. */
 store_stmt_t *store_stmts_txn_get (store_t *store, int64_t id);
