@@ -77,6 +77,7 @@ endef
 # memory error or definite leak makes the worker exit 99, and the test fail.
 VALGRIND = valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
 test-valgrind: deps-test
+	@sh scripts/install-deps.sh valgrind
 	cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=Debug -DLEDGER_WERROR=ON $(CMAKE_ARGS)
 	cmake --build build-valgrind -j $(JOBS)
 	LEDGER_TEST_WRAPPER="$(VALGRIND)" ctest --test-dir build-valgrind --output-on-failure -j $(JOBS) \
