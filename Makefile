@@ -16,11 +16,25 @@ deps:
 deps-test:
 	@sh scripts/install-deps.sh test
 
-build: deps
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLEDGER_WERROR=ON $(CMAKE_ARGS)
-	cmake --build $(BUILD) -j $(JOBS)
+# Configure once: CMake's own makefiles re-run it when a CMakeLists.txt
+# changes. Configuring on every `make` rewrote the build files and cost
+# rebuilds; pass CMAKE_ARGS to configure again with other options.
+$(BUILD)/CMakeCache.txt: | deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DLEDGER_WERROR=ON -DCMAKE_RULE_MESSAGES=OFF $(CMAKE_ARGS) >/dev/null
+ifneq ($(strip $(CMAKE_ARGS)),)
+.PHONY: $(BUILD)/CMakeCache.txt
+endif
 
-run: build
+# Quiet: warnings, errors and one line per target (CMAKE_RULE_MESSAGES=OFF
+# above); V=1 shows every command.
+BUILD_FLAGS = -j $(JOBS) -- --no-print-directory $(if $(V),VERBOSE=1)
+
+build: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) $(BUILD_FLAGS)
+
+# Builds only ledgerd, not the tests.
+run: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) --target ledgerd $(BUILD_FLAGS)
 	$(BUILD)/bin/ledgerd
 
 test: deps-test build
@@ -63,6 +77,7 @@ endef
 # memory error or definite leak makes the worker exit 99, and the test fail.
 VALGRIND = valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite
 test-valgrind: deps-test
+	@sh scripts/install-deps.sh valgrind
 	cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=Debug -DLEDGER_WERROR=ON $(CMAKE_ARGS)
 	cmake --build build-valgrind -j $(JOBS)
 	LEDGER_TEST_WRAPPER="$(VALGRIND)" ctest --test-dir build-valgrind --output-on-failure -j $(JOBS) \

@@ -3,12 +3,15 @@
 # missing ones, so that `make run` and `make test` work on a fresh machine.
 set -eu
 
-# What building needs; `install-deps.sh test` adds what only the tests use,
+# What building needs; `install-deps.sh test` adds what `make test` uses
+# beyond it (docker-compose, to check docker-compose.yml without an engine),
+# `install-deps.sh valgrind` what `make test-valgrind` runs the worker under,
 # `install-deps.sh fuzz` what the fuzzer needs.
 PACKAGES="gcc make cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
 libsqlite3-dev libjansson-dev libdqlite-dev"
 case "${1:-}" in
-    test) PACKAGES="$PACKAGES docker-compose valgrind" ;;
+    test) PACKAGES="$PACKAGES docker-compose" ;;
+    valgrind) PACKAGES="$PACKAGES valgrind" ;;
     # libFuzzer's runtime is in libclang-rt-14-dev, which clang only recommends.
     fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
 esac
