@@ -482,7 +482,7 @@ s_drain_on (int signum)
     CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount"
                                     " HAVING count (*) NOT IN (50, 20000))"), 0);
     CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM idempotency"), tally.ok_writes);
-    printf ("     signal %d: %d of %d batches answered before it; after: %d writes and %d reads run, %d refused\n",
+    printf ("     signal %d: %d of %d batches answered before it; in all %d writes and %d reads run, %d refused\n",
             signum, before, WRITES + READS, tally.ok_writes, tally.ok_reads, tally.refused);
     zsock_destroy (&dealer);
     harness_stop (&worker, false);
