@@ -209,9 +209,10 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
             snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
             goto failed;
         }
+        char why [256];
         if (!(self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n], config->reader_nice,
-                                              config->max_wait_ms))) {
-            snprintf (errbuf, errlen, "cannot start reader %d", n);
+                                              config->max_wait_ms, why, sizeof (why)))) {
+            snprintf (errbuf, errlen, "cannot start reader %d: %s", n, why);
             goto failed;
         }
         self->reader_count++;
