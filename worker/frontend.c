@@ -429,36 +429,6 @@ s_receive (frontend_t *self)
     return job;
 }
 
-/*  Point job->body at the body frame, or at a copy of it if it is small:
-    the frame of a small message shares libzmq's read buffer with others,
-    and would keep it alive for as long as the request waits. Returns -1
-    if memory ran out. */
-static int
-s_take_body (job_t *job)
-{
-    zmq_msg_t *frame = &job->frames [job->frame_count - 1];
-    size_t size = zmq_msg_size (frame);
-    if (size > JOB_BODY_COPY_MAX || size == 0) {
-        job->body = zmq_msg_data (frame);
-        job->body_size = size;
-        return 0;
-    }
-    if (job->copy_capacity < size) {
-        size_t capacity = (size + 255) & ~(size_t) 255;
-        uint8_t *copy = realloc (job->copy, capacity);
-        if (!copy)
-            return -1;
-        job->copy = copy;
-        job->copy_capacity = capacity;
-    }
-    memcpy (job->copy, zmq_msg_data (frame), size);
-    zmq_msg_close (frame);
-    zmq_msg_init (frame);
-    job->body = job->copy;
-    job->body_size = size;
-    return 0;
-}
-
 /*  The reader with the least work in hand. */
 static int
 s_choose_reader (frontend_t *self)
@@ -584,13 +554,7 @@ s_handle_request (frontend_t *self, job_t *job)
         const char *user = zmq_msg_gets (&job->frames [job->frame_count - 1], "User-Id");
         denied = !user || !auth_allows (self->auth, user);
     }
-    if (s_take_body (job)) {
-        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
-        goto reject;
-    }
-    job->request = job->spare;      /* decode into a pooled request, if the job has one */
-    job->spare = NULL;
-    if (!proto_request_decode (&job->request, job->body, job->body_size, self->config->max_ops)) {
+    if (job_decode (job, self->config->max_ops)) {
         proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
         goto reject;
     }
