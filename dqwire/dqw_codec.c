@@ -827,9 +827,10 @@ s_rows_complete (dqw_rows_t *rows)
 }
 
 int
-dqw_rows_append (dqw_rows_t *rows, const void *body, size_t size, const char **why_p)
+dqw_rows_append (dqw_rows_t *rows, const void *body, size_t size, bool *more_p, const char **why_p)
 {
     const char *why;
+    *more_p = false;
     if (rows->state_ == ROWS_COMPLETE)
         dqw_rows_clear (rows);
 
@@ -861,8 +862,10 @@ dqw_rows_append (dqw_rows_t *rows, const void *body, size_t size, const char **w
     rows->rows_seen_ += part_rows;
     rows->parts++;
     rows->state_ = ROWS_GATHERING;
-    if (marker == DQW_ROWS_PART)
-        return 1;
+    if (marker == DQW_ROWS_PART) {
+        *more_p = true;
+        return 0;
+    }
     why = s_rows_complete (rows);
     if (why)
         goto malformed;

@@ -145,12 +145,12 @@ int dqw_servers_decode (const void *body, size_t size, dqw_node_t **nodes_p, siz
 
 /* Add the body of one ROWS message to rows. Each message repeats the
    column count and names, holds whole rows, and ends with DQW_ROWS_PART or
-   DQW_ROWS_DONE. Returns 1 if more messages follow; 0 if this one
-   completed the result, which rows then holds; -1 with *why_p set if the
-   body is malformed (or the parts disagree, or exceed DQW_MAX_RESULT, or
-   memory ran out), and rows is then empty. A rows that holds a complete
-   result is emptied before the body is added. */
-int dqw_rows_append (dqw_rows_t *rows, const void *body, size_t size, const char **why_p);
+   DQW_ROWS_DONE. Returns 0 and sets *more_p: true if more messages follow,
+   false if this one completed the result, which rows then holds. Returns
+   -1 with *why_p set if the body is malformed (or the parts disagree, or
+   exceed DQW_MAX_RESULT, or memory ran out), and rows is then empty. A
+   rows that holds a complete result is emptied before the body is added. */
+int dqw_rows_append (dqw_rows_t *rows, const void *body, size_t size, bool *more_p, const char **why_p);
 
 /* Make rows empty but keep its memory for the next result. */
 void dqw_rows_clear (dqw_rows_t *rows);

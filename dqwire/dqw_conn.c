@@ -278,12 +278,12 @@ s_call_rows (dqw_t *self, const dqw_request_t *req, dqw_rows_t *rows)
     dqw_rows_clear (rows);
     int rc = s_call (self, req, &deadline);
     while (rc == 0) {
-        int more = dqw_rows_append (rows, self->body, (size_t) self->header.words * 8, &why);
-        if (more < 0)
+        bool more;
+        if (dqw_rows_append (rows, self->body, (size_t) self->header.words * 8, &more, &why))
             rc = s_dead (self, "malformed ROWS response to %s (message %zu): %s", name,
                          rows->parts + 1, why);
         else
-        if (more == 0)
+        if (!more)
             return 0;
         else {
             rc = s_read_message (self, deadline, name);

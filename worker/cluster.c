@@ -194,13 +194,12 @@ s_join (cluster_t *self, char *errbuf, size_t errlen)
 }
 
 /*  Record this ledgerd's endpoint in the replicated table, through the
-    leader. Returns 0 once it is there. */
+    leader. Returns 0 once it is there, or -1 with errbuf set. */
 static int
-s_register (cluster_t *self)
+s_register (cluster_t *self, char *errbuf, size_t errlen)
 {
-    char why [256];
     uint32_t db = 0;
-    dqw_t *leader = s_connect_leader (self->address, self->options.timeout_ms, NODES_DB, &db, why, sizeof (why));
+    dqw_t *leader = s_connect_leader (self->address, self->options.timeout_ms, NODES_DB, &db, errbuf, errlen);
     if (!leader)
         return -1;
     uint64_t last, changes;
@@ -215,7 +214,7 @@ s_register (cluster_t *self)
                            " ON CONFLICT (id) DO UPDATE SET address = excluded.address,"
                            " endpoint = excluded.endpoint", values, 3, &last, &changes);
     if (rc)
-        log_debug ("cluster: cannot record this node's endpoint yet: %s", dqw_errmsg (leader));
+        snprintf (errbuf, errlen, "%s", dqw_errmsg (leader));
     dqw_destroy (&leader);
     return rc? -1: 0;
 }
@@ -370,10 +369,12 @@ s_watch_once (cluster_t *self)
     }
     if (!self->registered && id && now - self->register_tried_ms >= REFRESH_MS) {
         self->register_tried_ms = now;
-        if (s_register (self) == 0) {
+        if (s_register (self, why, sizeof (why)) == 0) {
             self->registered = true;
             self->refreshed_ms = 0;     /* read it back at the next look */
         }
+        else
+            log_debug ("cluster: cannot record this node's endpoint yet: %s", why);
     }
 }
 

@@ -65,6 +65,13 @@
    is always taken when nothing else is held, however big. */
 #define HELD_OPS_MAX 100000
 
+/* A client is refused if no ZAP handler answers for its domain. The option
+   is a draft in libzmq 4.3: zmq.h declares it only when built with the
+   draft API, but a library built with it takes the option all the same. */
+#ifndef ZMQ_ZAP_ENFORCE_DOMAIN
+#define ZMQ_ZAP_ENFORCE_DOMAIN 93
+#endif
+
 /*  Batches waiting for the writer, oldest first. */
 typedef struct {
     job_t **jobs;
@@ -139,9 +146,10 @@ s_curve_server (void *router, const char *path, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "cannot set up CURVE: %s", zmq_strerror (errno));
         rc = -1;
     }
-    /*  ZMQ_ZAP_ENFORCE_DOMAIN (a draft option in libzmq 4.3): where it
-        exists, a client is refused if no ZAP handler answers. */
-    s_set_int (router, 93, 1);
+    /*  Best effort: a libzmq built without draft options refuses it. The
+        ZAP handler still checks every client; this covers the case where
+        no handler answers. */
+    s_set_int (router, ZMQ_ZAP_ENFORCE_DOMAIN, 1);
     zcert_destroy (&cert);
     return rc;
 }
@@ -149,6 +157,98 @@ s_curve_server (void *router, const char *path, char *errbuf, size_t errlen)
 static void s_serve_while_busy (void *arg, int wait_ms);
 static void s_check_memory (frontend_t *self, int64_t now);
 
+
+/*  The arrays a group commit runs through, group_max long. Returns 0, or
+    -1 if memory ran out. */
+static int
+s_group_new (frontend_t *self)
+{
+    size_t group_max = self->config->group_max? self->config->group_max: 1;
+    self->group = calloc (group_max, sizeof (job_t *));
+    self->requests = calloc (group_max, sizeof (proto_request_t *));
+    self->replies = calloc (group_max, sizeof (msgpack_sbuffer *));
+    return self->group && self->requests && self->replies? 0: -1;
+}
+
+/*  The ROUTER, with the options config asks for, not yet bound. Returns
+    0, or -1 with errbuf set. */
+static int
+s_router_new (frontend_t *self, void *ctx, char *errbuf, size_t errlen)
+{
+    const config_t *config = self->config;
+    self->router = zmq_socket (ctx, ZMQ_ROUTER);
+    int64_t max_msg = config->max_msg_bytes;
+    if (!self->router
+    ||  s_set_int (self->router, ZMQ_ROUTER_MANDATORY, 1)
+    ||  s_set_int (self->router, ZMQ_LINGER, 0)
+    ||  zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg))) {
+        snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
+        return -1;
+    }
+    if (config->ipv6 && s_set_int (self->router, ZMQ_IPV6, 1)) {
+        snprintf (errbuf, errlen, "cannot enable IPv6: %s", zmq_strerror (errno));
+        return -1;
+    }
+    if (config->curve_secret && s_curve_server (self->router, config->curve_secret, errbuf, errlen))
+        return -1;
+    return 0;
+}
+
+/*  Watch the ROUTER's connections, as many as the open-files limit
+    allows. Returns 0, or -1 with errbuf set. */
+static int
+s_peers_new (frontend_t *self, void *ctx, char *errbuf, size_t errlen)
+{
+    uint64_t fd_limit = 0;
+    /*  Each reader holds a pipe's two ends and its database's three
+        files; SQLite, ZeroMQ and the log need a few dozen more. */
+    size_t capacity = peers_raise_fd_limit (64 + 8 * (size_t) self->config->readers, &fd_limit);
+    self->peers = peers_new (ctx, self->router, capacity, self->config->curve_secret != NULL, errbuf, errlen);
+    if (!self->peers)
+        return -1;
+    log_info ("connection capacity %zu (open-files limit %llu)", capacity, (unsigned long long) fd_limit);
+    return 0;
+}
+
+/*  Start one reader thread per store in readers [0 .. config->readers),
+    each on a PAIR pipe of its own, taking the store. Returns 0, or -1
+    with errbuf set. */
+static int
+s_readers_start (frontend_t *self, void *ctx, store_t **readers, char *errbuf, size_t errlen)
+{
+    for (int n = 0; n < self->config->readers; n++) {
+        snprintf (self->endpoints [n], sizeof (self->endpoints [n]), "inproc://ledgerd-reader-%d", n);
+        void *pipe = self->pipes [n] = zmq_socket (ctx, ZMQ_PAIR);
+        /*  Unbounded here: the front end bounds what it hands over. */
+        if (!pipe || s_set_int (pipe, ZMQ_LINGER, 0) || s_set_int (pipe, ZMQ_SNDHWM, 0)
+        ||  s_set_int (pipe, ZMQ_RCVHWM, 0) || zmq_bind (pipe, self->endpoints [n])) {
+            snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
+            return -1;
+        }
+        char why [256];
+        self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n], self->config->reader_nice,
+                                        self->config->max_wait_ms, why, sizeof (why));
+        if (!self->readers [n]) {
+            snprintf (errbuf, errlen, "cannot start reader %d: %s", n, why);
+            return -1;
+        }
+        self->reader_count++;
+    }
+    return 0;
+}
+
+/*  Bind the ROUTER to every endpoint of config. Returns 0, or -1 with
+    errbuf set. */
+static int
+s_bind (frontend_t *self, char *errbuf, size_t errlen)
+{
+    for (int n = 0; n < self->config->bind_count; n++)
+        if (zmq_bind (self->router, self->config->binds [n])) {
+            snprintf (errbuf, errlen, "cannot bind %s: %s", self->config->binds [n], zmq_strerror (errno));
+            return -1;
+        }
+    return 0;
+}
 
 frontend_t *
 frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **writer_p,
@@ -161,60 +261,18 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
     }
     self->config = config;
     self->stats = stats;
+    self->cluster = cluster;
     self->wake_fd = -1;
     self->statm_fd = open ("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    size_t group_max = config->group_max? config->group_max: 1;
-    self->group = calloc (group_max, sizeof (job_t *));
-    self->requests = calloc (group_max, sizeof (proto_request_t *));
-    self->replies = calloc (group_max, sizeof (msgpack_sbuffer *));
-    if (!self->group || !self->requests || !self->replies) {
+    if (s_group_new (self)) {
         snprintf (errbuf, errlen, "out of memory");
         goto failed;
     }
-    self->router = zmq_socket (ctx, ZMQ_ROUTER);
-    int64_t max_msg = config->max_msg_bytes;
-    if (!self->router
-    ||  s_set_int (self->router, ZMQ_ROUTER_MANDATORY, 1)
-    ||  s_set_int (self->router, ZMQ_LINGER, 0)
-    ||  zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &max_msg, sizeof (max_msg))) {
-        snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
+    if (s_router_new (self, ctx, errbuf, errlen)
+    ||  s_peers_new (self, ctx, errbuf, errlen)
+    ||  s_readers_start (self, ctx, readers, errbuf, errlen)
+    ||  s_bind (self, errbuf, errlen))
         goto failed;
-    }
-    if (config->ipv6 && s_set_int (self->router, ZMQ_IPV6, 1)) {
-        snprintf (errbuf, errlen, "cannot enable IPv6: %s", zmq_strerror (errno));
-        goto failed;
-    }
-    if (config->curve_secret && s_curve_server (self->router, config->curve_secret, errbuf, errlen))
-        goto failed;
-    uint64_t fd_limit = 0;
-    /*  Each reader holds a pipe's two ends and its database's three
-        files; SQLite, ZeroMQ and the log need a few dozen more. */
-    size_t capacity = peers_raise_fd_limit (64 + 8 * (size_t) config->readers, &fd_limit);
-    if (!(self->peers = peers_new (ctx, self->router, capacity, config->curve_secret != NULL, errbuf, errlen)))
-        goto failed;
-    log_info ("connection capacity %zu (open-files limit %llu)", capacity, (unsigned long long) fd_limit);
-    for (int n = 0; n < config->readers; n++) {
-        snprintf (self->endpoints [n], sizeof (self->endpoints [n]), "inproc://ledgerd-reader-%d", n);
-        void *pipe = self->pipes [n] = zmq_socket (ctx, ZMQ_PAIR);
-        /*  Unbounded here: the front end bounds what it hands over. */
-        if (!pipe || s_set_int (pipe, ZMQ_LINGER, 0) || s_set_int (pipe, ZMQ_SNDHWM, 0)
-        ||  s_set_int (pipe, ZMQ_RCVHWM, 0) || zmq_bind (pipe, self->endpoints [n])) {
-            snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
-            goto failed;
-        }
-        if (!(self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n], config->reader_nice,
-                                              config->max_wait_ms))) {
-            snprintf (errbuf, errlen, "cannot start reader %d", n);
-            goto failed;
-        }
-        self->reader_count++;
-    }
-    for (int n = 0; n < config->bind_count; n++)
-        if (zmq_bind (self->router, config->binds [n])) {
-            snprintf (errbuf, errlen, "cannot bind %s: %s", config->binds [n], zmq_strerror (errno));
-            goto failed;
-        }
-    self->cluster = cluster;
     if (*writer_p) {
         self->store = *writer_p;
         *writer_p = NULL;
@@ -421,36 +479,6 @@ s_receive (frontend_t *self)
     return job;
 }
 
-/*  Point job->body at the body frame, or at a copy of it if it is small:
-    the frame of a small message shares libzmq's read buffer with others,
-    and would keep it alive for as long as the request waits. Returns -1
-    if memory ran out. */
-static int
-s_take_body (job_t *job)
-{
-    zmq_msg_t *frame = &job->frames [job->frame_count - 1];
-    size_t size = zmq_msg_size (frame);
-    if (size > JOB_BODY_COPY_MAX || size == 0) {
-        job->body = zmq_msg_data (frame);
-        job->body_size = size;
-        return 0;
-    }
-    if (job->copy_capacity < size) {
-        size_t capacity = (size + 255) & ~(size_t) 255;
-        uint8_t *copy = realloc (job->copy, capacity);
-        if (!copy)
-            return -1;
-        job->copy = copy;
-        job->copy_capacity = capacity;
-    }
-    memcpy (job->copy, zmq_msg_data (frame), size);
-    zmq_msg_close (frame);
-    zmq_msg_init (frame);
-    job->body = job->copy;
-    job->body_size = size;
-    return 0;
-}
-
 /*  The reader with the least work in hand. */
 static int
 s_choose_reader (frontend_t *self)
@@ -544,29 +572,33 @@ s_admit (frontend_t *self, const proto_request_t *request, proto_error_t *err)
     return 0;
 }
 
-/*  Check a request and queue it: for the writer if it writes (or there is
-    no reader), else for the least loaded reader. Anything refused is
-    answered here. */
-static void
-s_handle_request (frontend_t *self, job_t *job)
+/*  Refuse a message the ROUTER took whole but that breaks the transport's
+    limits: too many frames, too many bytes. Returns 0, or -1 with the
+    error in err. */
+static int
+s_check_message (frontend_t *self, const job_t *job, proto_error_t *err)
 {
-    proto_error_t err = { .klass = PROTO_CLASS_NONE };
-    if (job->frame_count < 2) {
-        job_pool_give (&self->pool, &job);     /* a ROUTER always adds the identity frame */
-        return;
-    }
     if (job->frames_seen > JOB_MAX_FRAMES) {
-        proto_error_set (&err, PROTO_CLASS_PROTOCOL, -1, NULL, "TOO_MANY_FRAMES",
+        proto_error_set (err, PROTO_CLASS_PROTOCOL, -1, NULL, "TOO_MANY_FRAMES",
                          "%zu frames in one message; at most %d (envelope and body)",
                          job->frames_seen - 1, JOB_MAX_PEER_FRAMES);
-        goto reject;
+        return -1;
     }
     if (job->bytes_seen > (size_t) self->config->max_msg_bytes) {
-        proto_error_set (&err, PROTO_CLASS_TOO_LARGE, -1, NULL, "MESSAGE_TOO_LARGE",
+        proto_error_set (err, PROTO_CLASS_TOO_LARGE, -1, NULL, "MESSAGE_TOO_LARGE",
                          "%zu bytes in one message; this worker takes at most %lld",
                          job->bytes_seen, (long long) self->config->max_msg_bytes);
-        goto reject;
+        return -1;
     }
+    return 0;
+}
+
+/*  Decode the body into job->request, and refuse what may not run: a
+    request the decoder refused, or one from a key revoked since its
+    connection opened. Returns 0, or -1 with the error in err. */
+static int
+s_take_request (frontend_t *self, job_t *job, proto_error_t *err)
+{
     /*  The key was checked at the handshake; the allow list may have
         changed since, and a revoked key must not write on a connection it
         opened before. Read while the body frame (and its metadata) is
@@ -576,24 +608,53 @@ s_handle_request (frontend_t *self, job_t *job)
         const char *user = zmq_msg_gets (&job->frames [job->frame_count - 1], "User-Id");
         denied = !user || !auth_allows (self->auth, user);
     }
-    if (s_take_body (job)) {
-        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
-        goto reject;
-    }
-    job->request = job->spare;      /* decode into a pooled request, if the job has one */
-    job->spare = NULL;
-    if (!proto_request_decode (&job->request, job->body, job->body_size, self->config->max_ops)) {
-        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
-        goto reject;
+    if (job_decode (job, self->config->max_ops)) {
+        proto_error_set (err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+        return -1;
     }
     if (denied) {
-        proto_error_set (&err, PROTO_CLASS_DENIED, -1, NULL, "KEY_REVOKED", "this client's key is no longer allowed");
-        goto reject;
+        proto_error_set (err, PROTO_CLASS_DENIED, -1, NULL, "KEY_REVOKED", "this client's key is no longer allowed");
+        return -1;
     }
     if (proto_error_is_set (&job->request->error)) {
-        err = job->request->error;
-        goto reject;
+        *err = job->request->error;
+        return -1;
     }
+    return 0;
+}
+
+/*  Queue the job, if admitted: for the writer if it writes (or there is
+    no reader), else for the least loaded reader. Returns 0 (the queue
+    holds the job), or -1 with the error in err (the job is still the
+    caller's). */
+static int
+s_queue (frontend_t *self, job_t *job, proto_error_t *err)
+{
+    if (s_admit (self, job->request, err))
+        return -1;
+    bool to_writer = job->request->writes || self->reader_count == 0;
+    if (s_queue_push (to_writer? &self->waiting: &self->reads, job)) {
+        proto_error_set (err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
+        return -1;
+    }
+    self->held_ops += job->request->op_count;
+    if (!to_writer)
+        s_hand_reads (self);
+    return 0;
+}
+
+/*  Check a request and queue it, or answer it here: refused, or (cluster
+    mode) answered by any node, or this node does not lead. */
+static void
+s_handle_request (frontend_t *self, job_t *job)
+{
+    proto_error_t err = { .klass = PROTO_CLASS_NONE };
+    if (job->frame_count < 2) {
+        job_pool_give (&self->pool, &job);     /* a ROUTER always adds the identity frame */
+        return;
+    }
+    if (s_check_message (self, job, &err) || s_take_request (self, job, &err))
+        goto reject;
     if (sys_ops_only (job->request) && (self->cluster || !job->request->key)) {
         /*  Answered here, without the ledger, on every node, leader or
             not. A keyed batch on a single node goes to the store, whose
@@ -608,17 +669,8 @@ s_handle_request (frontend_t *self, job_t *job)
         job_pool_give (&self->pool, &job);
         return;
     }
-    if (s_admit (self, job->request, &err))
-        goto reject;
-    bool to_writer = job->request->writes || self->reader_count == 0;
-    if (s_queue_push (to_writer? &self->waiting: &self->reads, job)) {
-        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "NOMEM", "out of memory");
-        goto reject;
-    }
-    self->held_ops += job->request->op_count;
-    if (!to_writer)
-        s_hand_reads (self);
-    return;
+    if (s_queue (self, job, &err) == 0)
+        return;
 
 reject:
     s_reply_error (self, job, &err);

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -60,18 +61,21 @@ s_reader_main (void *arg)
 }
 
 reader_t *
-reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice, int max_wait_ms)
+reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice, int max_wait_ms,
+            char *errbuf, size_t errlen)
 {
     reader_t *self = calloc (1, sizeof (reader_t));
-    if (!self)
+    if (!self) {
+        snprintf (errbuf, errlen, "out of memory");
         return NULL;
+    }
     self->pipe = zmq_socket (ctx, ZMQ_PAIR);
     int unlimited = 0;
     if (!self->pipe
     ||  zmq_setsockopt (self->pipe, ZMQ_SNDHWM, &unlimited, sizeof (unlimited))
     ||  zmq_setsockopt (self->pipe, ZMQ_RCVHWM, &unlimited, sizeof (unlimited))
     ||  zmq_connect (self->pipe, endpoint)) {
-        log_error ("reader: cannot connect to %s: %s", endpoint, zmq_strerror (errno));
+        snprintf (errbuf, errlen, "cannot connect to %s: %s", endpoint, zmq_strerror (errno));
         goto failed;
     }
     self->store = *store_p;
@@ -84,7 +88,7 @@ reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice, int ma
     int rc = pthread_create (&self->thread, NULL, s_reader_main, self);
     pthread_sigmask (SIG_SETMASK, &old, NULL);
     if (rc) {
-        log_error ("reader: cannot start thread: %s", strerror (rc));
+        snprintf (errbuf, errlen, "cannot start its thread: %s", strerror (rc));
         self->store = NULL;
         goto failed;
     }

@@ -19,8 +19,10 @@ typedef struct _reader_t reader_t;
    socket to endpoint, which the caller has already bound, and lowers its
    own CPU priority by nice (see reader.c). A batch that has waited more
    than max_wait_ms since the front end took it is not run: it comes back
-   with job->expired set. Returns NULL on failure. */
-reader_t *reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice, int max_wait_ms);
+   with job->expired set. Returns NULL and writes why into errbuf on
+   failure; the store is then still the caller's. */
+reader_t *reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice, int max_wait_ms,
+                      char *errbuf, size_t errlen);
 
 /* Ask the thread to stop through pipe (the caller's end of the PAIR), wait
    for it, close the store; set *self_p to NULL. Jobs sent before this call

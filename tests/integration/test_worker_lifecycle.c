@@ -330,83 +330,163 @@ test_busy_while_another_process_holds_the_lock (void)
 }
 
 
-/*  Send batches pipelined, signal the worker once the first reply is in,
-    and check that every batch it took was answered -- run (ok) or, not
-    yet started, refused as retryable SHUTTING_DOWN -- and that exactly
-    the ok ones are in the database. */
+/*  Send body (JSON text, encoded to msgpack) on the DEALER, without
+    waiting for a reply. */
 static void
-s_drain_on (int signum)
+s_send_json (zsock_t *dealer, const char *text)
 {
-    harness_t *worker = harness_start ("--sync", "normal", NULL);
-    CHECK (worker != NULL);
-    if (!worker)
-        return;
-    zsock_t *dealer = harness_dealer (worker);
-    zsock_set_rcvtimeo (dealer, 10000);
-    enum { BATCHES = 300, OPS_PER = 50 };
+    json_t *json = json_loads (text, 0, NULL);
+    char *body = NULL;
+    size_t size = 0;
+    CHECK (json && proto_json_to_msgpack (json, &body, &size, NULL, 0) == 0);
+    json_decref (json);
+    zmq_send (zsock_resolve (dealer), body, size, 0);
+    free (body);
+}
+
+/*  The drain test's traffic: WRITES keyed batches of OPS_PER creates (ids
+    0..WRITES-1) and, every READ_EVERY writes, a read batch (ids from
+    READ_ID) whose queries each scan the SEED rows for an amount none has,
+    so that reads are still waiting for the readers when the signal comes. */
+enum { WRITES = 300, OPS_PER = 50, READ_EVERY = 6, READS = WRITES / READ_EVERY, READ_ID = 100000,
+       SEED = 20000, SEED_AMOUNT = 1000000, BARRIER_ID = -1 };
+
+static void
+s_send_traffic (zsock_t *dealer)
+{
     char *text = malloc (20000);
-    for (int n = 0; n < BATCHES; n++) {
+    for (int n = 0; n < WRITES; n++) {
         size_t size = (size_t) sprintf (text, "{\"v\":1,\"id\":%d,\"key\":\"drain-%d\",\"ops\":[", n, n);
         for (int op = 0; op < OPS_PER; op++)
             size += (size_t) sprintf (text + size, "%s{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}",
                                       op? ",": "", n);
         sprintf (text + size, "]}");
-        json_t *json = json_loads (text, 0, NULL);
-        char *body;
-        size_t body_size;
-        proto_json_to_msgpack (json, &body, &body_size, NULL, 0);
-        json_decref (json);
-        zmq_send (zsock_resolve (dealer), body, body_size, 0);
-        free (body);
+        s_send_json (dealer, text);
+        if (n % READ_EVERY == READ_EVERY - 1) {
+            size = (size_t) sprintf (text, "{\"v\":1,\"id\":%d,\"ops\":[", READ_ID + n / READ_EVERY);
+            for (int op = 0; op < 5; op++)
+                size += (size_t) sprintf (text + size, "%s{\"op\":\"txn.query\",\"min_amount\":%d}", op? ",": "",
+                                          SEED_AMOUNT + 1);
+            sprintf (text + size, "]}");
+            s_send_json (dealer, text);
+        }
     }
     free (text);
+    /*  Garbage last: the front end answers it at once, so its reply
+        proves every batch before it on this connection was taken. */
+    zmq_send (zsock_resolve (dealer), "\xc1", 1, 0);
+}
 
-    int ok = 0, replies = 0, refused = 0;
-    zmsg_t *msg = zmsg_recv (dealer);
-    if (msg) {
-        json_t *reply = proto_json_from_msgpack (zframe_data (zmsg_last (msg)), zframe_size (zmsg_last (msg)), NULL, 0);
-        replies++;
-        ok += harness_bool (reply, "ok") == 1;
-        refused += harness_bool (reply, "ok") == 0 && harness_bool (reply, "error.retryable") == 1;
+/*  Seed rows for the reads to scan, in batches of 2000. */
+static void
+s_seed (harness_t *worker)
+{
+    zsock_t *req = harness_req (worker);
+    char *text = malloc (200000);
+    for (int batch = 0; batch < SEED / 2000; batch++) {
+        size_t size = (size_t) sprintf (text, "{\"v\":1,\"ops\":[");
+        for (int op = 0; op < 2000; op++)
+            size += (size_t) sprintf (text + size, "%s{\"op\":\"txn.create\",\"amount\":%d,\"occurred_at\":\"2025-01-01T00:00:00Z\"}",
+                                      op? ",": "", SEED_AMOUNT);
+        sprintf (text + size, "]}");
+        json_t *reply = harness_call (req, text);
+        CHECK (reply && harness_bool (reply, "ok") == 1);
         json_decref (reply);
-        zmsg_destroy (&msg);
     }
+    free (text);
+    zsock_destroy (&req);
+}
+
+typedef struct {
+    int answers [WRITES + READS];       /* replies to each batch */
+    int barrier;                        /* replies to the garbage */
+    int ok_writes, ok_reads, refused, other;
+} s_tally_t;
+
+/*  Count one reply; false once nothing came within the receive timeout. */
+static bool
+s_tally_next (zsock_t *dealer, s_tally_t *tally)
+{
+    zmsg_t *msg = zmsg_recv (dealer);
+    if (!msg)
+        return false;
+    json_t *reply = proto_json_from_msgpack (zframe_data (zmsg_last (msg)), zframe_size (zmsg_last (msg)), NULL, 0);
+    zmsg_destroy (&msg);
+    long long id = harness_int (reply, "id");
+    const char *klass = harness_str (reply, "error.class");
+    if (id == LLONG_MIN && klass && strcmp (klass, "protocol") == 0)
+        tally->barrier++;
+    else
+    if (id >= 0 && id < WRITES)
+        tally->answers [id]++;
+    else
+    if (id >= READ_ID && id < READ_ID + READS)
+        tally->answers [WRITES + id - READ_ID]++;
+    else
+        tally->other++;
+    if (harness_bool (reply, "ok") == 1)
+        *(id >= READ_ID? &tally->ok_reads: &tally->ok_writes) += 1;
+    else
+    /*  Not run: SHUTTING_DOWN, or (slow under valgrind) OVERLOADED
+        after waiting past --max-wait-ms. Retryable, nothing applied. */
+    if (id != LLONG_MIN && klass && strcmp (klass, "overloaded") == 0 && harness_bool (reply, "error.retryable") == 1)
+        tally->refused++;
+    else
+    if (id != LLONG_MIN)
+        tally->other++;
+    json_decref (reply);
+    return true;
+}
+
+/*  Send write and read batches pipelined; once the worker has taken them
+    all (the barrier's reply is in), signal it while most still wait for
+    the writer or the readers. Every batch must then be answered exactly
+    once -- run (ok) or, not yet started, refused as retryable
+    SHUTTING_DOWN -- before the worker exits 0, and exactly the writes
+    answered ok must be in the database. One group per commit makes the
+    writer's queue long. */
+static void
+s_drain_on (int signum)
+{
+    harness_t *worker = harness_start ("--sync", "normal", "--group-max", "1", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    s_seed (worker);
+    zsock_t *dealer = harness_dealer (worker);
+    zsock_set_rcvtimeo (dealer, 10000);
+    s_send_traffic (dealer);
+    s_tally_t tally = { .barrier = 0 };
+    while (!tally.barrier && s_tally_next (dealer, &tally))
+        ;
+    CHECK_INT (tally.barrier, 1);
+    int before = tally.ok_writes + tally.ok_reads + tally.refused;
     harness_signal (worker, signum);
     /*  Read until the worker has exited and nothing more is queued here. */
     zsock_set_rcvtimeo (dealer, 100);
     int64_t deadline = zclock_mono () + 15000;
-    while (replies < BATCHES && zclock_mono () < deadline) {
-        bool alive = harness_alive (worker);
-        msg = zmsg_recv (dealer);
-        if (!msg) {
-            if (!alive)
-                break;
-            continue;
-        }
-        json_t *reply = proto_json_from_msgpack (zframe_data (zmsg_last (msg)), zframe_size (zmsg_last (msg)), NULL, 0);
-        replies++;
-        if (harness_bool (reply, "ok") == 1)
-            ok++;
-        else
-        /*  Not run: SHUTTING_DOWN, or (slow under valgrind) OVERLOADED
-            after waiting past --max-wait-ms. Retryable, nothing applied. */
-        if (harness_str (reply, "error.class") && strcmp (harness_str (reply, "error.class"), "overloaded") == 0
-        &&  harness_bool (reply, "error.retryable") == 1)
-            refused++;
-        json_decref (reply);
-        zmsg_destroy (&msg);
-    }
+    while (zclock_mono () < deadline)
+        if (!s_tally_next (dealer, &tally) && !harness_alive (worker))
+            break;
     CHECK_INT (harness_wait (worker, 10000), 0);
-    CHECK (replies >= 1);
-    CHECK_INT (ok + refused, replies);
-    /*  Exactly the answered batches are in the database, each whole. */
+    int answered = 0, twice = 0;
+    for (int n = 0; n < WRITES + READS; n++) {
+        answered += tally.answers [n] > 0;
+        twice += tally.answers [n] > 1;
+    }
+    CHECK_INT (answered, WRITES + READS);
+    CHECK_INT (twice, 0);
+    CHECK_INT (tally.other, 0);
+    CHECK_INT (tally.ok_writes + tally.ok_reads + tally.refused, WRITES + READS);
+    /*  Exactly the writes answered ok are in the database, each whole. */
     char db [300];
     snprintf (db, sizeof (db), "%s", harness_db_path (worker));
-    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM txn"), (long long) ok * OPS_PER);
-    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount HAVING count (*) <> 50)"), 0);
-    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM idempotency"), ok);
-    printf ("     signal %d: %d of %d batches answered before exit (%d refused, not started)\n", signum, replies,
-            BATCHES, refused);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM txn"), (long long) tally.ok_writes * OPS_PER + SEED);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM (SELECT amount FROM txn GROUP BY amount"
+                                    " HAVING count (*) NOT IN (50, 20000))"), 0);
+    CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM idempotency"), tally.ok_writes);
+    printf ("     signal %d: %d of %d batches answered before it; in all %d writes and %d reads run, %d refused\n",
+            signum, before, WRITES + READS, tally.ok_writes, tally.ok_reads, tally.refused);
     zsock_destroy (&dealer);
     harness_stop (&worker, false);
 }

@@ -547,6 +547,66 @@ test_overloaded_by_ops_held (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+/*  Read-only batches pipelined past --max-queue 1 with two readers: each
+    read scans ten thousand rows for an amount none has, so the readers
+    fall behind at once, and past one batch waiting for each reader the
+    front end answers `overloaded` instead of queueing. Every batch is
+    answered, most of them refused. */
+static void
+test_readers_queue_is_bounded (void)
+{
+    harness_t *worker = harness_start ("--max-queue", "1", "--readers", "2", "--max-wait-ms", "60000",
+                                       "--sync", "normal", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *req = harness_req (worker);
+    char *text = malloc (200000);
+    for (int batch = 0; batch < 5; batch++) {
+        size_t size = (size_t) sprintf (text, "{\"v\":1,\"ops\":[");
+        for (int op = 0; op < 2000; op++)
+            size += (size_t) sprintf (text + size, "%s{\"op\":\"txn.create\",\"amount\":1,"
+                                      "\"occurred_at\":\"2025-01-01T00:00:00Z\"}", op? ",": "");
+        sprintf (text + size, "]}");
+        json_t *reply = harness_call (req, text);
+        CHECK (reply && harness_bool (reply, "ok") == 1);
+        json_decref (reply);
+    }
+    free (text);
+    zsock_destroy (&req);
+    enum { BATCHES = 500 };
+    zsock_t *dealer = harness_dealer (worker);
+    for (int n = 0; n < BATCHES; n++) {
+        char query [200];
+        snprintf (query, sizeof (query), "{\"v\":1,\"id\":%d,\"ops\":[{\"op\":\"txn.query\",\"min_amount\":2},"
+                  "{\"op\":\"txn.query\",\"min_amount\":3}]}", n);
+        s_send (dealer, query);
+    }
+    int ok = 0, refused = 0, other = 0;
+    zsock_set_rcvtimeo (dealer, 20000);
+    for (int n = 0; n < BATCHES; n++) {
+        json_t *reply = s_next_reply (dealer);
+        if (!reply)
+            break;
+        const char *message = harness_str (reply, "error.message");
+        if (harness_bool (reply, "ok") == 1)
+            ok++;
+        else
+        if (harness_bool (reply, "error.retryable") == 1 && message && strstr (message, "waiting for the readers"))
+            refused++;
+        else
+            other++;
+        json_decref (reply);
+    }
+    printf ("     %d of %d read batches run, %d refused\n", ok, BATCHES, refused);
+    CHECK_INT (ok + refused, BATCHES);
+    CHECK_INT (other, 0);
+    CHECK (ok >= 2);
+    CHECK (refused >= BATCHES / 2);
+    zsock_destroy (&dealer);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 int
 main (void)
 {
@@ -559,6 +619,7 @@ main (void)
     TEST_RUN (test_size_limits);
     TEST_RUN (test_overloaded);
     TEST_RUN (test_overloaded_by_ops_held);
+    TEST_RUN (test_readers_queue_is_bounded);
     TEST_RUN (test_running_group_is_not_waiting);
     return TEST_DONE ();
 }

@@ -601,16 +601,24 @@ test_decode_malformed (void)
 static const uint64_t PART = UINT64_C (0xeeeeeeeeeeeeeeee);
 static const uint64_t DONE = UINT64_C (0xffffffffffffffff);
 
+/*  What s_append saw of one ROWS body. */
+enum { MALFORMED = -1, COMPLETE = 0, MORE = 1 };
+
 static int
 s_append (dqw_rows_t *rows, const s_bytes_t *body)
 {
     const char *why = NULL;
+    bool more = true;
     void *copy = s_dup (body->data, body->size);
-    int rc = dqw_rows_append (rows, copy, body->size, &why);
+    int rc = dqw_rows_append (rows, copy, body->size, &more, &why);
     free (copy);
-    if (rc < 0)
+    if (rc) {
+        CHECK_INT (rc, -1);
         CHECK (why && *why);
-    return rc;
+        CHECK (!more);
+        return MALFORMED;
+    }
+    return more? MORE: COMPLETE;
 }
 
 static void
@@ -633,7 +641,7 @@ test_rows_decode (void)
         0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff };
     s_bytes_t body = { 0 };
     s_raw (&body, two, sizeof (two));
-    CHECK_INT (s_append (&rows, &body), 0);
+    CHECK_INT (s_append (&rows, &body), COMPLETE);
     CHECK_INT (rows.columns, 2);
     CHECK_INT (rows.rows, 2);
     CHECK_INT (rows.parts, 1);
@@ -661,7 +669,7 @@ test_rows_decode (void)
         1,0,0,0,0,0,0,0,
         0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff };
     s_raw (&body, special, sizeof (special));
-    CHECK_INT (s_append (&rows, &body), 0);
+    CHECK_INT (s_append (&rows, &body), COMPLETE);
     CHECK_INT (rows.rows, 1);
     if (rows.rows == 1) {
         CHECK_INT (dqw_rows_get (&rows, 0, 0)->type, DQW_INTEGER);
@@ -681,7 +689,7 @@ test_rows_decode (void)
         0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff,
         0xff,0xff,0xff,0xff,0xff,0xff,0xff,0xff };
     s_raw (&body, blob, sizeof (blob));
-    CHECK_INT (s_append (&rows, &body), 0);
+    CHECK_INT (s_append (&rows, &body), COMPLETE);
     CHECK_INT (rows.rows, 1);
     if (rows.rows == 1) {
         const dqw_value_t *v = dqw_rows_get (&rows, 0, 0);
@@ -702,7 +710,7 @@ test_rows_decode (void)
     for (int c = 0; c < 17; c++)
         s_word (&body, (uint64_t) c * 10);
     s_word (&body, DONE);
-    CHECK_INT (s_append (&rows, &body), 0);
+    CHECK_INT (s_append (&rows, &body), COMPLETE);
     CHECK_INT (rows.columns, 17);
     CHECK_INT (rows.rows, 1);
     if (rows.rows == 1)
@@ -714,7 +722,7 @@ test_rows_decode (void)
     s_word (&body, 1);
     s_text (&body, "count(*)");
     s_word (&body, DONE);
-    CHECK_INT (s_append (&rows, &body), 0);
+    CHECK_INT (s_append (&rows, &body), COMPLETE);
     CHECK_INT (rows.columns, 1);
     CHECK_INT (rows.rows, 0);
     CHECK_STR (rows.names [0], "count(*)");
@@ -752,11 +760,11 @@ test_rows_split (void)
 
     /* Over two messages. */
     s_part (&body, one, 1, NULL, PART);
-    CHECK_INT (s_append (&rows, &body), 1);
+    CHECK_INT (s_append (&rows, &body), MORE);
     CHECK (dqw_rows_get (&rows, 0, 0) == NULL);     /* not complete yet */
     s_bytes_free (&body);
     s_part (&body, two_three, 2, NULL, DONE);
-    CHECK_INT (s_append (&rows, &body), 0);
+    CHECK_INT (s_append (&rows, &body), COMPLETE);
     s_bytes_free (&body);
     CHECK_INT (rows.parts, 2);
     CHECK_INT (rows.rows, 3);
@@ -766,13 +774,13 @@ test_rows_split (void)
     /* Over three, the last with a text and the middle one empty: the same
        rows start over, since they held a complete result. */
     s_part (&body, two_three, 2, NULL, PART);
-    CHECK_INT (s_append (&rows, &body), 1);
+    CHECK_INT (s_append (&rows, &body), MORE);
     s_bytes_free (&body);
     s_part (&body, NULL, 0, NULL, PART);
-    CHECK_INT (s_append (&rows, &body), 1);
+    CHECK_INT (s_append (&rows, &body), MORE);
     s_bytes_free (&body);
     s_part (&body, one, 1, "last", DONE);
-    CHECK_INT (s_append (&rows, &body), 0);
+    CHECK_INT (s_append (&rows, &body), COMPLETE);
     s_bytes_free (&body);
     CHECK_INT (rows.parts, 3);
     CHECK_INT (rows.rows, 4);
@@ -864,7 +872,7 @@ test_rows_malformed (void)
         s_bytes_t body = { 0 };
         s_raw (&body, cases [i].bytes, cases [i].size);
         int before = t_checks_failed;
-        CHECK_INT (s_append (&rows, &body), -1);
+        CHECK_INT (s_append (&rows, &body), MALFORMED);
         CHECK_INT (rows.rows, 0);
         CHECK_INT (rows.parts, 0);
         if (t_checks_failed != before)
@@ -880,7 +888,7 @@ test_rows_malformed (void)
         1,0,0,0,0,0,0,0 };
     s_bytes_t junk = { 0 };
     s_raw (&junk, after_part, sizeof (after_part));
-    CHECK_INT (s_append (&rows, &junk), -1);
+    CHECK_INT (s_append (&rows, &junk), MALFORMED);
     s_bytes_free (&junk);
 
     /* Parts that disagree on the column count; the rows are then empty and
@@ -888,17 +896,17 @@ test_rows_malformed (void)
     s_bytes_t body = { 0 };
     static const int64_t one [] = { 1 };
     s_part (&body, one, 1, NULL, PART);
-    CHECK_INT (s_append (&rows, &body), 1);
+    CHECK_INT (s_append (&rows, &body), MORE);
     s_bytes_free (&body);
     s_word (&body, 2);
     s_text (&body, "a");
     s_text (&body, "b");
     s_word (&body, DONE);
-    CHECK_INT (s_append (&rows, &body), -1);
+    CHECK_INT (s_append (&rows, &body), MALFORMED);
     CHECK_INT (rows.parts, 0);
     s_bytes_free (&body);
     s_part (&body, one, 1, NULL, DONE);
-    CHECK_INT (s_append (&rows, &body), 0);
+    CHECK_INT (s_append (&rows, &body), COMPLETE);
     CHECK_INT (rows.rows, 1);
     s_bytes_free (&body);
     dqw_rows_reset (&rows);
@@ -930,8 +938,9 @@ s_decode_kind (int kind, const uint8_t *bytes, size_t size)
     else {
         dqw_rows_t rows;
         dqw_rows_init (&rows);
-        rc = dqw_rows_append (&rows, body, size, &why);
-        if (rc == 0)
+        bool more;
+        rc = dqw_rows_append (&rows, body, size, &more, &why);
+        if (rc == 0 && !more)
             for (size_t i = 0; i < rows.rows * rows.columns; i++) {
                 const dqw_value_t *v = &rows.values [i];
                 if (v->type == DQW_TEXT || v->type == DQW_BLOB) {
