@@ -56,9 +56,23 @@ typedef enum {
     CONFIG_BAD                  /* errbuf says what is wrong: exit 2 */
 } config_rc_t;
 
-/* Fill self with the defaults, then apply argv (strings stay borrowed).
-   --help and --version print to out. */
+/* Fill self from argv, then give every option argv left out its default
+   (strings stay borrowed from argv), then check the rules that tie options
+   together. --help and --version print to out. */
 config_rc_t config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, size_t errlen);
+
+/* What the usage text says of one option: what README.md's option tables
+   must say too. */
+typedef struct {
+    const char *name;           /* "--db" */
+    char arg [64];              /* what its value looks like ("PATH", "full|normal"); empty for a switch */
+    const char *fallback;       /* its default as it would be typed, or NULL */
+    const char *fallback_note;  /* or its default in words, when other options decide it; or NULL */
+} config_doc_t;
+
+/* Fill doc for the option at index (0 up, in usage order). Returns 0, or
+   -1 past the last option. */
+int config_doc (size_t index, config_doc_t *doc);
 
 /* False for endpoints other hosts can reach: TCP beyond loopback, and the
    other network transports. */

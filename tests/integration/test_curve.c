@@ -3,7 +3,7 @@
     and write nothing; the library says "authentication failed" instead of
     hanging. A key taken out of the directory stops working on connections
     already open too. Without CURVE the worker will not listen beyond
-    loopback. */
+    loopback unless --insecure-bind says so. */
 
 #include "ledger.h"
 #include "testing.h"
@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* How long a removed key may keep working on an open connection, at most. */
@@ -346,13 +347,101 @@ test_revoked_key_on_open_connection (void)
     s_worker_stop (&worker);
 }
 
+/*  Run ledgerd with args (NULL-terminated) to its end, its output into
+    output; return its exit status, or -1 if it died by a signal or was
+    still running after 10 s (then it is killed: a worker that should have
+    refused to start fails the test instead of hanging it). */
+static int
+s_run_ledgerd (char *output, size_t size, const char *const *args)
+{
+    char log [] = "/tmp/ledgerd-curve-run-XXXXXX";
+    int fd = mkstemp (log);
+    CHECK (fd >= 0);
+    if (fd < 0)
+        return -1;
+    pid_t pid = fork ();
+    if (pid == 0) {
+        dup2 (fd, STDOUT_FILENO);
+        dup2 (fd, STDERR_FILENO);
+        const char *argv [16] = { LEDGERD_PATH };
+        for (int n = 0; args [n] && n < 14; n++)
+            argv [n + 1] = args [n];
+        execv (LEDGERD_PATH, (char **) argv);
+        _exit (127);
+    }
+    int status = -1;
+    int64_t deadline = zclock_mono () + 10000;
+    while (waitpid (pid, &status, WNOHANG) == 0)
+        if (zclock_mono () < deadline)
+            zclock_sleep (10);
+        else {
+            fprintf (stderr, "ledgerd still running after 10 s: killed\n");
+            kill (pid, SIGKILL);
+            waitpid (pid, &status, 0);
+        }
+    ssize_t got = pread (fd, output, size - 1, 0);
+    output [got > 0? got: 0] = 0;
+    close (fd);
+    unlink (log);
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+/*  "tcp://0.0.0.0:PORT" for a port nothing listens on now, and the same
+    port on loopback. */
+static void
+s_wildcard_endpoint (char *wildcard, char *loopback, size_t size)
+{
+    char *free_endpoint = harness_free_endpoint ();
+    CHECK (free_endpoint != NULL);
+    const char *port = free_endpoint? strrchr (free_endpoint, ':') + 1: "1";
+    snprintf (wildcard, size, "tcp://0.0.0.0:%s", port);
+    snprintf (loopback, size, "tcp://127.0.0.1:%s", port);
+    zstr_free (&free_endpoint);
+}
+
+/*  Without CURVE or --insecure-bind, a listener beyond loopback is a usage
+    error: status 2, saying which endpoint and what to give. */
 static void
 test_no_public_listener_without_curve (void)
 {
-    /*  The harness reports the failed start; the worker exits with 2. */
-    harness_t *worker = harness_start ("--bind", "tcp://0.0.0.0:0", NULL);
-    CHECK (worker == NULL);
-    harness_stop (&worker, false);
+    char wildcard [64], loopback [64], db [] = "/tmp/ledgerd-curve-db-XXXXXX", path [100];
+    s_wildcard_endpoint (wildcard, loopback, sizeof (wildcard));
+    CHECK (mkdtemp (db) != NULL);
+    snprintf (path, sizeof (path), "%s/ledger.db", db);
+    char output [4096], expect [200];
+    const char *const args [] = { "--db", path, "--bind", wildcard, NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), args), 2);
+    snprintf (expect, sizeof (expect), "ledgerd: refusing to listen without authentication on %s: give "
+              "--curve-secret and --curve-allow, or --insecure-bind\n", wildcard);
+    CHECK (strstr (output, expect) == output);
+    CHECK (access (path, F_OK) != 0);       /* refused before it opened anything */
+    harness_remove_dir (db);
+}
+
+/*  --insecure-bind lets the worker listen on every interface without
+    CURVE: it answers a ping there (reached over loopback). */
+static void
+test_insecure_bind_serves_beyond_loopback (void)
+{
+    char wildcard [64], loopback [64];
+    s_wildcard_endpoint (wildcard, loopback, sizeof (wildcard));
+    harness_t *worker = harness_start ("--bind", wildcard, "--insecure-bind", NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    zsock_t *req = zsock_new (ZMQ_REQ);
+    CHECK (req != NULL);
+    if (req) {
+        zsock_set_linger (req, 0);
+        zsock_set_sndtimeo (req, 5000);
+        CHECK_INT (zsock_connect (req, "%s", loopback), 0);
+        json_t *reply = harness_call (req, "{\"v\": 1, \"ops\": [{\"op\": \"sys.ping\"}]}");
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        CHECK_INT (harness_bool (reply, "results.0.pong"), 1);
+        json_decref (reply);
+        zsock_destroy (&req);
+    }
+    CHECK_INT (harness_stop (&worker, false), 0);
 }
 
 int
@@ -361,5 +450,6 @@ main (void)
     TEST_RUN (test_curve);
     TEST_RUN (test_revoked_key_on_open_connection);
     TEST_RUN (test_no_public_listener_without_curve);
+    TEST_RUN (test_insecure_bind_serves_beyond_loopback);
     return TEST_DONE ();
 }
