@@ -1015,18 +1015,14 @@ s_report_json (const options_t *options, const s_result_t *result)
 /*  Start the threads, wait until every one has set up, start the clock,
     wait for them to finish, and fill result. Returns 0, or -1 with
     result->error set when the run could not start. */
+/*  Set up the loops: each connection's phase, each loop's share of the
+    connections (in the order they send), its ring and buffers. Returns 0,
+    or -1 with result->error set. */
 static int
-s_drive (const options_t *options, s_shared_t *shared, spawn_t *worker, s_result_t *result)
+s_loops_init (const options_t *options, s_shared_t *shared, s_loop_t *loops, s_conn_t *conns, int *order,
+              s_result_t *result)
 {
     int threads = options->threads;
-    s_loop_t *loops = calloc ((size_t) threads, sizeof (s_loop_t));
-    s_conn_t *conns = calloc ((size_t) options->connections, sizeof (s_conn_t));
-    int *order = calloc ((size_t) options->connections, sizeof (int));
-    int rc = -1;
-    if (!loops || !conns || !order) {
-        snprintf (result->error, sizeof (result->error), "out of memory");
-        goto done;
-    }
     /*  Every connection's phase: uniform over one interval. */
     uint64_t rng = s_seed (options->seed, 0);
     int64_t interval_ns = (int64_t) options->interval_ms * TIMING_NS_PER_MS;
@@ -1057,7 +1053,7 @@ s_drive (const options_t *options, s_shared_t *shared, spawn_t *worker, s_result
         first += loop->count;
         if (!loop->ring || !loop->figures) {
             snprintf (result->error, sizeof (result->error), "out of memory");
-            goto done;
+            return -1;
         }
         /*  Its connections in the order they send: by phase. */
         for (int conn = 0; conn < loop->count; conn++) {
@@ -1069,6 +1065,16 @@ s_drive (const options_t *options, s_shared_t *shared, spawn_t *worker, s_result
             loop->order [at] = conn;
         }
     }
+    return 0;
+}
+
+/*  Start the loops' threads and wait until each has connected and pinged.
+    Returns how many started; result->error says why if not all did, or if
+    no connection answered. */
+static int
+s_loops_start (const options_t *options, s_shared_t *shared, s_loop_t *loops, s_result_t *result)
+{
+    int threads = options->threads;
     atomic_init (&shared->running, 0);
     int started = 0;
     int64_t setup_ns = timing_now_ns ();
@@ -1093,6 +1099,53 @@ s_drive (const options_t *options, s_shared_t *shared, spawn_t *worker, s_result
         result->ready += loops [n].ready_at_start;
     if (!result->error [0] && started == threads && result->ready == 0 && !signals_stopped ())
         snprintf (result->error, sizeof (result->error), "no connection answered a ping within %d ms", S_SETUP_MS);
+    return started;
+}
+
+/*  After the run: CPU used by the client, by the worker and by the rest of
+    the machine, and the worker's counters. */
+static void
+s_account (const options_t *options, s_shared_t *shared, spawn_t *worker, double cpu_start,
+           const report_cpu_t *machine_start, int64_t machine_start_ns, bool abort, s_result_t *result)
+{
+    result->client_cpu_s = timing_cpu_s () - cpu_start;
+    result->usage_known &= worker && spawn_usage (worker, &result->usage_end) == 0;
+    report_cpu_t machine_end;
+    report_cpu_snapshot (&machine_end);
+    result->others_s = (double) (timing_now_ns () - machine_start_ns) / 1e9;
+    /*  The machine's busy time, less ours and the worker's: a shared
+        machine's other work skews every figure. */
+    result->others_cpu_s = -1;
+    if (!worker || result->usage_known) {
+        double worker_s = worker? (result->usage_end.user_s + result->usage_end.system_s)
+                                - (result->usage_start.user_s + result->usage_start.system_s): 0;
+        double others = report_cpu_others_s (machine_start, &machine_end) - worker_s;
+        result->others_cpu_s = others > 0? others: 0;
+    }
+    if (!abort) {
+        char ignored [256];
+        result->stats_known &= driver_worker_stats (shared->endpoint, options, &result->stats_end, ignored,
+                                                    sizeof (ignored)) == 0;
+    }
+    else
+        result->stats_known = false;
+}
+
+static int
+s_drive (const options_t *options, s_shared_t *shared, spawn_t *worker, s_result_t *result)
+{
+    int threads = options->threads;
+    s_loop_t *loops = calloc ((size_t) threads, sizeof (s_loop_t));
+    s_conn_t *conns = calloc ((size_t) options->connections, sizeof (s_conn_t));
+    int *order = calloc ((size_t) options->connections, sizeof (int));
+    int rc = -1;
+    if (!loops || !conns || !order) {
+        snprintf (result->error, sizeof (result->error), "out of memory");
+        goto done;
+    }
+    if (s_loops_init (options, shared, loops, conns, order, result))
+        goto done;
+    s_loops_start (options, shared, loops, result);
     bool abort = result->error [0] || signals_stopped ();
     if (!abort) {
         char ignored [256];
@@ -1101,7 +1154,7 @@ s_drive (const options_t *options, s_shared_t *shared, spawn_t *worker, s_result
         result->usage_known = worker && spawn_usage (worker, &result->usage_start) == 0;
     }
     double cpu_start = timing_cpu_s ();
-    report_cpu_t machine_start, machine_end;
+    report_cpu_t machine_start;
     report_cpu_snapshot (&machine_start);
     int64_t machine_start_ns = timing_now_ns ();
     progress_t *progress = progress_new ("connections", options->duration_s, 0, &shared->live, options->progress);
@@ -1148,26 +1201,7 @@ s_drive (const options_t *options, s_shared_t *shared, spawn_t *worker, s_result
     else
     if (result->end_ns < result->deadline_ns)
         result->end_ns = result->deadline_ns;   /* every reply came before the deadline */
-    result->client_cpu_s = timing_cpu_s () - cpu_start;
-    result->usage_known &= worker && spawn_usage (worker, &result->usage_end) == 0;
-    report_cpu_snapshot (&machine_end);
-    result->others_s = (double) (timing_now_ns () - machine_start_ns) / 1e9;
-    /*  The machine's busy time, less ours and the worker's: a shared
-        machine's other work skews every figure. */
-    result->others_cpu_s = -1;
-    if (!worker || result->usage_known) {
-        double worker_s = worker? (result->usage_end.user_s + result->usage_end.system_s)
-                                - (result->usage_start.user_s + result->usage_start.system_s): 0;
-        double others = report_cpu_others_s (&machine_start, &machine_end) - worker_s;
-        result->others_cpu_s = others > 0? others: 0;
-    }
-    if (!abort) {
-        char ignored [256];
-        result->stats_known &= driver_worker_stats (shared->endpoint, options, &result->stats_end, ignored,
-                                                    sizeof (ignored)) == 0;
-    }
-    else
-        result->stats_known = false;
+    s_account (options, shared, worker, cpu_start, &machine_start, machine_start_ns, abort, result);
     progress_destroy (&progress);
     rc = abort? -1: 0;
     if (abort && !result->error [0])
