@@ -9,10 +9,13 @@
 #include "harness_wire.h"
 #include "worker_harness.h"
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,6 +57,14 @@ s_run_ledgerd (char *output, size_t size, const char *const *args)
     return s_run_program (LEDGERD_PATH, output, size, args);
 }
 
+/*  True if path names no file. */
+static bool
+s_gone (const char *path)
+{
+    struct stat st;
+    return stat (path, &st) != 0;
+}
+
 static void
 test_command_line_errors (void)
 {
@@ -85,7 +96,9 @@ test_command_line_errors (void)
     for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
         CHECK_INT (s_run_ledgerd (output, sizeof (output), bad [n]), 2);
         CHECK (strstr (output, "ledgerd: ") == output);     /* one line saying what is wrong */
-        CHECK (strstr (output, "usage: ledgerd") != NULL);
+        CHECK (strstr (output, "; see ledgerd --help\n") != NULL);
+        CHECK (strchr (output, '\n') == output + strlen (output) - 1);
+        CHECK (strstr (output, "usage: ledgerd") == NULL);
     }
     static const char *const version [] = { "--version", NULL };
     CHECK_INT (s_run_ledgerd (output, sizeof (output), version), 0);
@@ -103,6 +116,7 @@ test_start_up_failures (void)
     static const char *const no_dir [] = { "--db", "/nonexistent-dir/x/ledger.db", "--bind", "tcp://127.0.0.1:1", NULL };
     CHECK_INT (s_run_ledgerd (output, sizeof (output), no_dir), 1);
     CHECK (strstr (output, "cannot open database") != NULL);
+    CHECK (strstr (output, "(directory /nonexistent-dir/x does not exist)") != NULL);
 
     /*  An endpoint that cannot be bound (in use by a running worker, or nonsense). */
     harness_t *worker = harness_start (NULL);
@@ -518,6 +532,89 @@ test_readme_first_batch (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+/*  SQLite's "unable to open database file" says why, from the directory. */
+static void
+test_unopenable_database_says_why (void)
+{
+    char dir [200], path [400], output [4096];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-open"), 0);
+    snprintf (path, sizeof (path), "%s/file", dir);
+    FILE *file = fopen (path, "w");
+    CHECK (file != NULL);
+    if (file)
+        fclose (file);
+    snprintf (path, sizeof (path), "%s/file/ledger.db", dir);
+    const char *const under_file [] = { "--db", path, "--bind", "tcp://127.0.0.1:1", NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), under_file), 1);
+    CHECK (strstr (output, "/file is not a directory)") != NULL);
+
+    /*  Root may write anywhere: the permission case needs another user. */
+    if (geteuid () != 0) {
+        char locked [300];
+        snprintf (locked, sizeof (locked), "%s/locked", dir);
+        CHECK_INT (mkdir (locked, 0500), 0);
+        snprintf (path, sizeof (path), "%s/ledger.db", locked);
+        const char *const no_write [] = { "--db", path, "--bind", "tcp://127.0.0.1:1", NULL };
+        CHECK_INT (s_run_ledgerd (output, sizeof (output), no_write), 1);
+        CHECK (strstr (output, "cannot create files in") != NULL);
+        chmod (locked, 0700);
+    }
+    harness_remove_dir (dir);
+}
+
+/*  A TCP port held by a socket of this process; returns the socket, and
+    the endpoint in endpoint. */
+static int
+s_hold_port (char *endpoint, size_t size)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t length = sizeof (address);
+    if (fd < 0 || bind (fd, (struct sockaddr *) &address, sizeof (address)) || listen (fd, 1)
+    ||  getsockname (fd, (struct sockaddr *) &address, &length))
+        return -1;
+    snprintf (endpoint, size, "tcp://127.0.0.1:%d", ntohs (address.sin_port));
+    return fd;
+}
+
+/*  A start that fails creates no database; an existing one stays. */
+static void
+test_failed_start_leaves_no_database (void)
+{
+    char dir [200], endpoint [64], db [300], output [4096];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-failed"), 0);
+    int held = s_hold_port (endpoint, sizeof (endpoint));
+    CHECK (held >= 0);
+    snprintf (db, sizeof (db), "%s/new.db", dir);
+    const char *const fresh [] = { "--db", db, "--bind", endpoint, NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), fresh), 1);
+    CHECK (strstr (output, "cannot bind") != NULL);
+    static const char *const suffixes [] = { "", "-wal", "-shm", "-journal" };
+    for (size_t n = 0; n < sizeof (suffixes) / sizeof (suffixes [0]); n++) {
+        char path [320];
+        snprintf (path, sizeof (path), "%s%s", db, suffixes [n]);
+        CHECK (s_gone (path));
+    }
+
+    /*  A ledger that was there before the failed start is still there. */
+    harness_t *worker = harness_start_in (dir, NULL);
+    CHECK (worker != NULL);
+    if (worker) {
+        zsock_t *req = harness_req (worker);
+        json_t *reply = harness_call (req, OPS ("{\"op\":\"category.create\",\"name\":\"Kept\"}"));
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        json_decref (reply);
+        zsock_destroy (&req);
+        snprintf (db, sizeof (db), "%s", harness_db_path (worker));
+        CHECK_INT (harness_stop (&worker, true), 0);
+        const char *const existing [] = { "--db", db, "--bind", endpoint, NULL };
+        CHECK_INT (s_run_ledgerd (output, sizeof (output), existing), 1);
+        CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM category WHERE name = 'Kept'"), 1);
+    }
+    close (held);
+    harness_remove_dir (dir);
+}
+
 int
 main (void)
 {
@@ -526,6 +623,8 @@ main (void)
     TEST_RUN (test_start_up_failures);
     TEST_RUN (test_start_up_log);
     TEST_RUN (test_flag_equals_form_and_ipc);
+    TEST_RUN (test_unopenable_database_says_why);
+    TEST_RUN (test_failed_start_leaves_no_database);
     TEST_RUN (test_second_signal_exits_at_once);
     TEST_RUN (test_idempotency_keys_expire_after_the_ttl);
     TEST_RUN (test_busy_while_another_process_holds_the_lock);
