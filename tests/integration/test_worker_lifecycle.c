@@ -16,12 +16,30 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 
 extern char **environ;
+
+/*  Wait for pid to exit, 10 s at most: a program that should have failed
+    at start and serves instead is killed (and reported as such, status -1)
+    rather than hanging the test. */
+static void
+s_wait_bounded (pid_t pid, int *status)
+{
+    for (int tick = 0; tick < 1000; tick++) {
+        if (waitpid (pid, status, WNOHANG) == pid)
+            return;
+        usleep (10000);
+    }
+    fprintf (stderr, "%d still running after 10 s: killed\n", (int) pid);
+    kill (pid, SIGKILL);
+    waitpid (pid, status, 0);
+    *status = -1;
+}
 
 /*  Run program with args to its end; return its exit status and keep what
     it printed (stdout and stderr) in output. */
@@ -42,7 +60,7 @@ s_run_program (const char *program, char *output, size_t size, const char *const
     pid_t pid;
     int status = -1;
     if (posix_spawn (&pid, program, &actions, NULL, argv, environ) == 0)
-        waitpid (pid, &status, 0);
+        s_wait_bounded (pid, &status);
     posix_spawn_file_actions_destroy (&actions);
     ssize_t got = pread (fd, output, size - 1, 0);
     output [got > 0? got: 0] = 0;
@@ -304,6 +322,7 @@ test_flag_equals_form_and_ipc (void)
     json_decref (reply);
     zsock_destroy (&ipc);
     CHECK_INT (harness_stop (&worker, false), 0);
+    CHECK (s_gone (endpoint + strlen ("--bind=ipc://")));     /* removed at exit */
 }
 
 static void
@@ -615,6 +634,63 @@ test_failed_start_leaves_no_database (void)
     harness_remove_dir (dir);
 }
 
+/*  A second worker on a live ipc:// endpoint exits 1; the first keeps it
+    and removes its socket file when it stops. */
+static void
+test_ipc_endpoint_in_use_is_refused (void)
+{
+    char dir [200], other [200], endpoint [300], db [300], output [4096];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-ipc"), 0);
+    CHECK_INT (harness_make_dir (other, sizeof (other), "ledgerd-ipc2"), 0);
+    snprintf (endpoint, sizeof (endpoint), "ipc://%s/s.ipc", dir);
+    harness_t *first = harness_start_at (dir, endpoint, NULL);
+    CHECK (first != NULL);
+    if (first) {
+        snprintf (db, sizeof (db), "%s/b.db", other);
+        const char *const second [] = { "--db", db, "--bind", endpoint, NULL };
+        CHECK_INT (s_run_ledgerd (output, sizeof (output), second), 1);
+        CHECK (strstr (output, "already in use (another process is listening)") != NULL);
+        CHECK (s_gone (db));
+
+        zsock_t *req = harness_connect (endpoint, ZMQ_REQ, 5000);
+        json_t *reply = harness_call (req, OPS ("{\"op\":\"category.create\",\"name\":\"First\"}"));
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        json_decref (reply);
+        zsock_destroy (&req);
+        CHECK_INT (harness_sql_int (harness_db_path (first), "SELECT count (*) FROM category WHERE name = 'First'"), 1);
+        CHECK_INT (harness_stop (&first, true), 0);
+        CHECK (s_gone (endpoint + strlen ("ipc://")));
+    }
+    harness_remove_dir (other);
+    harness_remove_dir (dir);
+}
+
+/*  A socket file nobody answers on, left by a worker that died, is taken
+    over; a worker stopped by SIGTERM leaves no file. */
+static void
+test_stale_ipc_file_is_taken_over (void)
+{
+    char dir [200], endpoint [300];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-stale"), 0);
+    snprintf (endpoint, sizeof (endpoint), "ipc://%s/s.ipc", dir);
+    const char *path = endpoint + strlen ("ipc://");
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    CHECK (strlen (path) < sizeof (address.sun_path));
+    memcpy (address.sun_path, path, strlen (path));
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    CHECK_INT (bind (fd, (struct sockaddr *) &address, sizeof (address)), 0);
+    close (fd);                 /* the file stays, and nobody listens */
+    CHECK (!s_gone (path));
+    harness_t *worker = harness_start_at (dir, endpoint, NULL);
+    CHECK (worker != NULL);
+    if (worker) {
+        CHECK (!s_gone (path));
+        CHECK_INT (harness_stop (&worker, true), 0);
+        CHECK (s_gone (path));
+    }
+    harness_remove_dir (dir);
+}
+
 int
 main (void)
 {
@@ -625,6 +701,8 @@ main (void)
     TEST_RUN (test_flag_equals_form_and_ipc);
     TEST_RUN (test_unopenable_database_says_why);
     TEST_RUN (test_failed_start_leaves_no_database);
+    TEST_RUN (test_ipc_endpoint_in_use_is_refused);
+    TEST_RUN (test_stale_ipc_file_is_taken_over);
     TEST_RUN (test_second_signal_exits_at_once);
     TEST_RUN (test_idempotency_keys_expire_after_the_ttl);
     TEST_RUN (test_busy_while_another_process_holds_the_lock);
