@@ -75,6 +75,35 @@ s_run_ledgerd (char *output, size_t size, const char *const *args)
     return s_run_program (LEDGERD_PATH, output, size, args);
 }
 
+/*  As s_run_ledgerd, but as user nobody if this process is root. */
+static int
+s_run_ledgerd_as_nobody (char *output, size_t size, const char *const *args)
+{
+    char log [] = "/tmp/ledgerd-cli-XXXXXX";
+    int fd = mkstemp (log);
+    char *argv [32] = { (char *) LEDGERD_PATH };
+    for (int argc = 1; argc < 31 && (argv [argc] = (char *) args [argc - 1]); argc++)
+        ;
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        dup2 (fd, 1);
+        dup2 (fd, 2);
+        if (geteuid () == 0 && (setgid (65534) || setuid (65534)))
+            _exit (99);
+        execv (LEDGERD_PATH, argv);
+        _exit (98);
+    }
+    int status = -1;
+    if (pid > 0)
+        s_wait_bounded (pid, &status);
+    ssize_t got = pread (fd, output, size - 1, 0);
+    output [got > 0? got: 0] = 0;
+    close (fd);
+    unlink (log);
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
 /*  True if path names no file. */
 static bool
 s_gone (const char *path)
@@ -567,17 +596,16 @@ test_unopenable_database_says_why (void)
     CHECK_INT (s_run_ledgerd (output, sizeof (output), under_file), 1);
     CHECK (strstr (output, "/file is not a directory)") != NULL);
 
-    /*  Root may write anywhere: the permission case needs another user. */
-    if (geteuid () != 0) {
-        char locked [300];
-        snprintf (locked, sizeof (locked), "%s/locked", dir);
-        CHECK_INT (mkdir (locked, 0500), 0);
-        snprintf (path, sizeof (path), "%s/ledger.db", locked);
-        const char *const no_write [] = { "--db", path, "--bind", "tcp://127.0.0.1:1", NULL };
-        CHECK_INT (s_run_ledgerd (output, sizeof (output), no_write), 1);
-        CHECK (strstr (output, "cannot create files in") != NULL);
-        chmod (locked, 0700);
-    }
+    /*  Root may write anywhere: as root, the worker runs as nobody. */
+    char locked [300];
+    snprintf (locked, sizeof (locked), "%s/locked", dir);
+    CHECK_INT (mkdir (locked, 0555), 0);
+    CHECK_INT (chmod (dir, 0755), 0);
+    snprintf (path, sizeof (path), "%s/ledger.db", locked);
+    const char *const no_write [] = { "--db", path, "--bind", "tcp://127.0.0.1:1", NULL };
+    CHECK_INT (s_run_ledgerd_as_nobody (output, sizeof (output), no_write), 1);
+    CHECK (strstr (output, "(cannot create files in ") != NULL);
+    CHECK (strstr (output, "/locked: Permission denied)") != NULL);
     harness_remove_dir (dir);
 }
 
