@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -202,7 +203,7 @@ main (int argc, char *argv [])
             .busy_timeout_ms = config.busy_timeout_ms,
             .dedup_ttl_s = config.dedup_ttl_s,
         };
-        db_new = access (config.db_path, F_OK) != 0;
+        db_new = access (config.db_path, F_OK) != 0 && errno == ENOENT;
         if (!(store = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
             s_explain_open_failure (config.db_path, errbuf, sizeof (errbuf));
             log_error ("%s", errbuf);
