@@ -16,6 +16,8 @@
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -99,6 +101,7 @@ struct _frontend_t {
     queue_t reads;                      /* read batches not yet handed to a reader */
     size_t held_ops;                    /* ops taken and not yet answered */
     int reader_count;
+    int bound;                          /* config->binds [0 .. bound) are ours */
     bool draining;                      /* stopping: no new requests */
     peers_t *peers;                     /* connections, and what each holds */
     auth_t *auth;                       /* the CURVE allow list, or NULL */
@@ -237,17 +240,69 @@ s_readers_start (frontend_t *self, void *ctx, store_t **readers, char *errbuf, s
     return 0;
 }
 
+/*  The socket file of an ipc:// endpoint, or NULL: an abstract (@name)
+    or wildcard endpoint has none. */
+static const char *
+s_ipc_path (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) != 0)
+        return NULL;
+    const char *path = endpoint + 6;
+    return *path == '@' || strcmp (path, "*") == 0? NULL: path;
+}
+
+/*  True if a process accepts connections on the socket file of endpoint.
+    libzmq unlinks the file before it binds, which would take the endpoint
+    from a running worker silently; a file nobody answers on (left by a
+    worker that died) is stale and may be taken over. Abstract sockets need
+    no probe: their bind fails while another process holds the name. */
+static bool
+s_ipc_in_use (const char *endpoint)
+{
+    const char *path = s_ipc_path (endpoint);
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    if (!path || strlen (path) >= sizeof (address.sun_path))
+        return false;       /* no file, or too long: zmq_bind says why */
+    strcpy (address.sun_path, path);
+    int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    bool answered = connect (fd, (struct sockaddr *) &address, sizeof (address)) == 0;
+    close (fd);
+    return answered;
+}
+
 /*  Bind the ROUTER to every endpoint of config. Returns 0, or -1 with
     errbuf set. */
 static int
 s_bind (frontend_t *self, char *errbuf, size_t errlen)
 {
-    for (int n = 0; n < self->config->bind_count; n++)
-        if (zmq_bind (self->router, self->config->binds [n])) {
-            snprintf (errbuf, errlen, "cannot bind %s: %s", self->config->binds [n], zmq_strerror (errno));
+    for (int n = 0; n < self->config->bind_count; n++) {
+        const char *endpoint = self->config->binds [n];
+        if (s_ipc_in_use (endpoint)) {
+            snprintf (errbuf, errlen, "cannot bind %s: already in use (another process is listening)", endpoint);
             return -1;
         }
+        if (zmq_bind (self->router, endpoint)) {
+            snprintf (errbuf, errlen, "cannot bind %s: %s", endpoint, zmq_strerror (errno));
+            return -1;
+        }
+        self->bound = n + 1;
+    }
     return 0;
+}
+
+/*  Remove the socket files this worker bound; libzmq leaves them. Done
+    while the ROUTER still listens: once it is closed a new worker may take
+    the path over, and its file must not be removed. */
+static void
+s_unlink_ipc_files (frontend_t *self)
+{
+    for (int n = 0; n < self->bound; n++) {
+        const char *path = s_ipc_path (self->config->binds [n]);
+        if (path)
+            unlink (path);
+    }
 }
 
 frontend_t *
@@ -308,6 +363,7 @@ frontend_destroy (frontend_t **self_p)
     if (self->statm_fd >= 0)
         close (self->statm_fd);
     if (self->router) {
+        s_unlink_ipc_files (self);
         /*  Replies already queued get a second to reach their peers. */
         s_set_int (self->router, ZMQ_LINGER, 1000);
         zmq_close (self->router);

@@ -5,7 +5,7 @@
     writer, with its reader threads), and turns SIGINT/SIGTERM into a drain: stop reading, reply
     to everything already taken, close the database, exit 0. A second
     signal exits at once; every batch is a transaction, so the database
-    stays consistent. */
+    stays consistent. A start that fails leaves no database it created. */
 
 #include "auth.h"
 #include "cluster.h"
@@ -17,9 +17,14 @@
 
 #include <czmq.h>
 #include <sqlite3.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static volatile sig_atomic_t s_stop;
@@ -62,6 +67,50 @@ s_close_stores (store_t **writer, store_t **readers, int count)
         store_destroy (&readers [n]);
 }
 
+/*  SQLite says only "unable to open database file"; say why, from the
+    directory the file is (or would be) in, appending to errbuf. */
+static void
+s_explain_open_failure (const char *path, char *errbuf, size_t errlen)
+{
+    if (!strstr (errbuf, "unable to open database file"))
+        return;
+    char copy [PATH_MAX];
+    snprintf (copy, sizeof (copy), "%s", path);
+    const char *dir = dirname (copy);
+    char why [PATH_MAX + 64] = "";
+    struct stat st;
+    if (stat (dir, &st) && errno == ENOENT)
+        snprintf (why, sizeof (why), "directory %s does not exist", dir);
+    else
+    if (stat (dir, &st))
+        snprintf (why, sizeof (why), "directory %s: %s", dir, strerror (errno));
+    else
+    if (!S_ISDIR (st.st_mode))
+        snprintf (why, sizeof (why), "%s is not a directory", dir);
+    else
+    if (access (path, F_OK) == 0 && access (path, R_OK | W_OK))
+        snprintf (why, sizeof (why), "cannot read and write %s: %s", path, strerror (errno));
+    else
+    if (access (path, F_OK) && access (dir, W_OK | X_OK))
+        snprintf (why, sizeof (why), "cannot create files in %s: %s", dir, strerror (errno));
+    size_t used = strlen (errbuf);
+    if (*why && used < errlen)
+        snprintf (errbuf + used, errlen - used, " (%s)", why);
+}
+
+/*  Remove a database this start created, with its WAL files: a start that
+    fails must leave nothing behind. */
+static void
+s_remove_new_database (const char *path)
+{
+    char name [PATH_MAX + 8];
+    unlink (path);
+    snprintf (name, sizeof (name), "%s-wal", path);
+    unlink (name);
+    snprintf (name, sizeof (name), "%s-shm", path);
+    unlink (name);
+}
+
 /*  What sys.ping and sys.stats say of the cluster. */
 static const char *
 s_cluster_role (void *cluster)
@@ -91,8 +140,7 @@ main (int argc, char *argv [])
     if (parsed == CONFIG_DONE)
         return 0;
     if (parsed == CONFIG_BAD) {
-        fprintf (stderr, "ledgerd: %s\n", errbuf);
-        config_usage (stderr);
+        fprintf (stderr, "ledgerd: %s; see ledgerd --help\n", errbuf);
         return 2;
     }
     log_set_level (config.log_level);
@@ -121,6 +169,10 @@ main (int argc, char *argv [])
     store_t *readers [CONFIG_MAX_READERS] = { NULL };
     cluster_t *cluster = NULL;
     int schema = -1;
+    bool db_new = false;                /* this start creates the database */
+    void *ctx = NULL;
+    auth_t *auth = NULL;
+    frontend_t *frontend = NULL;
     if (config.cluster_id) {
         /*  Cluster mode: the ledger is on the dqlite nodes; the front end
             opens its store while this node leads. */
@@ -138,7 +190,7 @@ main (int argc, char *argv [])
         };
         if (!(cluster = cluster_new (&cluster_options, errbuf, sizeof (errbuf)))) {
             log_error ("cluster: %s", errbuf);
-            return 1;
+            goto failed;
         }
         stats.cluster = cluster;
         stats.cluster_role = s_cluster_role;
@@ -151,9 +203,11 @@ main (int argc, char *argv [])
             .busy_timeout_ms = config.busy_timeout_ms,
             .dedup_ttl_s = config.dedup_ttl_s,
         };
+        db_new = access (config.db_path, F_OK) != 0 && errno == ENOENT;
         if (!(store = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
+            s_explain_open_failure (config.db_path, errbuf, sizeof (errbuf));
             log_error ("%s", errbuf);
-            return 1;
+            goto failed;
         }
         schema = store_schema_version (store);
 
@@ -162,36 +216,23 @@ main (int argc, char *argv [])
         for (int n = 0; n < config.readers; n++)
             if (!(readers [n] = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
                 log_error ("reader: %s", errbuf);
-                s_close_stores (&store, readers, config.readers);
-                return 1;
+                goto failed;
             }
     }
 
-    void *ctx = zsys_init ();
-    if (!ctx) {
+    if (!(ctx = zsys_init ())) {
         log_error ("cannot start ZeroMQ");
-        s_close_stores (&store, readers, config.readers);
-        cluster_destroy (&cluster);
-        return 1;
+        goto failed;
     }
     /*  ZAP handler first: a CURVE client connecting right after bind must
         find it there. It re-reads the allowed keys when the directory changes. */
-    auth_t *auth = NULL;
     if (config.curve_allow && !(auth = auth_new (ctx, config.curve_allow, errbuf, sizeof (errbuf)))) {
         log_error ("%s", errbuf);
-        s_close_stores (&store, readers, config.readers);
-        cluster_destroy (&cluster);
-        zsys_shutdown ();
-        return 1;
+        goto failed;
     }
-    frontend_t *frontend = frontend_new (ctx, &config, &stats, &store, readers, cluster, errbuf, sizeof (errbuf));
-    if (!frontend) {
+    if (!(frontend = frontend_new (ctx, &config, &stats, &store, readers, cluster, errbuf, sizeof (errbuf)))) {
         log_error ("%s", errbuf);
-        s_close_stores (&store, readers, config.readers);
-        auth_destroy (&auth);
-        cluster_destroy (&cluster);
-        zsys_shutdown ();
-        return 1;
+        goto failed;
     }
     frontend_set_auth (frontend, auth);
     for (int n = 0; n < config.bind_count; n++)
@@ -215,4 +256,14 @@ main (int argc, char *argv [])
     zsys_shutdown ();
     log_info ("stopped: database closed");
     return rc == 0? 0: 1;
+
+failed:
+    s_close_stores (&store, readers, config.readers);
+    auth_destroy (&auth);
+    cluster_destroy (&cluster);
+    if (ctx)
+        zsys_shutdown ();
+    if (db_new)
+        s_remove_new_database (config.db_path);
+    return 1;
 }

@@ -9,16 +9,37 @@
 #include "harness_wire.h"
 #include "worker_harness.h"
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 
 extern char **environ;
+
+/*  Wait for pid to exit, 10 s at most: a program that should have failed
+    at start and serves instead is killed (and reported as such, status -1)
+    rather than hanging the test. */
+static void
+s_wait_bounded (pid_t pid, int *status)
+{
+    for (int tick = 0; tick < 1000; tick++) {
+        if (waitpid (pid, status, WNOHANG) == pid)
+            return;
+        usleep (10000);
+    }
+    fprintf (stderr, "%d still running after 10 s: killed\n", (int) pid);
+    kill (pid, SIGKILL);
+    waitpid (pid, status, 0);
+    *status = -1;
+}
 
 /*  Run program with args to its end; return its exit status and keep what
     it printed (stdout and stderr) in output. */
@@ -39,7 +60,7 @@ s_run_program (const char *program, char *output, size_t size, const char *const
     pid_t pid;
     int status = -1;
     if (posix_spawn (&pid, program, &actions, NULL, argv, environ) == 0)
-        waitpid (pid, &status, 0);
+        s_wait_bounded (pid, &status);
     posix_spawn_file_actions_destroy (&actions);
     ssize_t got = pread (fd, output, size - 1, 0);
     output [got > 0? got: 0] = 0;
@@ -52,6 +73,43 @@ static int
 s_run_ledgerd (char *output, size_t size, const char *const *args)
 {
     return s_run_program (LEDGERD_PATH, output, size, args);
+}
+
+/*  As s_run_ledgerd, but as user nobody if this process is root. */
+static int
+s_run_ledgerd_as_nobody (char *output, size_t size, const char *const *args)
+{
+    char log [] = "/tmp/ledgerd-cli-XXXXXX";
+    int fd = mkstemp (log);
+    char *argv [32] = { (char *) LEDGERD_PATH };
+    for (int argc = 1; argc < 31 && (argv [argc] = (char *) args [argc - 1]); argc++)
+        ;
+    fflush (NULL);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        dup2 (fd, 1);
+        dup2 (fd, 2);
+        if (geteuid () == 0 && (setgid (65534) || setuid (65534)))
+            _exit (99);
+        execv (LEDGERD_PATH, argv);
+        _exit (98);
+    }
+    int status = -1;
+    if (pid > 0)
+        s_wait_bounded (pid, &status);
+    ssize_t got = pread (fd, output, size - 1, 0);
+    output [got > 0? got: 0] = 0;
+    close (fd);
+    unlink (log);
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+/*  True if path names no file. */
+static bool
+s_gone (const char *path)
+{
+    struct stat st;
+    return stat (path, &st) != 0;
 }
 
 static void
@@ -85,7 +143,9 @@ test_command_line_errors (void)
     for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
         CHECK_INT (s_run_ledgerd (output, sizeof (output), bad [n]), 2);
         CHECK (strstr (output, "ledgerd: ") == output);     /* one line saying what is wrong */
-        CHECK (strstr (output, "usage: ledgerd") != NULL);
+        CHECK (strstr (output, "; see ledgerd --help\n") != NULL);
+        CHECK (strchr (output, '\n') == output + strlen (output) - 1);
+        CHECK (strstr (output, "usage: ledgerd") == NULL);
     }
     static const char *const version [] = { "--version", NULL };
     CHECK_INT (s_run_ledgerd (output, sizeof (output), version), 0);
@@ -103,6 +163,7 @@ test_start_up_failures (void)
     static const char *const no_dir [] = { "--db", "/nonexistent-dir/x/ledger.db", "--bind", "tcp://127.0.0.1:1", NULL };
     CHECK_INT (s_run_ledgerd (output, sizeof (output), no_dir), 1);
     CHECK (strstr (output, "cannot open database") != NULL);
+    CHECK (strstr (output, "(directory /nonexistent-dir/x does not exist)") != NULL);
 
     /*  An endpoint that cannot be bound (in use by a running worker, or nonsense). */
     harness_t *worker = harness_start (NULL);
@@ -290,6 +351,7 @@ test_flag_equals_form_and_ipc (void)
     json_decref (reply);
     zsock_destroy (&ipc);
     CHECK_INT (harness_stop (&worker, false), 0);
+    CHECK (s_gone (endpoint + strlen ("--bind=ipc://")));     /* removed at exit */
 }
 
 static void
@@ -518,6 +580,145 @@ test_readme_first_batch (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+/*  SQLite's "unable to open database file" says why, from the directory. */
+static void
+test_unopenable_database_says_why (void)
+{
+    char dir [200], path [400], output [4096];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-open"), 0);
+    snprintf (path, sizeof (path), "%s/file", dir);
+    FILE *file = fopen (path, "w");
+    CHECK (file != NULL);
+    if (file)
+        fclose (file);
+    snprintf (path, sizeof (path), "%s/file/ledger.db", dir);
+    const char *const under_file [] = { "--db", path, "--bind", "tcp://127.0.0.1:1", NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), under_file), 1);
+    CHECK (strstr (output, "/file is not a directory)") != NULL);
+
+    /*  Root may write anywhere: as root, the worker runs as nobody. */
+    char locked [300];
+    snprintf (locked, sizeof (locked), "%s/locked", dir);
+    CHECK_INT (mkdir (locked, 0555), 0);
+    CHECK_INT (chmod (dir, 0755), 0);
+    snprintf (path, sizeof (path), "%s/ledger.db", locked);
+    const char *const no_write [] = { "--db", path, "--bind", "tcp://127.0.0.1:1", NULL };
+    CHECK_INT (s_run_ledgerd_as_nobody (output, sizeof (output), no_write), 1);
+    CHECK (strstr (output, "(cannot create files in ") != NULL);
+    CHECK (strstr (output, "/locked: Permission denied)") != NULL);
+    harness_remove_dir (dir);
+}
+
+/*  A TCP port held by a socket of this process; returns the socket, and
+    the endpoint in endpoint. */
+static int
+s_hold_port (char *endpoint, size_t size)
+{
+    int fd = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t length = sizeof (address);
+    if (fd < 0 || bind (fd, (struct sockaddr *) &address, sizeof (address)) || listen (fd, 1)
+    ||  getsockname (fd, (struct sockaddr *) &address, &length))
+        return -1;
+    snprintf (endpoint, size, "tcp://127.0.0.1:%d", ntohs (address.sin_port));
+    return fd;
+}
+
+/*  A start that fails creates no database; an existing one stays. */
+static void
+test_failed_start_leaves_no_database (void)
+{
+    char dir [200], endpoint [64], db [300], output [4096];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-failed"), 0);
+    int held = s_hold_port (endpoint, sizeof (endpoint));
+    CHECK (held >= 0);
+    snprintf (db, sizeof (db), "%s/new.db", dir);
+    const char *const fresh [] = { "--db", db, "--bind", endpoint, NULL };
+    CHECK_INT (s_run_ledgerd (output, sizeof (output), fresh), 1);
+    CHECK (strstr (output, "cannot bind") != NULL);
+    static const char *const suffixes [] = { "", "-wal", "-shm", "-journal" };
+    for (size_t n = 0; n < sizeof (suffixes) / sizeof (suffixes [0]); n++) {
+        char path [320];
+        snprintf (path, sizeof (path), "%s%s", db, suffixes [n]);
+        CHECK (s_gone (path));
+    }
+
+    /*  A ledger that was there before the failed start is still there. */
+    harness_t *worker = harness_start_in (dir, NULL);
+    CHECK (worker != NULL);
+    if (worker) {
+        zsock_t *req = harness_req (worker);
+        json_t *reply = harness_call (req, OPS ("{\"op\":\"category.create\",\"name\":\"Kept\"}"));
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        json_decref (reply);
+        zsock_destroy (&req);
+        snprintf (db, sizeof (db), "%s", harness_db_path (worker));
+        CHECK_INT (harness_stop (&worker, true), 0);
+        const char *const existing [] = { "--db", db, "--bind", endpoint, NULL };
+        CHECK_INT (s_run_ledgerd (output, sizeof (output), existing), 1);
+        CHECK_INT (harness_sql_int (db, "SELECT count (*) FROM category WHERE name = 'Kept'"), 1);
+    }
+    close (held);
+    harness_remove_dir (dir);
+}
+
+/*  A second worker on a live ipc:// endpoint exits 1; the first keeps it
+    and removes its socket file when it stops. */
+static void
+test_ipc_endpoint_in_use_is_refused (void)
+{
+    char dir [200], other [200], endpoint [300], db [300], output [4096];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-ipc"), 0);
+    CHECK_INT (harness_make_dir (other, sizeof (other), "ledgerd-ipc2"), 0);
+    snprintf (endpoint, sizeof (endpoint), "ipc://%s/s.ipc", dir);
+    harness_t *first = harness_start_at (dir, endpoint, NULL);
+    CHECK (first != NULL);
+    if (first) {
+        snprintf (db, sizeof (db), "%s/b.db", other);
+        const char *const second [] = { "--db", db, "--bind", endpoint, NULL };
+        CHECK_INT (s_run_ledgerd (output, sizeof (output), second), 1);
+        CHECK (strstr (output, "already in use (another process is listening)") != NULL);
+        CHECK (s_gone (db));
+
+        zsock_t *req = harness_connect (endpoint, ZMQ_REQ, 5000);
+        json_t *reply = harness_call (req, OPS ("{\"op\":\"category.create\",\"name\":\"First\"}"));
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        json_decref (reply);
+        zsock_destroy (&req);
+        CHECK_INT (harness_sql_int (harness_db_path (first), "SELECT count (*) FROM category WHERE name = 'First'"), 1);
+        CHECK_INT (harness_stop (&first, true), 0);
+        CHECK (s_gone (endpoint + strlen ("ipc://")));
+    }
+    harness_remove_dir (other);
+    harness_remove_dir (dir);
+}
+
+/*  A socket file nobody answers on, left by a worker that died, is taken
+    over; a worker stopped by SIGTERM leaves no file. */
+static void
+test_stale_ipc_file_is_taken_over (void)
+{
+    char dir [200], endpoint [300];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-stale"), 0);
+    snprintf (endpoint, sizeof (endpoint), "ipc://%s/s.ipc", dir);
+    const char *path = endpoint + strlen ("ipc://");
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    CHECK (strlen (path) < sizeof (address.sun_path));
+    memcpy (address.sun_path, path, strlen (path));
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    CHECK_INT (bind (fd, (struct sockaddr *) &address, sizeof (address)), 0);
+    close (fd);                 /* the file stays, and nobody listens */
+    CHECK (!s_gone (path));
+    harness_t *worker = harness_start_at (dir, endpoint, NULL);
+    CHECK (worker != NULL);
+    if (worker) {
+        CHECK (!s_gone (path));
+        CHECK_INT (harness_stop (&worker, true), 0);
+        CHECK (s_gone (path));
+    }
+    harness_remove_dir (dir);
+}
+
 int
 main (void)
 {
@@ -526,6 +727,10 @@ main (void)
     TEST_RUN (test_start_up_failures);
     TEST_RUN (test_start_up_log);
     TEST_RUN (test_flag_equals_form_and_ipc);
+    TEST_RUN (test_unopenable_database_says_why);
+    TEST_RUN (test_failed_start_leaves_no_database);
+    TEST_RUN (test_ipc_endpoint_in_use_is_refused);
+    TEST_RUN (test_stale_ipc_file_is_taken_over);
     TEST_RUN (test_second_signal_exits_at_once);
     TEST_RUN (test_idempotency_keys_expire_after_the_ttl);
     TEST_RUN (test_busy_while_another_process_holds_the_lock);
