@@ -412,7 +412,7 @@ test_no_public_listener_without_curve (void)
     const char *const args [] = { "--db", path, "--bind", wildcard, NULL };
     CHECK_INT (s_run_ledgerd (output, sizeof (output), args), 2);
     snprintf (expect, sizeof (expect), "ledgerd: refusing to listen without authentication on %s: give "
-              "--curve-secret and --curve-allow, or --insecure-bind\n", wildcard);
+              "--curve-secret and --curve-allow, or --insecure-bind; see ledgerd --help\n", wildcard);
     CHECK (strstr (output, expect) == output);
     CHECK (access (path, F_OK) != 0);       /* refused before it opened anything */
     harness_remove_dir (db);
