@@ -87,6 +87,21 @@ static inline void stmt_bind_int64 (store_stmt_t *s, int i, int64_t v) { s->db->
 static inline void stmt_bind_text (store_stmt_t *s, int i, const char *t, size_t n) { s->db->ops->bind_text (s, i, t, n); }
 static inline void stmt_bind_blob (store_stmt_t *s, int i, const void *p, size_t n) { s->db->ops->bind_blob (s, i, p, n); }
 static inline void stmt_bind_null (store_stmt_t *s, int i) { s->db->ops->bind_null (s, i); }
+/* An id, or NULL for none (0); text, or NULL for none (t NULL). */
+static inline void stmt_bind_id_or_null (store_stmt_t *s, int i, int64_t id)
+{
+    if (id)
+        stmt_bind_int64 (s, i, id);
+    else
+        stmt_bind_null (s, i);
+}
+static inline void stmt_bind_text_or_null (store_stmt_t *s, int i, const char *t, size_t n)
+{
+    if (t)
+        stmt_bind_text (s, i, t, n);
+    else
+        stmt_bind_null (s, i);
+}
 static inline int stmt_step (store_stmt_t *s) { return s->db->ops->step (s); }
 static inline void stmt_reset (store_stmt_t *s) { s->db->ops->reset (s); }
 static inline int stmt_column_type (store_stmt_t *s, int c) { return s->db->ops->column_type (s, c); }

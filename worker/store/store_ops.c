@@ -105,15 +105,6 @@ s_category (store_t *self, uint32_t n, const proto_value_t *value, const char *f
 }
 
 static void
-s_bind_id_or_null (store_stmt_t *stmt, int index, int64_t id)
-{
-    if (id)
-        stmt_bind_int64 (stmt, index, id);
-    else
-        stmt_bind_null (stmt, index);
-}
-
-static void
 s_pack_key_int (msgpack_packer *pk, const char *key, int64_t value)
 {
     msgpack_pack_map (pk, 1);
@@ -252,7 +243,7 @@ s_category_create (store_t *self, uint32_t n, const proto_op_t *op, msgpack_pack
         return -1;
     store_stmt_t *stmt = store_stmt (self, STMT_CAT_INSERT);
     stmt_bind_text (stmt, 1, VALUE (op, NAME)->str, VALUE (op, NAME)->len);
-    s_bind_id_or_null (stmt, 2, parent);
+    stmt_bind_id_or_null (stmt, 2, parent);
     if (s_step_done (self, stmt, n, "name", err))
         return -1;
     self->batch.ids [n] = self->db->ops->last_insert_id (self->db);
@@ -298,7 +289,7 @@ s_category_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_pack
     if (HAS (op, NAME))
         stmt_bind_text (stmt, 3, VALUE (op, NAME)->str, VALUE (op, NAME)->len);
     stmt_bind_int64 (stmt, 4, HAS (op, PARENT));
-    s_bind_id_or_null (stmt, 5, parent);
+    stmt_bind_id_or_null (stmt, 5, parent);
     if (s_step_done (self, stmt, n, HAS (op, NAME)? "name": NULL, err))
         return -1;
     s_pack_key_int (pk, "changed", self->db->ops->changes (self->db));
@@ -507,17 +498,8 @@ s_txn_create_chunk (store_t *self, uint32_t n, store_stmt_id_t id, uint32_t k, m
             return -1;
     store_stmt_t *stmt = store_stmt (self, id);
     for (uint32_t i = 0; i < k; i++) {
-        const proto_op_t *op = &request->ops [n + i];
-        const proto_value_t *description = VALUE (op, DESCRIPTION);
-        int base = (int) (i * TXN_ROW_PARAMS);
-        stmt_bind_int64 (stmt, base + 1, VALUE (op, AMOUNT)->i);
-        stmt_bind_int64 (stmt, base + 2, VALUE (op, OCCURRED_AT)->i);
-        stmt_bind_int64 (stmt, base + 3, VALUE (op, OCCURRED_AT)->offset_min);
-        if (description->kind == PROTO_VAL_STR)
-            stmt_bind_text (stmt, base + 4, description->str, description->len);
-        s_bind_id_or_null (stmt, base + 5, categories [i]);
-        stmt_bind_int64 (stmt, base + 6, self->batch.now_us);
-        stmt_bind_int64 (stmt, base + 7, self->batch.now_us);
+        store_txn_values_t values = s_txn_values (&request->ops [n + i], categories [i]);
+        store_stmts_txn_insert_row (stmt, i, &values, self->batch.now_us);
     }
     if (s_step_done (self, stmt, n, NULL, err))
         return err->klass == PROTO_CLASS_CONSTRAINT? 1: -1;

@@ -1,30 +1,12 @@
 /*  store_stmts -- the worker's transaction statements, bound by name.
 
-    Every parameter position of TXN_INSERT, TXN_UPDATE, TXN_BY_ID and
-    TXN_QUERY* (store_internal.h) is written here, next to the statement's
-    meaning, and nowhere else. */
+    Every parameter position of TXN_INSERT (and its multi-row forms),
+    TXN_UPDATE, TXN_BY_ID, TXN_BY_EXTERNAL_ID and TXN_QUERY*
+    (store_internal.h) is written here, next to the statement's meaning,
+    and nowhere else. */
 
 #include "store_stmts.h"
 #include "store_internal.h"
-
-/*  An id column: NULL for none (0). */
-static void
-s_bind_id_or_null (store_stmt_t *stmt, int index, int64_t id)
-{
-    if (id)
-        stmt_bind_int64 (stmt, index, id);
-    else
-        stmt_bind_null (stmt, index);
-}
-
-static void
-s_bind_text_or_null (store_stmt_t *stmt, int index, const char *text, size_t len)
-{
-    if (text)
-        stmt_bind_text (stmt, index, text, len);
-    else
-        stmt_bind_null (stmt, index);
-}
 
 store_txn_window_t
 store_txn_window_all (int64_t limit)
@@ -42,11 +24,24 @@ store_stmts_txn_insert (store_t *store, const store_txn_values_t *values, int64_
     stmt_bind_int64 (stmt, 1, values->amount);
     stmt_bind_int64 (stmt, 2, values->occurred_us);
     stmt_bind_int64 (stmt, 3, values->occurred_off);
-    s_bind_text_or_null (stmt, 4, values->description, values->description_len);
-    s_bind_id_or_null (stmt, 5, values->category_id);
+    stmt_bind_text_or_null (stmt, 4, values->description, values->description_len);
+    stmt_bind_id_or_null (stmt, 5, values->category_id);
     stmt_bind_int64 (stmt, 6, now_us);         /* created_us and updated_us */
-    s_bind_text_or_null (stmt, 7, values->external_id, values->external_id_len);
+    stmt_bind_text_or_null (stmt, 7, values->external_id, values->external_id_len);
     return stmt;
+}
+
+void
+store_stmts_txn_insert_row (store_stmt_t *stmt, uint32_t row, const store_txn_values_t *values, int64_t now_us)
+{
+    int base = (int) (row * TXN_ROW_PARAMS);
+    stmt_bind_int64 (stmt, base + 1, values->amount);
+    stmt_bind_int64 (stmt, base + 2, values->occurred_us);
+    stmt_bind_int64 (stmt, base + 3, values->occurred_off);
+    stmt_bind_text_or_null (stmt, base + 4, values->description, values->description_len);
+    stmt_bind_id_or_null (stmt, base + 5, values->category_id);
+    stmt_bind_int64 (stmt, base + 6, now_us);  /* created_us */
+    stmt_bind_int64 (stmt, base + 7, now_us);  /* updated_us */
 }
 
 store_stmt_t *
@@ -69,9 +64,9 @@ store_stmts_txn_update (store_t *store, int64_t id, const store_txn_change_t *ch
     stmt_bind_int64 (stmt, 5, values->occurred_us);
     stmt_bind_int64 (stmt, 6, values->occurred_off);
     stmt_bind_int64 (stmt, 7, change->set_description);
-    s_bind_text_or_null (stmt, 8, values->description, values->description_len);
+    stmt_bind_text_or_null (stmt, 8, values->description, values->description_len);
     stmt_bind_int64 (stmt, 9, change->set_category);
-    s_bind_id_or_null (stmt, 10, values->category_id);
+    stmt_bind_id_or_null (stmt, 10, values->category_id);
     stmt_bind_int64 (stmt, 11, now_us);
     return stmt;
 }

@@ -85,6 +85,12 @@ store_txn_window_t store_txn_window_all (int64_t limit);
 /* INSERT a transaction with values, created and updated at now_us. */
 store_stmt_t *store_stmts_txn_insert (store_t *store, const store_txn_values_t *values, int64_t now_us);
 
+/* Bind row (0-based) of a multi-row insert (STMT_TXN_INSERT_8 or _32, as
+   store_stmt returned it) with values, created and updated at now_us. The
+   rows take no external_id: creates that carry one go in one by one. */
+void store_stmts_txn_insert_row (store_stmt_t *stmt, uint32_t row, const store_txn_values_t *values,
+                                 int64_t now_us);
+
 /* UPDATE transaction id as change says, updated at now_us. */
 store_stmt_t *store_stmts_txn_update (store_t *store, int64_t id, const store_txn_change_t *change,
                                       int64_t now_us);
