@@ -274,7 +274,11 @@ void ledger_client_set_window (ledger_client_t *self, int window);
    "_secret" twin), server_key the worker's public key: its public
    certificate file, or the 40-character Z85 key. Returns 0, or -1 if a file
    cannot be read (ledger_client_error says why). A worker that refuses the
-   key gives results that say "authentication failed". */
+   key at the handshake finishes every waiting request at once as
+   LEDGER_FAILED, class "denied", code "AUTH_REFUSED", "authentication
+   failed: the worker refused this client's CURVE key" (never delivered,
+   nothing applied); a request that may have arrived on an earlier
+   connection stays LEDGER_UNKNOWN, with the same reason. */
 int ledger_client_set_curve (ledger_client_t *self, const char *client_cert, const char *server_key);
 
 /* The random id this client puts in front of its idempotency keys. */
@@ -309,7 +313,8 @@ size_t ledger_client_in_flight (ledger_client_t *self);
 
 typedef enum {
     LEDGER_OK,                  /* the worker ran the batch (independent mode: see per-op errors) */
-    LEDGER_FAILED,              /* the worker refused or rolled back the batch: nothing applied */
+    LEDGER_FAILED,              /* the worker refused or rolled back the batch, or refused this
+                                   client's CURVE key (denied/AUTH_REFUSED): nothing applied */
     LEDGER_UNKNOWN              /* no reply after every try: it may or may not have been applied;
                                    resubmitting the same batch (same key) is safe */
 } ledger_status_t;

@@ -169,6 +169,26 @@ s_check_ref (ledger_batch_t *self, ledger_ref_t ref, proto_field_t field, bool n
     return s_fail (self, "%s: not a reference", s_name (field));
 }
 
+/*  Check text as the worker will (proto_time's parser): caught here, the
+    batch is broken with the reason before it is sent, not refused by the
+    worker after a round trip. */
+static int
+s_check_time_text (ledger_batch_t *self, const char *text, proto_field_t field)
+{
+    size_t len = strlen (text);
+    int64_t us;
+    int offset_min;
+    int rc = proto_time_parse (text, len, &us, &offset_min);
+    if (rc == PROTO_TIME_OK)
+        return 0;
+    if (proto_field_info (field)->type == PROTO_FT_BOUND && proto_time_parse_date (text, len, &us) == PROTO_TIME_OK)
+        return 0;
+    if (rc == PROTO_TIME_NAIVE)
+        return s_fail (self, "%s: '%.64s' has no UTC offset (add Z or +hh:mm)", s_name (field), text);
+    return s_fail (self, "%s: '%.64s' is not an RFC 3339 date-time%s", s_name (field), text,
+                   proto_field_info (field)->type == PROTO_FT_BOUND? " or a YYYY-MM-DD date": "");
+}
+
 static int
 s_check_time (ledger_batch_t *self, ledger_time_t time, proto_field_t field, bool required)
 {
@@ -177,6 +197,8 @@ s_check_time (ledger_batch_t *self, ledger_time_t time, proto_field_t field, boo
     char text [PROTO_TIME_MAX];
     if (!time.text && proto_time_format (time.unix_us, time.offset_min, text) == 0)
         return s_fail (self, "%s: the instant or offset is out of range", s_name (field));
+    if (time.text)
+        return s_check_time_text (self, time.text, field);
     return 0;
 }
 

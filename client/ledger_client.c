@@ -116,6 +116,7 @@ struct _ledger_client_t {
     bool curve;
     uint8_t curve_public [32], curve_secret [32], curve_server [32];
     bool auth_refused;          /* the worker refused our key since the last reply */
+    bool handshake_done;        /* a handshake succeeded on this socket: what was sent may have arrived */
     bool handshake_broken;      /* a handshake was cut short: wrong mechanism or server key */
     bool connection_lost;       /* the connection broke (the worker died or closed it) */
     bool refused;               /* a connect was refused: nothing listens there now */
@@ -213,7 +214,9 @@ s_open (ledger_client_t *self)
               (unsigned long long) atomic_fetch_add (&s_monitors, 1));
     self->connection_lost = false;
     self->refused = false;
+    self->handshake_done = false;
     if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_DISCONNECTED
+                            | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
                             | ZMQ_EVENT_CONNECT_RETRIED
                             | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
         self->monitor = zmq_socket (self->ctx, ZMQ_PAIR);
@@ -287,6 +290,8 @@ s_check_handshakes (ledger_client_t *self)
             memcpy (&event, zmq_msg_data (&msg), 2);
             if (event & ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
                 self->auth_refused = true;
+            if (event & ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+                self->handshake_done = true;
             if (event & (ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL))
                 self->handshake_broken = true;
             if (event & ZMQ_EVENT_DISCONNECTED)
@@ -670,11 +675,38 @@ s_send_due (ledger_client_t *self, int64_t now, int64_t until)
     return wake;
 }
 
+/*  The worker refused our CURVE key at the handshake: no try will get
+    through, so finish every request now rather than after every timeout.
+    One never delivered is a definite refusal (nothing applied); one that
+    may have arrived before (a try that timed out, or sent while a
+    handshake had succeeded on this socket) stays of unknown outcome. */
+static void
+s_refuse_all (ledger_client_t *self)
+{
+    const char *reason = "authentication failed: the worker refused this client's CURVE key";
+    while (self->pending_count) {
+        pending_t *pending = &self->pending [0];
+        bool maybe_delivered = pending->timed_out || self->handshake_done;
+        ledger_result_t *result = maybe_delivered
+            ? ledger_result_unknown (pending->id, pending->sends, reason)
+            : ledger_result_denied (pending->id, pending->sends, "AUTH_REFUSED", reason);
+        s_finish (self, 0, result);
+    }
+}
+
 /*  The socket monitor spoke: act on a connection that died or was refused. */
 static void
 s_on_monitor (ledger_client_t *self, int64_t now)
 {
     s_check_handshakes (self);
+    if (self->auth_refused) {
+        /*  libzmq does not reconnect after a refused handshake: the next
+            request goes on a new socket, whose handshake tells again. */
+        s_refuse_all (self);
+        self->auth_refused = false;
+        self->switch_endpoint = true;
+        return;
+    }
     if (self->auth_refused || self->handshake_broken)
         return;                 /* left to the timeout, which says why */
     if (self->connection_lost) {
@@ -795,6 +827,12 @@ s_start (ledger_client_t *self, ledger_batch_t *batch)
     }
     self->next_request++;
     self->next_key++;
+    /*  A new socket now, if one is due and nothing waits on the old one
+        (after a refused handshake, libzmq never connects it again). */
+    if (self->switch_endpoint && self->pending_count == 0) {
+        self->switch_endpoint = false;
+        s_open (self);
+    }
     pending_t *pending = &self->pending [self->pending_count++];
     memset (pending, 0, sizeof (*pending));
     pending->id = id;

@@ -21,6 +21,10 @@ ledger_result_t *ledger_result_from_reply (const void *data, size_t size, char *
 /* A result for a request that got no usable answer after tries sends. */
 ledger_result_t *ledger_result_unknown (uint64_t request_id, int tries, const char *reason);
 
+/* A failed result, class denied, for a request the worker refused before
+   it was delivered (its CURVE key, at the handshake): nothing applied. */
+ledger_result_t *ledger_result_denied (uint64_t request_id, int tries, const char *code, const char *message);
+
 /* The request id a reply carries, or 0. */
 uint64_t ledger_result_reply_id (ledger_result_t *self);
 

@@ -292,6 +292,41 @@ s_pack_str (msgpack_packer *packer, const char *str)
     return msgpack_pack_str (packer, len) || msgpack_pack_str_body (packer, str, len);
 }
 
+/*  A reply-shaped map for an answer the library gives itself, read like
+    any other, so every accessor and ledger_result_json treat it as they
+    treat a real one. unknown: no reply, the outcome is unknown (the map
+    says so with "unknown": true). */
+static ledger_result_t *
+s_local (uint64_t request_id, int tries, bool unknown, const char *klass, const char *code, const char *message)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    int rc = msgpack_pack_map (&packer, unknown? 6: 5)
+          || s_pack_str (&packer, "v") || msgpack_pack_int (&packer, 1)
+          || s_pack_str (&packer, "id") || msgpack_pack_int64 (&packer, (int64_t) request_id)
+          || s_pack_str (&packer, "ok") || msgpack_pack_false (&packer)
+          || (unknown && (s_pack_str (&packer, "unknown") || msgpack_pack_true (&packer)))
+          || s_pack_str (&packer, "tries") || msgpack_pack_int (&packer, tries)
+          || s_pack_str (&packer, "error") || msgpack_pack_map (&packer, 6)
+          || s_pack_str (&packer, "class") || s_pack_str (&packer, klass)
+          || s_pack_str (&packer, "retryable") || (unknown? msgpack_pack_true (&packer): msgpack_pack_false (&packer))
+          || s_pack_str (&packer, "op") || msgpack_pack_nil (&packer)
+          || s_pack_str (&packer, "field") || msgpack_pack_nil (&packer)
+          || s_pack_str (&packer, "code") || s_pack_str (&packer, code)
+          || s_pack_str (&packer, "message") || s_pack_str (&packer, message);
+    ledger_result_t *self = rc? NULL: s_parse (buffer.data, buffer.size, NULL, 0);
+    msgpack_sbuffer_destroy (&buffer);
+    if (!self)
+        return NULL;
+    self->status = unknown? LEDGER_UNKNOWN: LEDGER_FAILED;
+    self->request_id = request_id;
+    self->tries = tries;
+    s_describe (self);
+    return self;
+}
+
 ledger_result_t *
 ledger_result_unknown (uint64_t request_id, int tries, const char *reason)
 {
@@ -302,34 +337,13 @@ ledger_result_unknown (uint64_t request_id, int tries, const char *reason)
     proto_utf8_trim (message);
     if (!proto_utf8_valid (message, strlen (message)))
         snprintf (message, sizeof (message), "outcome unknown after %d tr%s", tries, tries == 1? "y": "ies");
-    /*  A reply-shaped map read like any other, so every accessor and
-        ledger_result_json treat it as they treat a real one. */
-    msgpack_sbuffer buffer;
-    msgpack_sbuffer_init (&buffer);
-    msgpack_packer packer;
-    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-    int rc = msgpack_pack_map (&packer, 6)
-          || s_pack_str (&packer, "v") || msgpack_pack_int (&packer, 1)
-          || s_pack_str (&packer, "id") || msgpack_pack_int64 (&packer, (int64_t) request_id)
-          || s_pack_str (&packer, "ok") || msgpack_pack_false (&packer)
-          || s_pack_str (&packer, "unknown") || msgpack_pack_true (&packer)
-          || s_pack_str (&packer, "tries") || msgpack_pack_int (&packer, tries)
-          || s_pack_str (&packer, "error") || msgpack_pack_map (&packer, 6)
-          || s_pack_str (&packer, "class") || s_pack_str (&packer, "unknown")
-          || s_pack_str (&packer, "retryable") || msgpack_pack_true (&packer)
-          || s_pack_str (&packer, "op") || msgpack_pack_nil (&packer)
-          || s_pack_str (&packer, "field") || msgpack_pack_nil (&packer)
-          || s_pack_str (&packer, "code") || s_pack_str (&packer, "NO_REPLY")
-          || s_pack_str (&packer, "message") || s_pack_str (&packer, message);
-    ledger_result_t *self = rc? NULL: s_parse (buffer.data, buffer.size, NULL, 0);
-    msgpack_sbuffer_destroy (&buffer);
-    if (!self)
-        return NULL;
-    self->status = LEDGER_UNKNOWN;
-    self->request_id = request_id;
-    self->tries = tries;
-    s_describe (self);
-    return self;
+    return s_local (request_id, tries, true, "unknown", "NO_REPLY", message);
+}
+
+ledger_result_t *
+ledger_result_denied (uint64_t request_id, int tries, const char *code, const char *message)
+{
+    return s_local (request_id, tries, false, "denied", code, message);
 }
 
 void

@@ -24,7 +24,7 @@ s_str (msgpack_packer *pk, const char *s)
     return msgpack_pack_str_with_body (pk, s, strlen (s));
 }
 
-/*  {"v": 1, "id": 1, "ops": [{"op": "category.create", "name": "Food"},
+/*  {"v": 1, "id": 1, "ops": [{"op": "category.create", "name": "Books"},
      {"op": "txn.create", "amount": "12.34", "occurred_at": "2025-01-02T10:00:00+01:00",
       "category": {"ref": 0}}]}
     Each pack call returns 0 or -1 (out of memory): any -1 makes the sum
@@ -38,7 +38,7 @@ s_pack_batch (msgpack_packer *pk)
     rc |= s_str (pk, "ops") | msgpack_pack_array (pk, 2);
     rc |= msgpack_pack_map (pk, 2);
     rc |= s_str (pk, "op")   | s_str (pk, "category.create");
-    rc |= s_str (pk, "name") | s_str (pk, "Food");
+    rc |= s_str (pk, "name") | s_str (pk, "Books");
     rc |= msgpack_pack_map (pk, 4);
     rc |= s_str (pk, "op")          | s_str (pk, "txn.create");
     rc |= s_str (pk, "amount")      | s_str (pk, "12.34");

@@ -47,7 +47,14 @@ struct _auth_t {
     bool loaded;                /* keys were read at least once */
     bool readable;              /* the directory could be read last time */
     uint64_t digest;            /* of the directory when keys were read */
+    /*  Only the handler thread touches these. */
+    int64_t warned_at;          /* when a refusal was last logged (ms, monotonic) */
+    size_t unlogged;            /* refusals not logged since then */
 };
+
+/* At most one refusal logged per this many ms: a client retrying a
+   refused key in a loop must not flood the log. */
+#define REFUSAL_LOG_MS 1000
 
 /* The item every key of the set maps to (a lookup's NULL means absent). */
 static char s_present;
@@ -206,6 +213,26 @@ s_frame_is (zframe_t *frame, const char *text)
         && memcmp (zframe_data (frame), text, zframe_size (frame)) == 0;
 }
 
+/*  Log a refused handshake at warn: who (the key, if any) and from where,
+    at most once every REFUSAL_LOG_MS, saying how many went unlogged. */
+static void
+s_log_refusal (auth_t *self, const char *user_id, zframe_t *address, const char *refusal)
+{
+    int64_t now = zclock_mono ();
+    if (self->warned_at && now - self->warned_at < REFUSAL_LOG_MS) {
+        self->unlogged++;
+        return;
+    }
+    int address_len = address? (int) (zframe_size (address) < 64? zframe_size (address): 64): 0;
+    char more [96] = "";
+    if (self->unlogged)
+        snprintf (more, sizeof (more), " (and %zu more refused since the last such line)", self->unlogged);
+    log_warn ("CURVE: refused %s%s from %.*s: %s%s", *user_id? "key ": "a client", user_id,
+              address_len, address? (const char *) zframe_data (address): "", refusal, more);
+    self->warned_at = now;
+    self->unlogged = 0;
+}
+
 /*  Receive one ZAP request and answer it: 200 with the key as user id for
     a CURVE client whose key is allowed, else 400. A REP socket must answer
     every request, so a malformed one gets a 400 too. */
@@ -241,14 +268,14 @@ s_answer (auth_t *self)
             refusal = "this key is not allowed";
     }
     zframe_t *address = count > 3? frames [3]: NULL;
-    int address_len = address? (int) (zframe_size (address) < 64? zframe_size (address): 64): 0;
     if (refusal) {
-        log_debug ("ZAP: refused %s%s from %.*s: %s", user_id, *user_id? "": "a client",
-                   address_len, address? (const char *) zframe_data (address): "", refusal);
+        s_log_refusal (self, user_id, address, refusal);
         user_id [0] = 0;
     }
-    else
+    else {
+        int address_len = address? (int) (zframe_size (address) < 64? zframe_size (address): 64): 0;
         log_debug ("ZAP: admitted %s from %.*s", user_id, address_len, (const char *) zframe_data (address));
+    }
 
     zmsg_t *reply = zmsg_new ();
     if (reply) {

@@ -210,6 +210,72 @@ s_check_revoked (json_t *reply, int id)
     json_decref (reply);
 }
 
+/*  Check result is the library's own refusal of a CURVE key: failed,
+    class denied, AUTH_REFUSED, not retryable, saying why. */
+static void
+s_check_auth_refused (ledger_result_t *result)
+{
+    CHECK (result && ledger_result_status (result) == LEDGER_FAILED);
+    if (!result || ledger_result_status (result) != LEDGER_FAILED)
+        return;
+    CHECK_STR (ledger_result_error_class (result), "denied");
+    CHECK_STR (ledger_result_error_code (result), "AUTH_REFUSED");
+    CHECK (!ledger_result_retryable (result));
+    CHECK (strstr (ledger_result_describe (result),
+                   "authentication failed: the worker refused this client's CURVE key") != NULL);
+}
+
+/*  Two batches one after the other on one client with a refused key:
+    both refused, each at once. */
+static void
+s_check_auth_refused_twice (const char *endpoint, const char *client_cert, const char *server_key)
+{
+    ledger_client_t *client = ledger_client_new (endpoint);
+    ledger_client_set_timeout (client, 2000);
+    CHECK_INT (ledger_client_set_curve (client, client_cert, server_key), 0);
+    for (int n = 0; n < 2; n++) {
+        ledger_batch_t *batch = ledger_batch_new ();
+        ledger_batch_ping (batch);
+        int64_t started = zclock_mono ();
+        ledger_result_t *result = ledger_client_submit (client, batch);
+        CHECK (zclock_mono () - started < 1000);
+        s_check_auth_refused (result);
+        ledger_result_destroy (&result);
+        ledger_batch_destroy (&batch);
+    }
+    ledger_client_destroy (&client);
+}
+
+/*  The worker's log has a warn line naming the refused key of the
+    certificate at cert_path; exactly one when its refusals all came
+    within the worker's one-line-a-second limit (at_most_one). */
+static void
+s_check_logged_refusal (curve_worker_t *self, const char *cert_path, bool at_most_one)
+{
+    zcert_t *cert = zcert_load (cert_path);
+    CHECK (cert != NULL);
+    if (!cert)
+        return;
+    char expected [120], log [400];
+    snprintf (expected, sizeof (expected), "CURVE: refused key %s from ", zcert_public_txt (cert));
+    zcert_destroy (&cert);
+    snprintf (log, sizeof (log), "%s/ledgerd.log", self->db_dir);
+    FILE *file = fopen (log, "r");
+    CHECK (file != NULL);
+    char line [1024];
+    int found = 0;
+    while (file && fgets (line, sizeof (line), file)) {
+        char *at = strstr (line, expected);
+        char *level = strstr (line, " warn ");
+        found += at && level && level < at;
+    }
+    if (file)
+        fclose (file);
+    CHECK (found >= 1);
+    if (at_most_one)
+        CHECK_INT (found, 1);
+}
+
 static void
 test_curve (void)
 {
@@ -222,11 +288,20 @@ test_curve (void)
     s_cert_path (&worker, "alice", alice, sizeof (alice));
     s_cert_path (&worker, "mallory", mallory, sizeof (mallory));
 
-    /*  An unknown key is refused at the handshake and writes nothing. */
+    /*  An unknown key is refused at the handshake and writes nothing: the
+        library says so at once, as a refusal (never delivered), not after
+        every try as an unknown outcome. */
+    int64_t started = zclock_mono ();
     ledger_result_t *result = s_create (worker.endpoint, mallory, worker.server, "Mallory's");
-    CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
-    CHECK (result && strstr (ledger_result_describe (result), "authentication failed") != NULL);
+    int64_t took = zclock_mono () - started;
+    s_check_auth_refused (result);
+    CHECK (took < 1000);
     ledger_result_destroy (&result);
+    /*  Again on the same client: its next handshake is refused too. */
+    s_check_auth_refused_twice (worker.endpoint, mallory, worker.server);
+    /*  The worker logged who was refused, at warn, once for the three
+        refusals if they came within a second. */
+    s_check_logged_refusal (&worker, mallory, zclock_mono () - started < 1000);
 
     /*  So is a client without CURVE (the NULL mechanism). */
     result = s_create (worker.endpoint, NULL, NULL, "Anonymous");
@@ -237,7 +312,7 @@ test_curve (void)
     /*  Removing alice's certificate takes effect for new connections. */
     s_revoke (&worker, "alice");
     result = s_create (worker.endpoint, alice, worker.server, "Alice again");
-    CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
+    s_check_auth_refused (result);
     ledger_result_destroy (&result);
 
     CHECK_INT (harness_sql_int (worker.db, "SELECT count (*) FROM category"), 1);
@@ -324,8 +399,7 @@ test_revoked_key_on_open_connection (void)
     ledger_batch_destroy (&batch);
     /*  A new connection with her key is refused at the handshake. */
     result = s_create (worker.endpoint, alice_cert, worker.server, "alice-new");
-    CHECK (result && ledger_result_status (result) == LEDGER_UNKNOWN);
-    CHECK (result && strstr (ledger_result_describe (result), "authentication failed") != NULL);
+    s_check_auth_refused (result);
     ledger_result_destroy (&result);
 
     /*  Bob is still in, and sees the refusals counted. */

@@ -255,6 +255,41 @@ test_bad_arguments_break_the_batch (void)
     ledger_batch_destroy (&batch);
 }
 
+/*  A timestamp the worker would refuse breaks the batch in the builder,
+    with the field and the reason; every form the worker takes passes. */
+static void
+test_bad_timestamp_text_breaks_the_batch (void)
+{
+    static const char *bad [] = { "2025-13-40T00:00:00Z", "2025-13-40", "2025-02-30T00:00:00Z",
+                                  "2025-01-01 10:00:00Z", "2025-01-01T10:00:00+0100", "yesterday", "" };
+    for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
+        ledger_batch_t *batch = ledger_batch_new ();
+        CHECK_INT (ledger_batch_txn_create (batch, 1, ledger_time_text (bad [n]), NULL, LEDGER_UNSET), -1);
+        const char *error = ledger_batch_error (batch);
+        CHECK (error && strstr (error, "occurred_at") && strstr (error, "not an RFC 3339 date-time"));
+        msgpack_sbuffer body;
+        CHECK (s_roundtrip (batch, 1, "k", &body) == NULL);    /* never sent */
+        msgpack_sbuffer_destroy (&body);
+        ledger_batch_destroy (&batch);
+    }
+    ledger_batch_t *batch = ledger_batch_new ();
+    CHECK_INT (ledger_batch_txn_create (batch, 1, ledger_time_text ("2025-01-01T10:00:00"), NULL, LEDGER_UNSET), -1);
+    CHECK (ledger_batch_error (batch) && strstr (ledger_batch_error (batch), "no UTC offset"));
+    ledger_batch_destroy (&batch);
+
+    /*  A bare date is a bound, not an occurred_at; a bad one is neither. */
+    batch = ledger_batch_new ();
+    CHECK_INT (ledger_batch_txn_create (batch, 1, ledger_time_text ("2025-01-01"), NULL, LEDGER_UNSET), -1);
+    ledger_batch_destroy (&batch);
+    batch = ledger_batch_new ();
+    ledger_query_t query = { .from = ledger_time_text ("2025-01-01"), .to = ledger_time_text ("2025-02-01T00:00:00-05:00") };
+    CHECK_INT (ledger_batch_txn_query (batch, &query), 0);
+    query = (ledger_query_t) { .to = ledger_time_text ("2025-13-40") };
+    CHECK_INT (ledger_batch_txn_query (batch, &query), -1);
+    CHECK (ledger_batch_error (batch) && strstr (ledger_batch_error (batch), "to: '2025-13-40'"));
+    ledger_batch_destroy (&batch);
+}
+
 static void
 test_batch_from_json (void)
 {
@@ -411,6 +446,7 @@ main (void)
     TEST_RUN (test_builder_bytes_are_the_wire_format);
     TEST_RUN (test_reads_carry_no_key);
     TEST_RUN (test_bad_arguments_break_the_batch);
+    TEST_RUN (test_bad_timestamp_text_breaks_the_batch);
     TEST_RUN (test_batch_from_json);
     TEST_RUN (test_result_accessors);
     TEST_RUN (test_bad_replies_are_refused);
