@@ -259,9 +259,8 @@ s_reader (client_t *self, ledger_client_t *client)
 {
     shared_t *shared = self->shared;
     const options_t *options = shared->plan->options;
-    char *cursor = NULL;
+    ledger_query_t query = { .limit = options->query_limit };
     while (atomic_load (&shared->writers_running) > 0 && !signals_stopped ()) {
-        ledger_query_t query = { .limit = options->query_limit, .after = cursor };
         ledger_batch_t *batch = ledger_batch_new ();
         uint64_t id = 0;
         int64_t sent_ns = timing_now_ns ();
@@ -285,12 +284,11 @@ s_reader (client_t *self, ledger_client_t *client)
         }
         flight_t flight = { id, sent_ns, -1 };
         s_account (&self->tally, NULL, NULL, result, &flight, timing_now_ns ());
-        const char *next = ledger_result_status (result) == LEDGER_OK? ledger_result_next (result, 0): NULL;
-        free (cursor);
-        cursor = next? strdup (next): NULL;
+        //  After the last page, or a failed one, start again from the first.
+        if (ledger_query_next_page (&query, result, 0) < 0)
+            query.after = NULL;
         ledger_result_destroy (&result);
     }
-    free (cursor);
 }
 
 /*  Say this client is ready and wait for the clock to start. */

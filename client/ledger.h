@@ -192,6 +192,9 @@ int ledger_batch_txn_delete (ledger_batch_t *self, ledger_ref_t id);
 /* txn.get by id or op. */
 int ledger_batch_txn_get (ledger_batch_t *self, ledger_ref_t id);
 
+/* Room for a `next` cursor with its NUL; the worker's are at most 47 bytes. */
+#define LEDGER_CURSOR_MAX 64
+
 /* A txn.query filter; zero-initialize and set what you need. */
 typedef struct {
     ledger_time_t from;         /* inclusive; .set = false: no bound */
@@ -205,9 +208,11 @@ typedef struct {
     int64_t max_amount;         /* inclusive */
     int limit;                  /* 1..10000; 0: the worker's default (1000) */
     const char *after;          /* the `next` cursor of the previous page, or NULL */
+    char cursor [LEDGER_CURSOR_MAX];    /* ledger_query_next_page's copy */
 } ledger_query_t;
 
-/* txn.query: rows ordered by time, then id; page with ledger_result_next. */
+/* txn.query: rows ordered by time, then id; page with
+   ledger_query_next_page (or ledger_result_next). */
 int ledger_batch_txn_query (ledger_batch_t *self, const ledger_query_t *query);
 
 /* sys.ping: liveness and the worker's version. */
@@ -398,8 +403,32 @@ size_t ledger_result_row_count (ledger_result_t *self, size_t op);
 int ledger_result_category (ledger_result_t *self, size_t op, size_t row, ledger_category_t *category);
 int ledger_result_txn (ledger_result_t *self, size_t op, size_t row, ledger_txn_t *txn);
 
-/* The `next` cursor of txn.query op i, or NULL when no rows remain. */
+/* The `next` cursor of txn.query op i, or NULL when no rows remain. It is
+   borrowed from the result; to page, ledger_query_next_page is simpler. */
 const char *ledger_result_next (ledger_result_t *self, size_t op);
+
+/* Point query at the page after txn.query op i of result, copying the
+   cursor into query->cursor, so that the result can be destroyed at once:
+
+       ledger_query_t query = { .limit = 500 };
+       int more;
+       do {
+           ledger_batch_t *batch = ledger_batch_new ();
+           ledger_batch_txn_query (batch, &query);
+           ledger_result_t *result = ledger_client_submit (client, batch);
+           ledger_batch_destroy (&batch);
+           ...read the rows...
+           more = ledger_query_next_page (&query, result, 0);
+           ledger_result_destroy (&result);
+       } while (more == 1);
+
+   Returns 1 when another page exists, 0 when no rows remain (after is then
+   NULL), or -1 when op i of result is not a successful txn.query (result
+   NULL, the batch failed, or a cursor longer than LEDGER_CURSOR_MAX - 1);
+   query is then left as it was, and a loop like the one above ends.
+   query->after then points into query itself: a copy of the struct must
+   point its own after at its own cursor. */
+int ledger_query_next_page (ledger_query_t *query, ledger_result_t *result, size_t op);
 
 /* sys.ping op i: the worker's version, or NULL. */
 const char *ledger_result_version (ledger_result_t *self, size_t op);

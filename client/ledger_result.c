@@ -569,6 +569,27 @@ ledger_result_next (ledger_result_t *self, size_t op)
     return s_str (self, s_get (s_op (self, op), "next"));
 }
 
+int
+ledger_query_next_page (ledger_query_t *query, ledger_result_t *result, size_t op)
+{
+    if (!query || !result || ledger_result_status (result) != LEDGER_OK)
+        return -1;
+    const msgpack_object *map = s_op (result, op);
+    if (!map || !s_get (map, "rows"))
+        return -1;
+    const msgpack_object *next = s_get (map, "next");
+    if (!next || next->type == MSGPACK_OBJECT_NIL) {
+        query->after = NULL;
+        return 0;
+    }
+    if (next->type != MSGPACK_OBJECT_STR || next->via.str.size >= sizeof (query->cursor))
+        return -1;
+    memcpy (query->cursor, next->via.str.ptr, next->via.str.size);
+    query->cursor [next->via.str.size] = '\0';
+    query->after = query->cursor;
+    return 1;
+}
+
 const char *
 ledger_result_version (ledger_result_t *self, size_t op)
 {

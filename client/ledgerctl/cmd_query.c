@@ -144,7 +144,6 @@ ctl_cmd_query (ctl_t *ctl, int argc, char **argv)
     table_t *table = NULL;
     ledger_result_t *first = NULL;      /* holds the category names */
     ctl_names_t *names = NULL;
-    char *cursor = NULL;
     status = CTL_EXIT_OK;
     while (status == CTL_EXIT_OK) {
         size_t printed = table? table_rows (table): 0;
@@ -152,7 +151,6 @@ ctl_cmd_query (ctl_t *ctl, int argc, char **argv)
         if (args->limit && args->limit - (long) printed < wanted)
             wanted = args->limit - (long) printed;
         args->query.limit = (int) wanted;
-        args->query.after = cursor;
         ledger_batch_t *batch = ledger_batch_new ();
         size_t op = 0;
         if (batch && !first) {
@@ -176,21 +174,18 @@ ctl_cmd_query (ctl_t *ctl, int argc, char **argv)
         }
         if (s_print_page (table, result, op, names, args->limit))
             status = ctl_fail (ctl, CTL_EXIT_FAILED, "cannot read or print a row");
-        const char *next = ledger_result_next (result, op);
-        free (cursor);
-        cursor = next? strdup (next): NULL;
-        if (next && !cursor)
-            status = ctl_fail (ctl, CTL_EXIT_FAILED, "out of memory");
+        int more = ledger_query_next_page (&args->query, result, op);
+        if (more < 0 && !status)
+            status = ctl_fail (ctl, CTL_EXIT_FAILED, "the worker's reply has no usable next cursor");
         if (result != first)
             ledger_result_destroy (&result);
-        if (status || !cursor || (args->limit && (long) table_rows (table) >= args->limit))
+        if (status || more != 1 || (args->limit && (long) table_rows (table) >= args->limit))
             break;
     }
     /*  After a failure, rows already printed as CSV or JSON stay printed
         (the exit status says the list is incomplete); a table is not. */
     if (status == CTL_EXIT_OK && table_finish (table))
         status = ctl_fail (ctl, CTL_EXIT_FAILED, "cannot write the output");
-    free (cursor);
     table_destroy (&table);
     ctl_names_destroy (&names);
     ledger_result_destroy (&first);

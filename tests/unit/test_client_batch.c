@@ -407,6 +407,43 @@ test_result_accessors (void)
     ledger_result_destroy (&result);
 }
 
+/*  The paging helper copies the cursor, so the result can go at once. */
+static void
+test_query_next_page (void)
+{
+    ledger_query_t query = { .limit = 2 };
+    ledger_result_t *result = s_result ("{\"v\":1,\"id\":1,\"ok\":true,\"results\":["
+        "{\"rows\":[],\"next\":\"1735689600000000:12\"},{\"rows\":[],\"next\":null},{\"row\":{\"id\":1}},"
+        "{\"rows\":[],\"next\":\"" "0123456789012345678901234567890123456789012345678901234567890123" "\"}]}");
+    CHECK (result != NULL);
+    CHECK_INT (ledger_query_next_page (&query, result, 0), 1);
+    ledger_result_destroy (&result);
+    CHECK (query.after == query.cursor);
+    CHECK_STR (query.after, "1735689600000000:12");
+    CHECK_INT (query.limit, 2);
+
+    result = s_result ("{\"v\":1,\"id\":1,\"ok\":true,\"results\":["
+        "{\"rows\":[],\"next\":null},{\"row\":{\"id\":1}},"
+        "{\"rows\":[],\"next\":\"" "0123456789012345678901234567890123456789012345678901234567890123" "\"}]}");
+    /*  Not a query, or a cursor that does not fit: -1, query untouched. */
+    CHECK_INT (ledger_query_next_page (&query, result, 1), -1);
+    CHECK_INT (ledger_query_next_page (&query, result, 2), -1);
+    CHECK_INT (ledger_query_next_page (&query, result, 7), -1);
+    CHECK_STR (query.after, "1735689600000000:12");
+    /*  The last page: no cursor. */
+    CHECK_INT (ledger_query_next_page (&query, result, 0), 0);
+    CHECK (query.after == NULL);
+    ledger_result_destroy (&result);
+
+    result = s_result ("{\"v\":1,\"ok\":false,\"error\":{\"class\":\"busy\",\"retryable\":true,\"op\":null,"
+                       "\"field\":null,\"code\":\"SQLITE_BUSY\",\"message\":\"locked\"}}");
+    query.after = "kept";
+    CHECK_INT (ledger_query_next_page (&query, result, 0), -1);
+    CHECK_STR (query.after, "kept");
+    ledger_result_destroy (&result);
+    CHECK_INT (ledger_query_next_page (&query, NULL, 0), -1);
+}
+
 static void
 test_bad_replies_are_refused (void)
 {
@@ -449,6 +486,7 @@ main (void)
     TEST_RUN (test_bad_timestamp_text_breaks_the_batch);
     TEST_RUN (test_batch_from_json);
     TEST_RUN (test_result_accessors);
+    TEST_RUN (test_query_next_page);
     TEST_RUN (test_bad_replies_are_refused);
     TEST_RUN (test_client_endpoints);
     return TEST_DONE ();
