@@ -32,9 +32,10 @@ BUILD_FLAGS = -j $(JOBS) -- --no-print-directory $(if $(V),VERBOSE=1)
 build: deps $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) $(BUILD_FLAGS)
 
-# Builds only ledgerd, not the tests.
+# Builds ledgerd and the two tools the README's quick start runs against it
+# (ledgerctl, raw_request), not the tests.
 run: deps $(BUILD)/CMakeCache.txt
-	@cmake --build $(BUILD) --target ledgerd $(BUILD_FLAGS)
+	@cmake --build $(BUILD) --target ledgerd ledgerctl raw_request $(BUILD_FLAGS)
 	$(BUILD)/bin/ledgerd
 
 test: deps-test build

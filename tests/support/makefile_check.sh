@@ -1,7 +1,7 @@
 #!/bin/sh
 # The top-level Makefile configures once: with a configured build directory
 # `make run` and `make test` do not run `cmake -S` again, and `make run`
-# builds ledgerd alone, not the tests. Checked with `make -n`, which runs
+# builds ledgerd and the quick start's tools, not the tests. Checked with `make -n`, which runs
 # nothing. Usage: makefile_check.sh SOURCE_DIR BUILD_DIR
 set -eu
 src=$1 build=$2
@@ -18,10 +18,10 @@ for target in run test; do
         fail=1
     fi
 done
-if ! dry run | grep -q -- '--build .* --target ledgerd'; then
-    echo "makefile_check: 'make run' does not build the ledgerd target alone:" >&2
+if ! dry run | grep -q -- '--build .* --target ledgerd ledgerctl raw_request \(-j\|$\)'; then
+    echo "makefile_check: 'make run' does not build ledgerd, ledgerctl and raw_request alone:" >&2
     dry run >&2
     fail=1
 fi
-[ $fail -eq 0 ] && echo "makefile_check: make run and make test configure once; make run builds ledgerd only"
+[ $fail -eq 0 ] && echo "makefile_check: make run and make test configure once; make run builds ledgerd, ledgerctl and raw_request only"
 exit $fail
