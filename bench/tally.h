@@ -24,6 +24,7 @@
     X (INVALID,    "invalid") \
     X (NOT_FOUND,  "not_found") \
     X (CONSTRAINT, "constraint") \
+    X (CONFLICT,   "conflict") \
     X (BUSY,       "busy") \
     X (IO,         "io") \
     X (OVERLOADED, "overloaded") \

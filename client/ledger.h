@@ -144,12 +144,29 @@ const char *ledger_batch_error (ledger_batch_t *self);
    id, op or name. */
 int ledger_batch_category_create (ledger_batch_t *self, const char *name, ledger_ref_t parent);
 
+/*  Safe concurrent edits: every category and transaction row has a
+    version (ledger_category_t.version, ledger_txn_t.version), 1 when it is
+    created and one more on every update. An update or delete given the
+    version it was read at (expect_version >= 1) is applied only if the row
+    is still at that version; otherwise the op fails with class "conflict",
+    code "VERSION_MISMATCH", field "expect_version", a message naming the
+    row's version ("transaction 7 is at version 3, not 2"), and is not
+    retried: read the row again, and decide again. expect_version 0 means
+    any version (the plain calls); a negative one fails the add call. */
+
 /* category.update: a new name (NULL keeps it) and/or a new parent (UNSET
    keeps it, NULL detaches). */
 int ledger_batch_category_update (ledger_batch_t *self, ledger_ref_t id, const char *name, ledger_ref_t parent);
 
+/* category.update, only if the category is at expect_version (0: any). */
+int ledger_batch_category_update_if (ledger_batch_t *self, ledger_ref_t id, const char *name, ledger_ref_t parent,
+                                     int64_t expect_version);
+
 /* category.delete by id or op. */
 int ledger_batch_category_delete (ledger_batch_t *self, ledger_ref_t id);
+
+/* category.delete, only if the category is at expect_version (0: any). */
+int ledger_batch_category_delete_if (ledger_batch_t *self, ledger_ref_t id, int64_t expect_version);
 
 /* category.get by id, op or name. */
 int ledger_batch_category_get (ledger_batch_t *self, ledger_ref_t category);
@@ -181,6 +198,7 @@ typedef struct {
     bool set_description;
     const char *description;
     ledger_ref_t category;      /* LEDGER_UNSET keeps it */
+    int64_t expect_version;     /* only if the row is at this version; 0: any */
 } ledger_txn_change_t;
 
 /* txn.update of id with the fields set in change. */
@@ -188,6 +206,9 @@ int ledger_batch_txn_update (ledger_batch_t *self, ledger_ref_t id, const ledger
 
 /* txn.delete by id or op. */
 int ledger_batch_txn_delete (ledger_batch_t *self, ledger_ref_t id);
+
+/* txn.delete, only if the transaction is at expect_version (0: any). */
+int ledger_batch_txn_delete_if (ledger_batch_t *self, ledger_ref_t id, int64_t expect_version);
 
 /* txn.get by id or op. */
 int ledger_batch_txn_get (ledger_batch_t *self, ledger_ref_t id);
@@ -345,8 +366,13 @@ int ledger_result_tries (ledger_result_t *self);
    already been applied (by an earlier try) and was not applied again. */
 bool ledger_result_replayed (ledger_result_t *self);
 
-/* The error of a failed batch (LEDGER_FAILED): its class ("busy"), NULL
-   otherwise. For LEDGER_UNKNOWN the class is NULL and the message says why. */
+/* The error of a failed batch (LEDGER_FAILED): its class, NULL otherwise.
+   For LEDGER_UNKNOWN the class is NULL and the message says why. The
+   classes (PROTOCOL.md): "protocol", "too_large", "invalid", "not_found",
+   "constraint", "conflict" (a stale expect_version: re-read, do not
+   resend), "busy", "io", "overloaded", "unavailable", "denied",
+   "internal"; a worker may add more: judge one you do not know by
+   ledger_result_retryable. */
 const char *ledger_result_error_class (ledger_result_t *self);
 bool ledger_result_retryable (ledger_result_t *self);
 int ledger_result_error_op (ledger_result_t *self);            /* -1 if none */
@@ -383,6 +409,7 @@ typedef struct {
     int64_t id;
     const char *name;
     int64_t parent_id;          /* 0: no parent */
+    int64_t version;            /* 1 when created, + 1 on every update */
 } ledger_category_t;
 
 typedef struct {
@@ -393,6 +420,7 @@ typedef struct {
     int64_t category_id;        /* 0: none */
     const char *created_at;     /* RFC 3339 UTC */
     const char *updated_at;
+    int64_t version;            /* 1 when created, + 1 on every update */
 } ledger_txn_t;
 
 /* Rows op i returned: 1 for a get, n for a list or query, else 0. */

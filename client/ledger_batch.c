@@ -214,7 +214,7 @@ s_check_text (ledger_batch_t *self, const char *text, proto_field_t field, size_
 /*  One field's value as the caller gave it. Which member is packed follows
     the field's type in the op table. */
 typedef struct {
-    int64_t number;             /* AMOUNT, LIMIT */
+    int64_t number;             /* AMOUNT, LIMIT, VERSION */
     const char *text;           /* NAME, CURSOR; TEXT, where NULL packs nil */
     ledger_ref_t ref;           /* ID, CATEGORY */
     ledger_time_t time;         /* TIME, BOUND */
@@ -300,6 +300,7 @@ s_pack_value (ledger_batch_t *self, proto_field_type_t type, const field_value_t
             break;
         case PROTO_FT_AMOUNT:
         case PROTO_FT_LIMIT:
+        case PROTO_FT_VERSION:
             msgpack_pack_int64 (pk, value->number);
             break;
         case PROTO_FT_TIME:
@@ -345,13 +346,32 @@ s_add_op (ledger_batch_t *self, proto_op_code_t code, const op_fields_t *fields)
     return (int) self->op_count++;
 }
 
+/*  An expect_version argument: 0 for none, else a row version (>= 1). */
 static int
-s_op_with_id (ledger_batch_t *self, proto_op_code_t code, ledger_ref_t id)
+s_check_version (ledger_batch_t *self, int64_t expect_version)
 {
-    if (s_check_ref (self, id, PROTO_FIELD_ID, false, false, true))
+    if (expect_version < 0)
+        return s_fail (self, "%s is a row version (1 or more), or 0 for any",
+                       s_name (PROTO_FIELD_EXPECT_VERSION));
+    return 0;
+}
+
+static void
+s_give_version (op_fields_t *fields, int64_t expect_version)
+{
+    if (expect_version)
+        s_give (fields, PROTO_FIELD_EXPECT_VERSION)->number = expect_version;
+}
+
+static int
+s_op_with_id (ledger_batch_t *self, proto_op_code_t code, ledger_ref_t id, int64_t expect_version)
+{
+    if (s_check_ref (self, id, PROTO_FIELD_ID, false, false, true)
+    ||  s_check_version (self, expect_version))
         return -1;
     op_fields_t fields = { 0 };
     s_give (&fields, PROTO_FIELD_ID)->ref = id;
+    s_give_version (&fields, expect_version);
     return s_add_op (self, code, &fields);
 }
 
@@ -370,9 +390,17 @@ ledger_batch_category_create (ledger_batch_t *self, const char *name, ledger_ref
 int
 ledger_batch_category_update (ledger_batch_t *self, ledger_ref_t id, const char *name, ledger_ref_t parent)
 {
+    return ledger_batch_category_update_if (self, id, name, parent, 0);
+}
+
+int
+ledger_batch_category_update_if (ledger_batch_t *self, ledger_ref_t id, const char *name, ledger_ref_t parent,
+                                 int64_t expect_version)
+{
     if (s_check_ref (self, id, PROTO_FIELD_ID, false, false, true)
     ||  (name && s_check_text (self, name, PROTO_FIELD_NAME, 1, PROTO_NAME_MAX))
-    ||  s_check_ref (self, parent, PROTO_FIELD_PARENT, true, true, false))
+    ||  s_check_ref (self, parent, PROTO_FIELD_PARENT, true, true, false)
+    ||  s_check_version (self, expect_version))
         return -1;
     if (!name && parent.kind == LEDGER_REF_UNSET)
         return s_fail (self, "%s needs a new %s or %s", proto_op_info (PROTO_OP_CATEGORY_UPDATE)->name,
@@ -382,13 +410,20 @@ ledger_batch_category_update (ledger_batch_t *self, ledger_ref_t id, const char 
     if (name)
         s_give (&fields, PROTO_FIELD_NAME)->text = name;
     s_give_ref (&fields, PROTO_FIELD_PARENT, parent);
+    s_give_version (&fields, expect_version);
     return s_add_op (self, PROTO_OP_CATEGORY_UPDATE, &fields);
 }
 
 int
 ledger_batch_category_delete (ledger_batch_t *self, ledger_ref_t id)
 {
-    return s_op_with_id (self, PROTO_OP_CATEGORY_DELETE, id);
+    return s_op_with_id (self, PROTO_OP_CATEGORY_DELETE, id, 0);
+}
+
+int
+ledger_batch_category_delete_if (ledger_batch_t *self, ledger_ref_t id, int64_t expect_version)
+{
+    return s_op_with_id (self, PROTO_OP_CATEGORY_DELETE, id, expect_version);
 }
 
 /*  A name goes as field `name`, an id or op as field `id`; the argument is
@@ -455,7 +490,8 @@ ledger_batch_txn_update (ledger_batch_t *self, ledger_ref_t id, const ledger_txn
     ||  s_check_time (self, change->occurred_at, PROTO_FIELD_OCCURRED_AT, false)
     ||  (change->set_description && change->description
          && s_check_text (self, change->description, PROTO_FIELD_DESCRIPTION, 0, PROTO_TEXT_MAX))
-    ||  s_check_ref (self, change->category, PROTO_FIELD_CATEGORY, true, true, false))
+    ||  s_check_ref (self, change->category, PROTO_FIELD_CATEGORY, true, true, false)
+    ||  s_check_version (self, change->expect_version))
         return -1;
     op_fields_t fields = { 0 };
     if (change->set_amount)
@@ -468,19 +504,26 @@ ledger_batch_txn_update (ledger_batch_t *self, ledger_ref_t id, const ledger_txn
     if (!fields.present)
         return s_fail (self, "%s needs at least one field to change", op);
     s_give (&fields, PROTO_FIELD_ID)->ref = id;
+    s_give_version (&fields, change->expect_version);
     return s_add_op (self, PROTO_OP_TXN_UPDATE, &fields);
 }
 
 int
 ledger_batch_txn_delete (ledger_batch_t *self, ledger_ref_t id)
 {
-    return s_op_with_id (self, PROTO_OP_TXN_DELETE, id);
+    return s_op_with_id (self, PROTO_OP_TXN_DELETE, id, 0);
+}
+
+int
+ledger_batch_txn_delete_if (ledger_batch_t *self, ledger_ref_t id, int64_t expect_version)
+{
+    return s_op_with_id (self, PROTO_OP_TXN_DELETE, id, expect_version);
 }
 
 int
 ledger_batch_txn_get (ledger_batch_t *self, ledger_ref_t id)
 {
-    return s_op_with_id (self, PROTO_OP_TXN_GET, id);
+    return s_op_with_id (self, PROTO_OP_TXN_GET, id, 0);
 }
 
 /*  Check a query's arguments before anything is packed. */
@@ -551,13 +594,13 @@ ledger_batch_stats (ledger_batch_t *self)
 int
 ledger_batch_cluster_transfer (ledger_batch_t *self, int64_t node_id)
 {
-    return s_op_with_id (self, PROTO_OP_CLUSTER_TRANSFER, ledger_id (node_id));
+    return s_op_with_id (self, PROTO_OP_CLUSTER_TRANSFER, ledger_id (node_id), 0);
 }
 
 int
 ledger_batch_cluster_remove (ledger_batch_t *self, int64_t node_id)
 {
-    return s_op_with_id (self, PROTO_OP_CLUSTER_REMOVE, ledger_id (node_id));
+    return s_op_with_id (self, PROTO_OP_CLUSTER_REMOVE, ledger_id (node_id), 0);
 }
 
 ledger_batch_t *

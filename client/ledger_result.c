@@ -543,6 +543,7 @@ ledger_result_category (ledger_result_t *self, size_t op, size_t row, ledger_cat
     category->id = s_int (s_get (map, "id"));
     category->name = name;
     category->parent_id = s_int (s_get (map, "parent_id"));
+    category->version = s_int (s_get (map, "version"));
     return 0;
 }
 
@@ -560,6 +561,7 @@ ledger_result_txn (ledger_result_t *self, size_t op, size_t row, ledger_txn_t *t
     txn->category_id = s_int (s_get (map, "category_id"));
     txn->created_at = s_str (self, s_get (map, "created_at"));
     txn->updated_at = s_str (self, s_get (map, "updated_at"));
+    txn->version = s_int (s_get (map, "version"));
     return 0;
 }
 

@@ -20,6 +20,7 @@
     X (INVALID,    "invalid",    false) \
     X (NOT_FOUND,  "not_found",  false) \
     X (CONSTRAINT, "constraint", false) \
+    X (CONFLICT,   "conflict",   false) \
     X (BUSY,       "busy",       true)  \
     X (IO,         "io",         true)  \
     X (OVERLOADED, "overloaded", true)  \

@@ -25,7 +25,8 @@ typedef enum {
     PROTO_FT_BOOL,
     PROTO_FT_LIMIT,             /* integer 1..PROTO_MAX_LIMIT */
     PROTO_FT_CURSOR,            /* a `next` cursor from txn.query; nil = first page */
-    PROTO_FT_EXTERNAL_ID        /* string of 1..PROTO_EXTERNAL_ID_MAX bytes */
+    PROTO_FT_EXTERNAL_ID,       /* string of 1..PROTO_EXTERNAL_ID_MAX bytes */
+    PROTO_FT_VERSION            /* a row's version: integer 1..INT64_MAX */
 } proto_field_type_t;
 
 #define PROTO_NAME_MAX 100
@@ -60,7 +61,8 @@ typedef enum {
     X (LIMIT,       "limit",                 PROTO_FT_LIMIT) \
     X (AFTER,       "after",                 PROTO_FT_CURSOR) \
     X (EXTERNAL_ID, "external_id",           PROTO_FT_EXTERNAL_ID) \
-    X (IF_ABSENT,   "if_absent",             PROTO_FT_BOOL)
+    X (IF_ABSENT,   "if_absent",             PROTO_FT_BOOL) \
+    X (EXPECT_VERSION, "expect_version",     PROTO_FT_VERSION)
 
 typedef enum {
 #define X(sym, name, type) PROTO_FIELD_##sym,
@@ -91,9 +93,9 @@ typedef enum {
     X (CATEGORY_CREATE, "category.create", CATEGORY, PROTO_OPF_WRITE | PROTO_OPF_CREATES, \
        PF (NAME), PF (PARENT), 0) \
     X (CATEGORY_UPDATE, "category.update", CATEGORY, PROTO_OPF_WRITE, \
-       PF (ID), 0, PF (NAME) | PF (PARENT)) \
+       PF (ID), PF (EXPECT_VERSION), PF (NAME) | PF (PARENT)) \
     X (CATEGORY_DELETE, "category.delete", CATEGORY, PROTO_OPF_WRITE, \
-       PF (ID), 0, 0) \
+       PF (ID), PF (EXPECT_VERSION), 0) \
     X (CATEGORY_GET,    "category.get",    CATEGORY, PROTO_OPF_ONLY_ONE, \
        0, 0, PF (ID) | PF (NAME)) \
     X (CATEGORY_LIST,   "category.list",   CATEGORY, 0, \
@@ -101,9 +103,9 @@ typedef enum {
     X (TXN_CREATE,      "txn.create",      TXN, PROTO_OPF_WRITE | PROTO_OPF_CREATES, \
        PF (AMOUNT) | PF (OCCURRED_AT), PF (DESCRIPTION) | PF (CATEGORY) | PF (EXTERNAL_ID) | PF (IF_ABSENT), 0) \
     X (TXN_UPDATE,      "txn.update",      TXN, PROTO_OPF_WRITE, \
-       PF (ID), 0, PF (AMOUNT) | PF (OCCURRED_AT) | PF (DESCRIPTION) | PF (CATEGORY)) \
+       PF (ID), PF (EXPECT_VERSION), PF (AMOUNT) | PF (OCCURRED_AT) | PF (DESCRIPTION) | PF (CATEGORY)) \
     X (TXN_DELETE,      "txn.delete",      TXN, PROTO_OPF_WRITE, \
-       PF (ID), 0, 0) \
+       PF (ID), PF (EXPECT_VERSION), 0) \
     X (TXN_GET,         "txn.get",         TXN, 0, \
        PF (ID), 0, 0) \
     X (TXN_QUERY,       "txn.query",       TXN, 0, \

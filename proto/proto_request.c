@@ -93,6 +93,7 @@ static const char *s_type_names [] = {
     [PROTO_FT_LIMIT] = "an integer from 1 to " S_TEXT (PROTO_MAX_LIMIT),
     [PROTO_FT_CURSOR] = "a cursor string from a previous `next`, or nil",
     [PROTO_FT_EXTERNAL_ID] = "a string of 1 to " S_TEXT (PROTO_EXTERNAL_ID_MAX) " bytes",
+    [PROTO_FT_VERSION] = "a row version: an integer from 1",
 };
 
 /*  {"ref": k}: the header (a map) is already read. */
@@ -333,6 +334,18 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
             else
                 s_invalid (err, op, name, item->type == PROTO_ITEM_STR? "BAD_VALUE": "WRONG_TYPE",
                            s_type_names [info->type]);
+            break;
+        case PROTO_FT_VERSION:
+            /*  Rows start at version 1, so 0 or less can match no row:
+                refused here rather than answered with a conflict. */
+            if (item->type == PROTO_ITEM_INT && item->i >= 1) {
+                value->kind = PROTO_VAL_INT;
+                value->i = item->i;
+            }
+            else
+                s_invalid (err, op, name,
+                           item->type == PROTO_ITEM_INT || item->type == PROTO_ITEM_UINT? "BAD_VALUE": "WRONG_TYPE",
+                           item->type == PROTO_ITEM_UINT? "a row version fits int64": s_type_names [info->type]);
             break;
     }
     return s_skip (dec, item, depth);

@@ -20,7 +20,8 @@ enum {
     OPT_PARENT = CTL_OPT_FIRST_LOCAL,
     OPT_NO_PARENT,
     OPT_NAME,
-    OPT_FORMAT
+    OPT_FORMAT,
+    OPT_EXPECT_VERSION
 };
 
 /*  The id of the category text names. Returns CTL_EXIT_OK, or the exit
@@ -58,6 +59,7 @@ typedef struct {
     bool no_parent;
     const char *name;
     table_format_t format;
+    int64_t expect_version;     /* 0: any */
 } s_args_t;
 
 /*  Parse the options in `options` into args; there must be exactly
@@ -81,6 +83,10 @@ s_parse (ctl_t *ctl, int argc, char **argv, const struct option *options, int po
                 break;
             case OPT_FORMAT:
                 if (ctl_parse_format (ctl, optarg, &args->format))
+                    status = CTL_EXIT_USAGE;
+                break;
+            case OPT_EXPECT_VERSION:
+                if (ctl_parse_version (ctl, optarg, &args->expect_version))
                     status = CTL_EXIT_USAGE;
                 break;
             default:
@@ -205,6 +211,7 @@ ctl_cmd_category_update (ctl_t *ctl, int argc, char **argv)
         { "name",      required_argument, NULL, OPT_NAME },
         { "parent",    required_argument, NULL, OPT_PARENT },
         { "no-parent", no_argument,       NULL, OPT_NO_PARENT },
+        { "expect-version", required_argument, NULL, OPT_EXPECT_VERSION },
         CTL_COMMON_OPTIONS
     };
     s_args_t args = { NULL };
@@ -222,7 +229,7 @@ ctl_cmd_category_update (ctl_t *ctl, int argc, char **argv)
         return status;
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
-        ledger_batch_category_update (batch, ledger_id (id), args.name, parent);
+        ledger_batch_category_update_if (batch, ledger_id (id), args.name, parent, args.expect_version);
     ledger_result_t *result;
     status = ctl_submit (ctl, &batch, &result);
     ledger_result_destroy (&result);
@@ -232,7 +239,10 @@ ctl_cmd_category_update (ctl_t *ctl, int argc, char **argv)
 int
 ctl_cmd_category_delete (ctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = { CTL_COMMON_OPTIONS };
+    static const struct option options [] = {
+        { "expect-version", required_argument, NULL, OPT_EXPECT_VERSION },
+        CTL_COMMON_OPTIONS
+    };
     s_args_t args = { NULL };
     int status = s_parse (ctl, argc, argv, options, 1, "a category ID or NAME", &args);
     if (status != CTL_CONTINUE)
@@ -243,7 +253,7 @@ ctl_cmd_category_delete (ctl_t *ctl, int argc, char **argv)
         return status;
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
-        ledger_batch_category_delete (batch, ledger_id (id));
+        ledger_batch_category_delete_if (batch, ledger_id (id), args.expect_version);
     ledger_result_t *result;
     status = ctl_submit (ctl, &batch, &result);
     ledger_result_destroy (&result);

@@ -19,7 +19,8 @@ enum {
     OPT_NO_CATEGORY,
     OPT_DESC,
     OPT_NO_DESC,
-    OPT_FORMAT
+    OPT_FORMAT,
+    OPT_EXPECT_VERSION
 };
 
 /* What the options of the commands here say. */
@@ -33,6 +34,7 @@ typedef struct {
     bool no_description;
     table_format_t format;
     int64_t id;                 /* the ID argument, for get/update/delete */
+    int64_t expect_version;     /* 0: any */
 } s_args_t;
 
 /*  Parse the options in `options` into args; with want_id, exactly one
@@ -67,6 +69,10 @@ s_parse (ctl_t *ctl, int argc, char **argv, const struct option *options, bool w
             case OPT_NO_DESC:     args->no_description = true; break;
             case OPT_FORMAT:
                 if (ctl_parse_format (ctl, optarg, &args->format))
+                    return CTL_EXIT_USAGE;
+                break;
+            case OPT_EXPECT_VERSION:
+                if (ctl_parse_version (ctl, optarg, &args->expect_version))
                     return CTL_EXIT_USAGE;
                 break;
             default:
@@ -175,6 +181,7 @@ ctl_cmd_txn_update (ctl_t *ctl, int argc, char **argv)
         { "desc",        required_argument, NULL, OPT_DESC },
         { "description", required_argument, NULL, OPT_DESC },
         { "no-desc",     no_argument,       NULL, OPT_NO_DESC },
+        { "expect-version", required_argument, NULL, OPT_EXPECT_VERSION },
         CTL_COMMON_OPTIONS
     };
     s_args_t args;
@@ -188,6 +195,7 @@ ctl_cmd_txn_update (ctl_t *ctl, int argc, char **argv)
         .set_description = args.description || args.no_description,
         .description = args.description,
         .category = args.no_category? LEDGER_NULL: LEDGER_UNSET,
+        .expect_version = args.expect_version,
     };
     if (!change.set_amount && !change.occurred_at.set && !change.set_description
     &&  !args.category && !args.no_category)
@@ -206,14 +214,17 @@ ctl_cmd_txn_update (ctl_t *ctl, int argc, char **argv)
 int
 ctl_cmd_txn_delete (ctl_t *ctl, int argc, char **argv)
 {
-    static const struct option options [] = { CTL_COMMON_OPTIONS };
+    static const struct option options [] = {
+        { "expect-version", required_argument, NULL, OPT_EXPECT_VERSION },
+        CTL_COMMON_OPTIONS
+    };
     s_args_t args;
     int status = s_parse (ctl, argc, argv, options, true, &args);
     if (status != CTL_CONTINUE)
         return status;
     ledger_batch_t *batch = ledger_batch_new ();
     if (batch)
-        ledger_batch_txn_delete (batch, ledger_id (args.id));
+        ledger_batch_txn_delete_if (batch, ledger_id (args.id), args.expect_version);
     ledger_result_t *result;
     status = ctl_submit (ctl, &batch, &result);
     ledger_result_destroy (&result);

@@ -6,6 +6,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static void
 s_vprint (ctl_t *ctl, const char *format, va_list args)
@@ -108,8 +109,9 @@ ctl_report (ctl_t *ctl, ledger_result_t *result)
                          ledger_result_describe (result));
     const char *field = ledger_result_error_field (result);
     const char *code = ledger_result_error_code (result);
-    return ctl_fail (ctl, CTL_EXIT_FAILED, "%s%s%s%s: %s%s%s%s",
-                     ledger_result_error_class (result),
+    const char *klass = ledger_result_error_class (result);
+    bool conflict = klass && strcmp (klass, "conflict") == 0;
+    return ctl_fail (ctl, conflict? CTL_EXIT_CONFLICT: CTL_EXIT_FAILED, "%s%s%s%s: %s%s%s%s", klass,
                      field? " (": "", field? field: "", field? ")": "",
                      ledger_result_error_message (result),
                      code? " (": "", code? code: "", code? ")": "");

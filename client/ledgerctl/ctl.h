@@ -19,6 +19,7 @@
 #define CTL_EXIT_FAILED      1   /* the worker refused something, or the input data is bad */
 #define CTL_EXIT_USAGE       2   /* bad command line */
 #define CTL_EXIT_UNREACHABLE 3   /* no reply after every try: outcome unknown */
+#define CTL_EXIT_CONFLICT    4   /* --expect-version was stale: read the row again */
 
 /* Returned by ctl_option when parsing goes on. */
 #define CTL_CONTINUE (-1)
@@ -99,7 +100,9 @@ ledger_client_t *ctl_client (ctl_t *ctl);
 int ctl_submit (ctl_t *ctl, ledger_batch_t **batch_p, ledger_result_t **result_p);
 
 /* The exit status for a result that is not LEDGER_OK, after printing
-   "ledgerctl CMD: <what went wrong>" on stderr. */
+   "ledgerctl CMD: <what went wrong>" on stderr: CTL_EXIT_CONFLICT for class
+   conflict, so that a script can tell "someone changed it first" from any
+   other refusal. */
 int ctl_report (ctl_t *ctl, ledger_result_t *result);
 
 #endif

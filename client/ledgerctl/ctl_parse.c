@@ -21,6 +21,17 @@ ctl_parse_int (ctl_t *ctl, const char *option, const char *text, long min, long 
     return 0;
 }
 
+int
+ctl_parse_version (ctl_t *ctl, const char *text, int64_t *version_p)
+{
+    errno = 0;
+    long long version = ctl_is_id (text)? strtoll (text, NULL, 10): 0;
+    if (errno || version <= 0)
+        return ctl_usage (ctl, "--expect-version takes a row version (1 or more, as get shows it), not \"%s\"", text);
+    *version_p = version;
+    return 0;
+}
+
 bool
 ctl_is_id (const char *text)
 {

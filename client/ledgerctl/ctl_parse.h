@@ -20,6 +20,9 @@
 /* A whole number from min to max. */
 int ctl_parse_int (ctl_t *ctl, const char *option, const char *text, long min, long max, long *value_p);
 
+/* --expect-version: a row version, 1 or more. */
+int ctl_parse_version (ctl_t *ctl, const char *text, int64_t *version_p);
+
 /* A positive id; what names it in the message ("a transaction id"). */
 int ctl_parse_id (ctl_t *ctl, const char *what, const char *text, int64_t *id_p);
 

@@ -4,8 +4,10 @@
     print rows fetch category.list in the same batch and name them here.
     CSV and JSON carry every field, in an order a re-import understands
     (occurred_at, amount, category, description are import column names);
-    the aligned table keeps only what fits on a screen: the columns of
-    each list come in that order, so the table shows a prefix of them. */
+    the aligned table keeps only what fits on a screen: a prefix of each
+    list, and the row's version (what --expect-version takes), which CSV
+    and JSON carry last so that their earlier columns stay where they
+    were. */
 
 #include "ctl_rows.h"
 
@@ -90,9 +92,10 @@ static const table_column_t s_txn_columns [] = {
     { "category_id", TABLE_INTEGER },
     { "created_at",  TABLE_TEXT },
     { "updated_at",  TABLE_TEXT },
+    { "version",     TABLE_INTEGER },
 };
 #define TXN_COLUMNS (sizeof (s_txn_columns) / sizeof (s_txn_columns [0]))
-#define TXN_TABLE_COLUMNS 5
+#define TXN_TABLE_PREFIX 5
 
 static const table_column_t s_category_columns [] = {
     { "id",        TABLE_INTEGER },
@@ -100,21 +103,52 @@ static const table_column_t s_category_columns [] = {
     { "parent",    TABLE_TEXT },
     /* the aligned table stops here */
     { "parent_id", TABLE_INTEGER },
+    { "version",   TABLE_INTEGER },
 };
 #define CATEGORY_COLUMNS (sizeof (s_category_columns) / sizeof (s_category_columns [0]))
-#define CATEGORY_TABLE_COLUMNS 3
+#define CATEGORY_TABLE_PREFIX 3
+
+/*  The aligned tables' columns: the prefix of the list, then version. */
+static const table_column_t s_txn_table_columns [TXN_TABLE_PREFIX + 1] = {
+    { "id",          TABLE_INTEGER },
+    { "occurred_at", TABLE_TEXT },
+    { "amount",      TABLE_DECIMAL },
+    { "category",    TABLE_TEXT },
+    { "description", TABLE_TEXT },
+    { "version",     TABLE_INTEGER },
+};
+
+static const table_column_t s_category_table_columns [CATEGORY_TABLE_PREFIX + 1] = {
+    { "id",        TABLE_INTEGER },
+    { "name",      TABLE_TEXT },
+    { "parent",    TABLE_TEXT },
+    { "version",   TABLE_INTEGER },
+};
 
 table_t *
 ctl_txn_table_new (table_format_t format)
 {
-    return table_new (format, s_txn_columns, format == TABLE_FORMAT_TABLE? TXN_TABLE_COLUMNS: TXN_COLUMNS, stdout);
+    if (format == TABLE_FORMAT_TABLE)
+        return table_new (format, s_txn_table_columns, TXN_TABLE_PREFIX + 1, stdout);
+    return table_new (format, s_txn_columns, TXN_COLUMNS, stdout);
 }
 
 table_t *
 ctl_category_table_new (table_format_t format)
 {
-    return table_new (format, s_category_columns,
-                      format == TABLE_FORMAT_TABLE? CATEGORY_TABLE_COLUMNS: CATEGORY_COLUMNS, stdout);
+    if (format == TABLE_FORMAT_TABLE)
+        return table_new (format, s_category_table_columns, CATEGORY_TABLE_PREFIX + 1, stdout);
+    return table_new (format, s_category_columns, CATEGORY_COLUMNS, stdout);
+}
+
+/*  Add cells (one per column of the list, count of them) to table; an
+    aligned table takes the prefix and the last. */
+static int
+s_table_add (table_t *table, const char **cells, size_t prefix, size_t count)
+{
+    if (table_format (table) == TABLE_FORMAT_TABLE)
+        cells [prefix] = cells [count - 1];
+    return table_add (table, cells);
 }
 
 /*  A category's name, or its id when the name is not known (a category
@@ -134,26 +168,28 @@ s_category_label (ctl_names_t *names, int64_t id, char buf [32])
 int
 ctl_txn_table_add (table_t *table, const ledger_txn_t *txn, ctl_names_t *names)
 {
-    char id [32], amount [32], category_id [32], label [32];
+    char id [32], amount [32], category_id [32], label [32], version [32];
     snprintf (id, sizeof (id), "%" PRId64, txn->id);
     snprintf (category_id, sizeof (category_id), "%" PRId64, txn->category_id);
+    snprintf (version, sizeof (version), "%" PRId64, txn->version);
     const char *cells [TXN_COLUMNS] = {
         id, txn->occurred_at, ctl_amount_format (txn->amount, amount),
         s_category_label (names, txn->category_id, label), txn->description,
-        txn->category_id? category_id: NULL, txn->created_at, txn->updated_at
+        txn->category_id? category_id: NULL, txn->created_at, txn->updated_at, txn->version? version: NULL
     };
-    return table_add (table, cells);
+    return s_table_add (table, cells, TXN_TABLE_PREFIX, TXN_COLUMNS);
 }
 
 int
 ctl_category_table_add (table_t *table, const ledger_category_t *category, ctl_names_t *names)
 {
-    char id [32], parent_id [32], label [32];
+    char id [32], parent_id [32], label [32], version [32];
     snprintf (id, sizeof (id), "%" PRId64, category->id);
     snprintf (parent_id, sizeof (parent_id), "%" PRId64, category->parent_id);
+    snprintf (version, sizeof (version), "%" PRId64, category->version);
     const char *cells [CATEGORY_COLUMNS] = {
         id, category->name, s_category_label (names, category->parent_id, label),
-        category->parent_id? parent_id: NULL
+        category->parent_id? parent_id: NULL, category->version? version: NULL
     };
-    return table_add (table, cells);
+    return s_table_add (table, cells, CATEGORY_TABLE_PREFIX, CATEGORY_COLUMNS);
 }

@@ -22,6 +22,11 @@
     "date (2025-01-02), which means that day's midnight UTC. AMOUNT is a decimal\n" \
     "with at most two decimals (-12.34); negative for money spent.\n"
 
+#define EXPECT_VERSION_HELP \
+    "  --expect-version N only if the row is still at version N (as get, categories\n" \
+    "                     or query show it); if someone changed it since, nothing\n" \
+    "                     is changed and the exit status is 4: read it again\n"
+
 #define CATEGORY_HELP "\n" \
     "A category (C, P, CATEGORY) is id:N for an id or name:TEXT for a name, TEXT\n" \
     "as written (name:2024). Without a prefix, digits are an id and other text a\n" \
@@ -70,7 +75,8 @@ static const ctl_command_t s_commands [] = {
       FORMAT_HELP
       CATEGORY_HELP, false },
     { "update", "txn", ctl_cmd_txn_update,
-      "ID [--amount AMOUNT] [--at TIME] [--category C|--no-category] [--desc TEXT|--no-desc]",
+      "ID [--amount AMOUNT] [--at TIME] [--category C|--no-category] [--desc TEXT|--no-desc]\n"
+      "                       [--expect-version N]",
       "change a transaction",
       "  --amount AMOUNT    a new amount\n"
       "  --at TIME          a new time\n"
@@ -78,19 +84,23 @@ static const ctl_command_t s_commands [] = {
       "  --no-category      take its category away\n"
       "  --desc TEXT        a new description (also --description)\n"
       "  --no-desc          take its description away\n"
+      EXPECT_VERSION_HELP
       TIME_HELP
       CATEGORY_HELP, false },
-    { "update", "category", ctl_cmd_category_update, "CATEGORY [--name NEW] [--parent P|--no-parent]",
+    { "update", "category", ctl_cmd_category_update,
+      "CATEGORY [--name NEW] [--parent P|--no-parent] [--expect-version N]",
       "rename a category or move it under another",
       "  --name NEW         a new name, taken as written\n"
       "  --parent P         a new parent\n"
       "  --no-parent        make it a top-level category\n"
+      EXPECT_VERSION_HELP
       CATEGORY_HELP, false },
-    { "delete", "txn", ctl_cmd_txn_delete, "ID",
+    { "delete", "txn", ctl_cmd_txn_delete, "ID [--expect-version N]",
       "delete a transaction",
-      "", false },
-    { "delete", "category", ctl_cmd_category_delete, "CATEGORY",
+      EXPECT_VERSION_HELP, false },
+    { "delete", "category", ctl_cmd_category_delete, "CATEGORY [--expect-version N]",
       "delete a category (one still used by transactions or subcategories is refused)",
+      EXPECT_VERSION_HELP
       CATEGORY_HELP, false },
     { "query", NULL, ctl_cmd_query,
       "[--from TIME] [--to TIME] [--category C]... [--subcategories] [--min AMOUNT] [--max AMOUNT] [--limit N]\n"
@@ -167,7 +177,8 @@ static const char s_connection_help [] =
 
 static const char s_exit_help [] =
     "Exit status: 0 done; 1 the worker refused the request or the input is bad;\n"
-    "2 bad command line; 3 the worker did not answer (the outcome is unknown).\n";
+    "2 bad command line; 3 the worker did not answer (the outcome is unknown);\n"
+    "4 the row changed since it was read (--expect-version): nothing was changed.\n";
 
 static void
 s_print_words (FILE *out, const ctl_command_t *command)

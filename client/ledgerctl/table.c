@@ -92,6 +92,12 @@ s_json_row (table_t *self, const char *const *cells)
     return rc;
 }
 
+table_format_t
+table_format (table_t *self)
+{
+    return self->format;
+}
+
 table_t *
 table_new (table_format_t format, const table_column_t *columns, size_t count, FILE *out)
 {

@@ -48,6 +48,9 @@ int table_add (table_t *self, const char *const *cells);
 /* Rows added so far. */
 size_t table_rows (table_t *self);
 
+/* The format the table prints in. */
+table_format_t table_format (table_t *self);
+
 /* Print what is still kept (the aligned table, with a row count under it)
    and flush. Returns 0, or -1 if writing failed. */
 int table_finish (table_t *self);

@@ -496,6 +496,82 @@ test_non_retryable_errors_return_at_once (void)
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
+/*  Read, edit, write back with the version read: the first writer wins,
+    the second gets conflict at once (never resent: the same batch cannot
+    succeed), and succeeds after reading again. */
+static void
+test_stale_version_is_a_conflict (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    ledger_client_t *client = s_client (harness_endpoint (worker), 5000, 5);
+    ledger_batch_t *batch = ledger_batch_new ();
+    int food = ledger_batch_category_create (batch, "Food", LEDGER_UNSET);
+    int txn = ledger_batch_txn_create (batch, -100, ledger_time_text ("2025-01-02T10:00:00Z"), "lunch", LEDGER_UNSET);
+    ledger_batch_txn_get (batch, ledger_op (txn));
+    ledger_batch_category_get (batch, ledger_op (food));
+    ledger_result_t *result = ledger_client_submit (client, batch);
+    ledger_batch_destroy (&batch);
+    ledger_txn_t read;
+    ledger_category_t category;
+    CHECK (result && ledger_result_txn (result, 2, 0, &read) == 0 && ledger_result_category (result, 3, 0, &category) == 0);
+    int64_t txn_id = ledger_result_id (result, 1), food_id = ledger_result_id (result, 0);
+    CHECK_INT (read.version, 1);
+    CHECK_INT (category.version, 1);
+    ledger_result_destroy (&result);
+
+    /*  Two edits of what was read at version 1: the second conflicts. */
+    ledger_txn_change_t change = { .set_amount = true, .amount = -200, .category = LEDGER_UNSET, .expect_version = 1 };
+    for (int edit = 0; edit < 2; edit++) {
+        batch = ledger_batch_new ();
+        ledger_batch_txn_update (batch, ledger_id (txn_id), &change);
+        result = ledger_client_submit (client, batch);
+        ledger_batch_destroy (&batch);
+        CHECK (result != NULL);
+        if (result && edit == 0)
+            CHECK_INT (ledger_result_status (result), LEDGER_OK);
+        if (result && edit == 1) {
+            CHECK_INT (ledger_result_status (result), LEDGER_FAILED);
+            CHECK_INT (ledger_result_tries (result), 1);
+            CHECK_STR (ledger_result_error_class (result), "conflict");
+            CHECK_STR (ledger_result_error_code (result), "VERSION_MISMATCH");
+            CHECK_STR (ledger_result_error_field (result), "expect_version");
+            CHECK (!ledger_result_retryable (result));
+        }
+        ledger_result_destroy (&result);
+    }
+    batch = ledger_batch_new ();
+    ledger_batch_txn_delete_if (batch, ledger_id (txn_id), 1);
+    ledger_batch_category_update_if (batch, ledger_id (food_id), "Meals", LEDGER_UNSET, 1);
+    result = ledger_client_submit (client, batch);
+    ledger_batch_destroy (&batch);
+    CHECK (result && ledger_result_status (result) == LEDGER_FAILED);
+    CHECK_STR (result? ledger_result_error_class (result): NULL, "conflict");
+    CHECK_INT (result? ledger_result_error_op (result): -2, 0);
+    ledger_result_destroy (&result);
+
+    /*  Read again: version 2, and the delete at that version goes through. */
+    batch = ledger_batch_new ();
+    ledger_batch_txn_get (batch, ledger_id (txn_id));
+    result = ledger_client_submit (client, batch);
+    ledger_batch_destroy (&batch);
+    CHECK (result && ledger_result_txn (result, 0, 0, &read) == 0);
+    CHECK_INT (read.version, 2);
+    CHECK_INT (read.amount, -200);
+    ledger_result_destroy (&result);
+    batch = ledger_batch_new ();
+    ledger_batch_txn_delete_if (batch, ledger_id (txn_id), 2);
+    ledger_batch_category_delete_if (batch, ledger_id (food_id), 1);
+    result = ledger_client_submit (client, batch);
+    ledger_batch_destroy (&batch);
+    CHECK (result && ledger_result_status (result) == LEDGER_OK);
+    ledger_result_destroy (&result);
+    ledger_client_destroy (&client);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 static void
 test_no_worker_means_outcome_unknown (void)
 {
@@ -630,6 +706,7 @@ main (void)
     TEST_RUN (test_replies_held_past_the_timeout);
     TEST_RUN (test_busy_is_retried_until_it_succeeds);
     TEST_RUN (test_non_retryable_errors_return_at_once);
+    TEST_RUN (test_stale_version_is_a_conflict);
     TEST_RUN (test_no_worker_means_outcome_unknown);
     TEST_RUN (test_abandoned_request_is_unknown_not_resent);
     TEST_RUN (test_example_producer_builds_with_pkg_config);

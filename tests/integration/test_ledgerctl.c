@@ -464,14 +464,20 @@ test_categories (void)
     CHECK (strstr (run.err, "CATEGORY_CYCLE") != NULL);
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "get", "category", "2", "--format", "csv"), 0);
-    CHECK_STR (run.out, "id,name,parent,parent_id\n2,Supermarket,Food,1\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n2,Supermarket,Food,1,2\n");
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "delete", "category", "Food"), 1);     /* still a parent */
     CHECK (s_one_error_line (run.err));
     CHECK_STR (run.err, "ledgerctl delete category: constraint (id): category 1 still has 1 subcategory"
                         " (CATEGORY_IN_USE)\n");
     s_run_free (&run);
-    CHECK_INT (CTL (&run, worker, "delete", "category", "Supermarket"), 0);
+    CHECK_INT (CTL (&run, worker, "update", "category", "Supermarket", "--name", "Shop", "--expect-version", "1"), 4);
+    CHECK_STR (run.err, "ledgerctl update category: conflict (expect_version): category 2 is at version 2, not 1"
+                        " (VERSION_MISMATCH)\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "delete", "category", "Supermarket", "--expect-version", "1"), 4);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "delete", "category", "Supermarket", "--expect-version", "2"), 0);
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "get", "category", "Supermarket"), 1);
     CHECK (strstr (run.err, "not_found") != NULL);
@@ -480,10 +486,10 @@ test_categories (void)
     s_run_free (&run);
 
     CHECK_INT (CTL (&run, worker, "categories", "--format", "csv"), 0);
-    CHECK_STR (run.out, "id,name,parent,parent_id\n1,Food,,\n3,Bakery,,\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n1,Food,,,1\n3,Bakery,,,2\n");
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "categories", "--format", "table"), 0);
-    CHECK_STR (run.out, "id  name    parent\n 1  Food\n 3  Bakery\n(2 rows)\n");
+    CHECK_STR (run.out, "id  name    parent  version\n 1  Food                  1\n 3  Bakery                2\n(2 rows)\n");
     s_run_free (&run);
     CHECK_INT (harness_stop (&worker, false), 0);
 }
@@ -546,13 +552,34 @@ test_transactions (void)
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "get", "txn", "1", "--format", "table"), 0);
     CHECK (strstr (run.out, "id  occurred_at") == run.out);
-    CHECK (strstr (run.out, "5.00  Food      dinner\n(1 row)\n") != NULL);
+    CHECK (strstr (run.out, "5.00  Food      dinner             3\n(1 row)\n") != NULL);
+    s_run_free (&run);
+
+    /*  --expect-version: the version get shows (3, after two updates)
+        goes through; a stale one changes nothing and exits 4. */
+    CHECK_INT (CTL (&run, worker, "update", "txn", "1", "--amount", "6", "--expect-version", "2"), 4);
+    CHECK (s_one_error_line (run.err));
+    CHECK_STR (run.err, "ledgerctl update txn: conflict (expect_version): transaction 1 is at version 3, not 2"
+                        " (VERSION_MISMATCH)\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "update", "txn", "1", "--amount", "6", "--expect-version", "3"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "get", "txn", "1", "--format", "json"), 0);
+    row = s_json_line (run.out, 0);
+    CHECK_STR (harness_str (row, "amount"), "6.00");
+    CHECK_INT (harness_int (row, "version"), 4);
+    json_decref (row);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "delete", "txn", "1", "--expect-version", "3"), 4);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "update", "txn", "1", "--amount", "6", "--expect-version", "0"), 2);
+    CHECK (strstr (run.err, "--expect-version") != NULL);
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "update", "txn", "1", "--category", "Nope"), 1);
     CHECK (strstr (run.err, "not_found (category)") != NULL);
     s_run_free (&run);
 
-    CHECK_INT (CTL (&run, worker, "delete", "txn", "1"), 0);
+    CHECK_INT (CTL (&run, worker, "delete", "txn", "1", "--expect-version", "4"), 0);
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "get", "txn", "1"), 1);
     CHECK (s_one_error_line (run.err));
@@ -623,13 +650,13 @@ test_query (void)
     CHECK_INT (s_query_count (worker, "--min=-3.03", "--max=-1.01"), 3);  /* days 1, 2, 3 */
     CHECK_INT (s_query_count (worker, "--min=-1.00", "--max=0"), 1);      /* february */
     CHECK_INT (CTL (&run, worker, "query", "--format", "csv", "--min", "0"), 0);
-    CHECK_STR (run.out, "id,occurred_at,amount,category,description,category_id,created_at,updated_at\n");
+    CHECK_STR (run.out, "id,occurred_at,amount,category,description,category_id,created_at,updated_at,version\n");
     s_run_free (&run);
 
     /*  An aligned table: a header, the rows, and how many. */
     CHECK_INT (CTL (&run, worker, "query", "--format", "table", "--category", "Bakery"), 0);
-    CHECK (strncmp (run.out, "id  occurred_at                amount  category  description\n", 60) == 0);
-    CHECK (strstr (run.out, " -5.05  Bakery    day 5\n") != NULL);
+    CHECK (strncmp (run.out, "id  occurred_at                amount  category  description  version\n", 69) == 0);
+    CHECK (strstr (run.out, " -5.05  Bakery    day 5              1\n") != NULL);
     CHECK (strstr (run.out, "\n(5 rows)\n") != NULL);
     s_run_free (&run);
     CHECK_INT (harness_stop (&worker, false), 0);
@@ -951,7 +978,7 @@ test_curve_options (void)
     child_t child;
     CHECK_INT (s_child_start (&child, NULL, envs, argv), 0);
     CHECK_INT (s_child_finish (&child, &run), 0);
-    CHECK_STR (run.out, "id,name,parent,parent_id\n1,Secret,,\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n1,Secret,,,1\n");
     s_run_free (&run);
 
     /*  Refused: no CURVE, or a key the worker does not know. (Several
@@ -1172,16 +1199,16 @@ test_digit_category_names (void)
     s_run_free (&run);
 
     CHECK_INT (CTL (&run, worker, "get", "category", "name:1", "--format", "csv"), 0);
-    CHECK_STR (run.out, "id,name,parent,parent_id\n2,1,,\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n2,1,,,1\n");
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "get", "category", "id:1", "--format", "csv"), 0);
-    CHECK_STR (run.out, "id,name,parent,parent_id\n1,Food,,\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n1,Food,,,1\n");
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "get", "category", "name:id:7", "--format", "csv"), 0);
-    CHECK_STR (run.out, "id,name,parent,parent_id\n3,id:7,,\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n3,id:7,,,1\n");
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "get", "category", "3", "--format", "csv"), 0);   /* no such name: an id */
-    CHECK_STR (run.out, "id,name,parent,parent_id\n3,id:7,,\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n3,id:7,,,1\n");
     s_run_free (&run);
 
     /*  Bare "1" is id 1 and the name of id 2: refused, wherever it goes,
@@ -1208,7 +1235,7 @@ test_digit_category_names (void)
     s_run_free (&run);
     CHECK_INT (s_query_count (worker, NULL, NULL), 0);
     CHECK_INT (CTL (&run, worker, "categories", "--format", "csv"), 0);
-    CHECK_STR (run.out, "id,name,parent,parent_id\n1,Food,,\n2,1,,\n3,id:7,,\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n1,Food,,,1\n2,1,,,1\n3,id:7,,,1\n");
     s_run_free (&run);
 
     /*  Every place that takes a category takes name: and id:. */
@@ -1230,7 +1257,7 @@ test_digit_category_names (void)
     CHECK_INT (s_query_count (worker, "--category", "name:id:7"), 1);
     CHECK_INT (s_query_count (worker, "--category", "id:1"), 0);
     CHECK_INT (CTL (&run, worker, "categories", "--format", "csv"), 0);
-    CHECK_STR (run.out, "id,name,parent,parent_id\n1,Food,,\n2,1,,\n3,id:7,Food,1\n4,Sub,1,2\n");
+    CHECK_STR (run.out, "id,name,parent,parent_id,version\n1,Food,,,1\n2,1,,,1\n3,id:7,Food,1,2\n4,Sub,1,2,1\n");
     s_run_free (&run);
     CHECK_INT (CTL (&run, worker, "delete", "category", "name:Sub"), 0);
     s_run_free (&run);

@@ -7,6 +7,7 @@
 #include "harness_wire.h"
 #include "worker_harness.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -145,6 +146,195 @@ test_category_in_use (fixture_t *f)
     CHECK_INT (s_count_rows (f, "category.list"), categories);
 }
 
+/*  s_call with a request made printf-style. */
+static json_t *
+s_callf (fixture_t *f, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static json_t *
+s_callf (fixture_t *f, const char *format, ...)
+{
+    char text [1000];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (text, sizeof (text), format, args);
+    va_end (args);
+    return s_call (f, text);
+}
+
+/*  One row read back: its version and one value (a txn's amount, a
+    category's parent_id), or -1 for a row that is not there. */
+typedef struct {
+    long long version, value;
+} s_row_t;
+
+static s_row_t
+s_read_row (fixture_t *f, const char *op, long long id, const char *value)
+{
+    json_t *reply = s_callf (f, OPS ("{\"op\":\"%s\",\"id\":%lld}"), op, id);
+    s_row_t row = { -1, -1 };
+    if (harness_bool (reply, "ok") == 1) {
+        row.version = harness_int (reply, "results.0.row.version");
+        json_t *cell = harness_get (reply, "results.0.row");
+        cell = cell? json_object_get (cell, value): NULL;
+        row.value = json_is_integer (cell)? json_integer_value (cell): 0;
+    }
+    json_decref (reply);
+    return row;
+}
+
+/*  Optimistic concurrency: every row has a version, 1 on create and one
+    more on every update; an update or delete given a stale
+    expect_version fails as conflict / VERSION_MISMATCH naming the row's
+    version, and in an atomic batch nothing of the batch stays. */
+static void
+test_row_versions (fixture_t *f)
+{
+    json_t *reply = s_call (f, OPS (
+        "{\"op\":\"category.create\",\"name\":\"Versioned\"},"
+        "{\"op\":\"txn.create\",\"amount\":100,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"category\":{\"ref\":0}},"
+        "{\"op\":\"txn.get\",\"id\":{\"ref\":1}},"
+        "{\"op\":\"category.get\",\"id\":{\"ref\":0}},"
+        "{\"op\":\"txn.query\",\"categories\":[{\"ref\":0}]},"
+        "{\"op\":\"category.list\"}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    long long category = harness_int (reply, "results.0.id");
+    long long txn = harness_int (reply, "results.1.id");
+    CHECK_INT (harness_int (reply, "results.2.row.version"), 1);
+    CHECK_INT (harness_int (reply, "results.3.row.version"), 1);
+    CHECK_INT (harness_int (reply, "results.4.rows.0.version"), 1);
+    json_t *rows = harness_get (reply, "results.5.rows");
+    for (size_t n = 0; n < json_array_size (rows); n++)
+        CHECK_INT (json_integer_value (json_object_get (json_array_get (rows, n), "version")), 1);
+    json_decref (reply);
+
+    /*  + 1 per update, with or without expect_version. */
+    reply = s_callf (f, OPS ("{\"op\":\"txn.update\",\"id\":%lld,\"amount\":200,\"expect_version\":1},"
+                             "{\"op\":\"txn.update\",\"id\":%lld,\"amount\":300}"), txn, txn);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    s_row_t row = s_read_row (f, "txn.get", txn, "amount");
+    CHECK_INT (row.version, 3);
+    CHECK_INT (row.value, 300);
+    json_t *stats = s_call (f, OPS ("{\"op\":\"sys.stats\"}"));
+    long long conflicts = harness_int (stats, "results.0.stats.batches_failed.conflict");
+    CHECK (conflicts >= 0);
+    json_decref (stats);
+
+    /*  A stale version in an atomic batch: the exact error, and neither
+        the create before it nor the category update is kept. */
+    long long txns = s_count_rows (f, "txn.query");
+    reply = s_callf (f, OPS ("{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"},"
+                             "{\"op\":\"category.update\",\"id\":%lld,\"name\":\"Renamed\",\"expect_version\":1},"
+                             "{\"op\":\"txn.update\",\"id\":%lld,\"amount\":999,\"expect_version\":2}"),
+                     category, txn);
+    CHECK_INT (harness_bool (reply, "ok"), 0);
+    CHECK_STR (harness_str (reply, "error.class"), "conflict");
+    CHECK_INT (harness_bool (reply, "error.retryable"), 0);
+    CHECK_INT (harness_int (reply, "error.op"), 2);
+    CHECK_STR (harness_str (reply, "error.field"), "expect_version");
+    CHECK_STR (harness_str (reply, "error.code"), "VERSION_MISMATCH");
+    char message [100];
+    snprintf (message, sizeof (message), "transaction %lld is at version 3, not 2", txn);
+    CHECK_STR (harness_str (reply, "error.message"), message);
+    json_decref (reply);
+    CHECK_INT (s_count_rows (f, "txn.query"), txns);
+    row = s_read_row (f, "txn.get", txn, "amount");
+    CHECK_INT (row.version, 3);
+    CHECK_INT (row.value, 300);
+    row = s_read_row (f, "category.get", category, "parent_id");
+    CHECK_INT (row.version, 1);
+    stats = s_call (f, OPS ("{\"op\":\"sys.stats\"}"));
+    CHECK_INT (harness_int (stats, "results.0.stats.batches_failed.conflict"), conflicts + 1);
+    json_decref (stats);
+
+    /*  The version just read succeeds. */
+    reply = s_callf (f, OPS ("{\"op\":\"txn.update\",\"id\":%lld,\"amount\":400,\"expect_version\":3}"), txn);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
+    json_decref (reply);
+    row = s_read_row (f, "txn.get", txn, "amount");
+    CHECK_INT (row.version, 4);
+    CHECK_INT (row.value, 400);
+
+    /*  A stale delete is refused and the row stays; a fresh one deletes. */
+    reply = s_callf (f, OPS ("{\"op\":\"txn.delete\",\"id\":%lld,\"expect_version\":3}"), txn);
+    CHECK_STR (harness_str (reply, "error.class"), "conflict");
+    CHECK_STR (harness_str (reply, "error.code"), "VERSION_MISMATCH");
+    json_decref (reply);
+    CHECK_INT (s_read_row (f, "txn.get", txn, "amount").version, 4);
+    reply = s_callf (f, OPS ("{\"op\":\"txn.delete\",\"id\":%lld,\"expect_version\":4},"
+                             "{\"op\":\"category.delete\",\"id\":%lld,\"expect_version\":2}"), txn, category);
+    CHECK_STR (harness_str (reply, "error.class"), "conflict");
+    CHECK_INT (harness_int (reply, "error.op"), 1);
+    CHECK_STR (harness_str (reply, "error.field"), "expect_version");
+    json_decref (reply);
+    CHECK_INT (s_read_row (f, "txn.get", txn, "amount").version, 4);
+    reply = s_callf (f, OPS ("{\"op\":\"txn.delete\",\"id\":%lld,\"expect_version\":4},"
+                             "{\"op\":\"category.delete\",\"id\":%lld,\"expect_version\":1}"), txn, category);
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    json_decref (reply);
+    CHECK_INT (s_read_row (f, "txn.get", txn, "amount").version, -1);
+    CHECK_INT (s_read_row (f, "category.get", category, "parent_id").version, -1);
+}
+
+/*  A keyed batch sent again is answered from its record, even though the
+    version it expected is stale by then: a retry is not a new edit. */
+static void
+test_row_versions_replay (fixture_t *f)
+{
+    json_t *reply = s_call (f, OPS ("{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"}"));
+    long long txn = harness_int (reply, "results.0.id");
+    json_decref (reply);
+#define EDIT "{\"v\":1,\"key\":\"edit-%lld\",\"ops\":[{\"op\":\"txn.update\",\"id\":%lld,\"amount\":5," \
+             "\"expect_version\":1}]}"
+    json_t *first = s_callf (f, EDIT, txn, txn);
+    json_t *again = s_callf (f, EDIT, txn, txn);
+    CHECK_INT (harness_bool (first, "ok"), 1);
+    CHECK_INT (harness_bool (again, "ok"), 1);
+    CHECK_INT (harness_bool (again, "replayed"), 1);
+    CHECK (json_equal (harness_get (first, "results"), harness_get (again, "results")));
+    json_decref (first);
+    json_decref (again);
+    CHECK_INT (s_read_row (f, "txn.get", txn, "amount").version, 2);
+}
+
+/*  A database an older ledgerd left (schema version 3, no versions) is
+    migrated when the worker opens it: its rows are at version 1, and the
+    file's user_version is the new one. */
+static void
+test_migration_from_version_3 (void)
+{
+    char dir [300], db_path [340];
+    CHECK_INT (harness_make_dir (dir, sizeof (dir), "ledgerd-ops-v3"), 0);
+    snprintf (db_path, sizeof (db_path), "%s/ledger.db", dir);
+    CHECK_INT (harness_make_schema_v3 (db_path,
+        "INSERT INTO category (name) VALUES ('Old');"
+        "INSERT INTO txn (amount, occurred_us, occurred_off, category_id, created_us, updated_us)"
+        " VALUES (-250, 1735689600000000, 60, 1, 0, 0)"), 0);
+    fixture_t f = { harness_start_in (dir, "--sync", "normal", NULL), NULL };
+    CHECK (f.worker != NULL);
+    if (f.worker) {
+        f.req = harness_req (f.worker);
+        json_t *reply = s_call (&f, OPS ("{\"op\":\"txn.get\",\"id\":1},{\"op\":\"category.list\"},"
+                                         "{\"op\":\"txn.update\",\"id\":1,\"description\":\"x\",\"expect_version\":1},"
+                                         "{\"op\":\"txn.query\"}"));
+        CHECK_INT (harness_bool (reply, "ok"), 1);
+        CHECK_INT (harness_int (reply, "results.0.row.version"), 1);
+        CHECK_INT (harness_int (reply, "results.0.row.amount"), -250);
+        CHECK_STR (harness_str (reply, "results.0.row.occurred_at"), "2025-01-01T01:00:00+01:00");
+        CHECK_INT (harness_int (reply, "results.1.rows.0.version"), 1);
+        CHECK_INT (harness_int (reply, "results.3.rows.0.version"), 2);
+        json_decref (reply);
+        zsock_destroy (&f.req);
+        if (TEST_FAILING ())
+            harness_dump_log (f.worker);
+        CHECK_INT (harness_stop (&f.worker, false), 0);
+    }
+    CHECK_INT (harness_sql_int (db_path, "PRAGMA user_version"), 4);
+    CHECK_INT (harness_sql_int (db_path, "SELECT count (*) FROM txn WHERE version = 2"), 1);
+    harness_remove_dir (dir);
+}
+
 /*  The same on a one-node cluster: the counts are plain queries, which
     the dqlite backend runs as the SQLite one does. */
 static void
@@ -180,6 +370,7 @@ test_category_in_use_in_a_cluster (void)
             usleep (100000);
         }
         test_category_in_use (&f);
+        test_row_versions (&f);
         zsock_destroy (&f.req);
         if (TEST_FAILING ())
             harness_dump_log (f.worker);
@@ -432,5 +623,8 @@ main (int argc, char *argv [])
     TEST_RUN_F (test_pagination_without_gaps_or_repeats, s_setup, s_teardown);
     TEST_RUN_F (test_idempotent_replay, s_setup, s_teardown);
     TEST_RUN_F (test_stats_count_batches, s_setup, s_teardown);
+    TEST_RUN_F (test_row_versions, s_setup, s_teardown);
+    TEST_RUN_F (test_row_versions_replay, s_setup, s_teardown);
+    TEST_RUN (test_migration_from_version_3);
     return TEST_DONE ();
 }

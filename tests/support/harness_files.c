@@ -64,3 +64,60 @@ harness_sql_int (const char *db_path, const char *sql)
     sqlite3_close (db);
     return value;
 }
+
+/*  Schema versions 1 to 3 as ledgerd wrote them (worker/store/store_schema.c
+    before version 4), statement for statement: a migration test must start
+    from what an old ledgerd left on disk, not from the new schema pared
+    back. */
+static const char s_schema_v3 [] =
+    "CREATE TABLE category ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  name TEXT NOT NULL UNIQUE CHECK (length (CAST (name AS BLOB)) BETWEEN 1 AND 100),"
+    "  parent_id INTEGER REFERENCES category (id)"
+    ");"
+    "CREATE INDEX category_parent ON category (parent_id);"
+    "CREATE TABLE txn ("
+    "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    "  amount INTEGER NOT NULL,"
+    "  occurred_us INTEGER NOT NULL,"
+    "  occurred_off INTEGER NOT NULL CHECK (occurred_off BETWEEN -1439 AND 1439),"
+    "  description TEXT CHECK (length (CAST (description AS BLOB)) <= 1000),"
+    "  category_id INTEGER REFERENCES category (id),"
+    "  created_us INTEGER NOT NULL,"
+    "  updated_us INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX txn_occurred ON txn (occurred_us, id);"
+    "CREATE INDEX txn_category ON txn (category_id);"
+    "CREATE TABLE idempotency ("
+    "  key BLOB PRIMARY KEY,"
+    "  fingerprint INTEGER NOT NULL,"
+    "  results BLOB NOT NULL,"
+    "  failed INTEGER,"
+    "  created_us INTEGER NOT NULL"
+    ") WITHOUT ROWID;"
+    "CREATE INDEX idempotency_created ON idempotency (created_us);"
+    "PRAGMA user_version = 1;"
+    "DROP INDEX idempotency_created;"
+    "PRAGMA user_version = 2;"
+    "ALTER TABLE txn ADD COLUMN external_id TEXT"
+    "  CHECK (length (CAST (external_id AS BLOB)) BETWEEN 1 AND 128);"
+    "CREATE UNIQUE INDEX txn_external_id ON txn (external_id) WHERE external_id IS NOT NULL;"
+    "PRAGMA user_version = 3;";
+
+int
+harness_make_schema_v3 (const char *db_path, const char *then_sql)
+{
+    sqlite3 *db = NULL;
+    char *message = NULL;
+    int rc = sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_EXCLUSIVE, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec (db, s_schema_v3, NULL, NULL, &message);
+    if (rc == SQLITE_OK && then_sql)
+        rc = sqlite3_exec (db, then_sql, NULL, NULL, &message);
+    if (rc != SQLITE_OK)
+        fprintf (stderr, "harness: cannot make a version 3 database at %s: %s\n", db_path,
+                 message? message: sqlite3_errmsg (db));
+    sqlite3_free (message);
+    sqlite3_close (db);
+    return rc == SQLITE_OK? 0: -1;
+}

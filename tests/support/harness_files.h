@@ -18,6 +18,12 @@ long long harness_sql_int (const char *db_path, const char *sql);
    0, or -1 with the reason on stderr. */
 int harness_remove_dir (const char *dir);
 
+/* Write a new database at db_path (which must not exist) exactly as
+   ledgerd made it at schema version 3, the last before row versions, with
+   then_sql (may be NULL) run after it: rows to migrate. Returns 0, or -1
+   with the reason on stderr. */
+int harness_make_schema_v3 (const char *db_path, const char *then_sql);
+
 /* Make a fresh directory /tmp/<name>-XXXXXX and write its path into dir
    (size bytes). Returns 0, or -1 with the reason on stderr. */
 int harness_make_dir (char *dir, size_t size, const char *name);

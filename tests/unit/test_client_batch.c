@@ -130,8 +130,15 @@ test_builder_bytes_are_the_wire_format (void)
     ledger_batch_cluster_remove (batch, 300);
     ledger_batch_txn_create_ext (batch, 1, ledger_time_text ("2025-01-03T00:00:00Z"), NULL, LEDGER_UNSET, "bank-7", true);
     ledger_batch_txn_create_ext (batch, 2, ledger_time_text ("2025-01-03T00:00:00Z"), "x", ledger_id (1), "bank-8", false);
+    ledger_batch_category_update_if (batch, ledger_id (2), "Pie", LEDGER_UNSET, 3);
+    ledger_batch_category_update_if (batch, ledger_id (2), NULL, LEDGER_NULL, 0);
+    ledger_batch_category_delete_if (batch, ledger_op (1), 1);
+    change = (ledger_txn_change_t) { .set_amount = true, .amount = 8, .category = LEDGER_UNSET, .expect_version = 2 };
+    ledger_batch_txn_update (batch, ledger_id (9), &change);
+    ledger_batch_txn_delete_if (batch, ledger_id (10), INT64_MAX);
+    ledger_batch_txn_delete_if (batch, ledger_id (11), 0);
     CHECK (ledger_batch_error (batch) == NULL);
-    CHECK_INT (ledger_batch_size (batch), 29);
+    CHECK_INT (ledger_batch_size (batch), 35);
 
     const char *expected_json =
         "{\"v\":1,\"id\":4294967296,\"key\":\"k-1\",\"mode\":\"independent\",\"ops\":["
@@ -169,7 +176,13 @@ test_builder_bytes_are_the_wire_format (void)
         "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-03T00:00:00Z\",\"external_id\":\"bank-7\","
         "\"if_absent\":true},"
         "{\"op\":\"txn.create\",\"amount\":2,\"occurred_at\":\"2025-01-03T00:00:00Z\",\"description\":\"x\","
-        "\"category\":1,\"external_id\":\"bank-8\"}]}";
+        "\"category\":1,\"external_id\":\"bank-8\"},"
+        "{\"op\":\"category.update\",\"id\":2,\"name\":\"Pie\",\"expect_version\":3},"
+        "{\"op\":\"category.update\",\"id\":2,\"parent\":null},"
+        "{\"op\":\"category.delete\",\"id\":{\"ref\":1},\"expect_version\":1},"
+        "{\"op\":\"txn.update\",\"id\":9,\"amount\":8,\"expect_version\":2},"
+        "{\"op\":\"txn.delete\",\"id\":10,\"expect_version\":9223372036854775807},"
+        "{\"op\":\"txn.delete\",\"id\":11}]}";
     json_error_t jerr;
     json_t *json = json_loads (expected_json, 0, &jerr);
     CHECK (json != NULL);
@@ -191,7 +204,7 @@ test_builder_bytes_are_the_wire_format (void)
     }
     /*  And the worker's decoder takes every op as valid. */
     CHECK (request && !proto_error_is_set (&request->error) && request->invalid_count == 0);
-    CHECK (request && request->op_count == 29);
+    CHECK (request && request->op_count == 35);
     proto_request_destroy (&request);
     msgpack_sbuffer_destroy (&body);
     free (expected);
@@ -251,6 +264,12 @@ test_bad_arguments_break_the_batch (void)
     CHECK_INT (ledger_batch_txn_create_ext (batch, 1, at, NULL, LEDGER_UNSET, long_id, true), -1);
     long_id [128] = 0;
     CHECK_INT (ledger_batch_txn_create_ext (batch, 1, at, NULL, LEDGER_UNSET, long_id, true), 0);
+    CHECK_INT (ledger_batch_txn_delete_if (batch, ledger_id (1), -1), -1);
+    CHECK (strstr (ledger_batch_error (batch), "expect_version") != NULL);
+    CHECK_INT (ledger_batch_category_delete_if (batch, ledger_id (1), -1), -1);
+    CHECK_INT (ledger_batch_category_update_if (batch, ledger_id (1), "a", LEDGER_UNSET, -2), -1);
+    ledger_txn_change_t stale = { .set_amount = true, .category = LEDGER_UNSET, .expect_version = -1 };
+    CHECK_INT (ledger_batch_txn_update (batch, ledger_id (1), &stale), -1);
     CHECK_INT (ledger_batch_size (batch), 1);
     ledger_batch_destroy (&batch);
 }
@@ -338,9 +357,10 @@ test_result_accessors (void)
     ledger_result_t *result = s_result (
         "{\"v\":1,\"id\":3,\"ok\":true,\"results\":["
         "{\"id\":7,\"existed\":true},{\"changed\":1},"
-        "{\"row\":{\"id\":7,\"name\":\"Food\",\"parent_id\":null}},"
+        "{\"row\":{\"id\":7,\"name\":\"Food\",\"parent_id\":null,\"version\":4}},"
         "{\"rows\":[{\"id\":1,\"amount\":-1234,\"occurred_at\":\"2025-01-02T10:00:00+01:00\",\"description\":null,"
-        "\"category_id\":7,\"created_at\":\"2025-01-02T09:00:00Z\",\"updated_at\":\"2025-01-02T09:00:00Z\"}],\"next\":\"5:1\"},"
+        "\"category_id\":7,\"created_at\":\"2025-01-02T09:00:00Z\",\"updated_at\":\"2025-01-02T09:00:00Z\","
+        "\"version\":12}],\"next\":\"5:1\"},"
         "{\"pong\":true,\"version\":\"0.1.0\"},"
         "{\"stats\":{\"uptime_s\":5,\"batches_failed\":{\"busy\":2}}},"
         "{\"error\":{\"class\":\"not_found\",\"retryable\":false,\"op\":6,\"field\":\"id\",\"code\":\"NOT_FOUND\",\"message\":\"no\"}}],"
@@ -361,6 +381,7 @@ test_result_accessors (void)
     CHECK_INT (ledger_result_category (result, 2, 0, &category), 0);
     CHECK_STR (category.name, "Food");
     CHECK_INT (category.parent_id, 0);
+    CHECK_INT (category.version, 4);
     CHECK_INT (ledger_result_category (result, 2, 1, &category), -1);
     CHECK_INT (ledger_result_row_count (result, 3), 1);
     ledger_txn_t txn;
@@ -369,6 +390,7 @@ test_result_accessors (void)
     CHECK_STR (txn.occurred_at, "2025-01-02T10:00:00+01:00");
     CHECK (txn.description == NULL);
     CHECK_INT (txn.category_id, 7);
+    CHECK_INT (txn.version, 12);
     CHECK_STR (ledger_result_next (result, 3), "5:1");
     CHECK_INT (ledger_result_txn (result, 2, 0, &txn), -1);             /* a category is not a txn */
     CHECK_STR (ledger_result_version (result, 4), "0.1.0");
@@ -398,6 +420,17 @@ test_result_accessors (void)
         CHECK_STR (ledger_result_describe (result), "failed: busy: SQLITE_BUSY: locked (retryable)");
         CHECK_INT (ledger_result_op_count (result), 0);
         CHECK_INT (ledger_result_id (result, 0), 0);                    /* no crash past the end */
+        ledger_result_destroy (&result);
+    }
+    result = s_result ("{\"v\":1,\"ok\":false,\"error\":{\"class\":\"conflict\",\"retryable\":false,\"op\":0,"
+                       "\"field\":\"expect_version\",\"code\":\"VERSION_MISMATCH\","
+                       "\"message\":\"transaction 7 is at version 3, not 2\"}}");
+    CHECK (result != NULL);
+    if (result) {
+        CHECK_STR (ledger_result_error_class (result), "conflict");
+        CHECK (!ledger_result_retryable (result));
+        CHECK_STR (ledger_result_error_field (result), "expect_version");
+        CHECK_STR (ledger_result_error_code (result), "VERSION_MISMATCH");
         ledger_result_destroy (&result);
     }
     result = ledger_result_unknown (9, 4, "no reply within 100 ms");

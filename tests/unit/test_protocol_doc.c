@@ -241,6 +241,7 @@ static const char *s_type_names [] = {
     [PROTO_FT_LIMIT] = "limit",
     [PROTO_FT_CURSOR] = "cursor",
     [PROTO_FT_EXTERNAL_ID] = "external id",
+    [PROTO_FT_VERSION] = "version",
 };
 
 static void

@@ -257,6 +257,16 @@ test_invalid_ops (void)
         { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"external_id\":\"a\","
           "\"if_absent\":1}", "WRONG_TYPE", "if_absent" },
         { "{\"op\":\"txn.update\",\"id\":1,\"external_id\":\"a\"}", "UNKNOWN_FIELD", "external_id" },
+        { "{\"op\":\"txn.update\",\"id\":1,\"amount\":1,\"expect_version\":0}", "BAD_VALUE", "expect_version" },
+        { "{\"op\":\"txn.delete\",\"id\":1,\"expect_version\":-1}", "BAD_VALUE", "expect_version" },
+        { "{\"op\":\"category.delete\",\"id\":1,\"expect_version\":\"1\"}", "WRONG_TYPE", "expect_version" },
+        { "{\"op\":\"category.update\",\"id\":1,\"name\":\"a\",\"expect_version\":1.0}", "WRONG_TYPE",
+          "expect_version" },
+        { "{\"op\":\"txn.update\",\"id\":1,\"amount\":1,\"expect_version\":null}", "WRONG_TYPE", "expect_version" },
+        { "{\"op\":\"txn.update\",\"id\":1,\"expect_version\":1}", "NOTHING_TO_UPDATE", "" },
+        { "{\"op\":\"txn.get\",\"id\":1,\"expect_version\":1}", "UNKNOWN_FIELD", "expect_version" },
+        { "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\",\"expect_version\":1}",
+          "UNKNOWN_FIELD", "expect_version" },
     };
     for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
         char text [600];
@@ -577,6 +587,46 @@ test_msgpack_timestamp (void)
     proto_request_destroy (&request);
 }
 
+/*  expect_version: an integer from 1 on the four ops that change a row;
+    decoded as it came, and part of the fingerprint (a retry that expects
+    another version is another batch). */
+static void
+test_expect_version (void)
+{
+    const char *ops [] = { "category.update\",\"name\":\"a", "category.delete", "txn.update\",\"amount\":\"1",
+                           "txn.delete" };
+    for (size_t n = 0; n < sizeof (ops) / sizeof (ops [0]); n++) {
+        char text [200];
+        snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"%s\",\"id\":7,\"expect_version\":%s}]}",
+                  ops [n], n % 2? "1": "9223372036854775807");
+        proto_request_t *request = s_decode (text, 10);
+        CHECK (!proto_error_is_set (&request->error));
+        if (request->op_count == 1) {
+            const proto_value_t *value = &request->ops [0].value [PROTO_FIELD_EXPECT_VERSION];
+            CHECK (request->ops [0].present & PF (EXPECT_VERSION));
+            CHECK_INT (value->kind, PROTO_VAL_INT);
+            CHECK_INT (value->i, n % 2? 1: INT64_MAX);
+        }
+        proto_request_destroy (&request);
+    }
+    /*  Above int64 (msgpack uint64 0xffffffffffffffff): not a version. */
+    const char bytes [] = "\x82\xa1v\x01\xa3ops\x91\x83\xa2op\xaatxn.delete\xa2id\x07"
+                          "\xae" "expect_version\xcf\xff\xff\xff\xff\xff\xff\xff\xff";
+    proto_request_t *request = s_decode_bytes (bytes, sizeof (bytes) - 1);
+    CHECK_STR (request->error.code? request->error.code: "(none)", "BAD_VALUE");
+    CHECK_STR (request->error.field, "expect_version");
+    proto_request_destroy (&request);
+
+    proto_request_t *two = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"txn.delete\",\"id\":7,\"expect_version\":2}]}", 10);
+    proto_request_t *three = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"txn.delete\",\"id\":7,\"expect_version\":3}]}", 10);
+    proto_request_t *any = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"txn.delete\",\"id\":7}]}", 10);
+    CHECK (two->fingerprint != three->fingerprint);
+    CHECK (two->fingerprint != any->fingerprint);
+    proto_request_destroy (&two);
+    proto_request_destroy (&three);
+    proto_request_destroy (&any);
+}
+
 static void
 test_fingerprint (void)
 {
@@ -754,6 +804,7 @@ main (void)
     TEST_RUN (test_read_errors_map_to_code_and_text);
     TEST_RUN (test_independent_mode_keeps_per_op_errors);
     TEST_RUN (test_msgpack_timestamp);
+    TEST_RUN (test_expect_version);
     TEST_RUN (test_fingerprint);
     TEST_RUN (test_fingerprint_is_stable_across_builds);
     TEST_RUN (test_invalid_ops_keep_batches_apart);

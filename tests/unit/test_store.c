@@ -632,16 +632,18 @@ test_migrations (void)
     /*  A version 2 database (no txn.external_id) gains the column and its
         unique index, and keeps its rows. */
     s_sql ("INSERT INTO txn (amount, occurred_us, occurred_off, created_us, updated_us) VALUES (5, 0, 0, 0, 0);"
+           "ALTER TABLE txn DROP COLUMN version; ALTER TABLE category DROP COLUMN version;"
            "DROP INDEX IF EXISTS txn_external_id; ALTER TABLE txn DROP COLUMN external_id; PRAGMA user_version = 2");
     s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
     CHECK (s_store != NULL);
-    CHECK_INT (store_schema_version (s_store), 3);
+    CHECK_INT (store_schema_version (s_store), store_schema_latest ());
     CHECK_INT (s_count ("txn WHERE external_id IS NULL AND amount = 5"), 1);
     CHECK_INT (s_count ("sqlite_master WHERE name = 'txn_external_id'"), 1);
     store_destroy (&s_store);
 
     /*  A version 1 database (with the created_us index) moves to the latest. */
-    s_sql ("DROP INDEX IF EXISTS txn_external_id; ALTER TABLE txn DROP COLUMN external_id;"
+    s_sql ("ALTER TABLE txn DROP COLUMN version; ALTER TABLE category DROP COLUMN version;"
+           "DROP INDEX IF EXISTS txn_external_id; ALTER TABLE txn DROP COLUMN external_id;"
            "CREATE INDEX idempotency_created ON idempotency (created_us); PRAGMA user_version = 1");
     s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
     CHECK (s_store != NULL);
@@ -673,6 +675,109 @@ test_migrations (void)
     s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
     CHECK (s_store == NULL);
     CHECK (errbuf [0] != 0);
+    s_close ();
+}
+
+/*  A database as ledgerd left it at schema version 3, with rows, opens
+    at the latest version; every row is at version 1 and goes on from
+    there. The foreign-database check takes it as ledgerd's own. */
+static void
+test_migration_from_version_3 (void)
+{
+    if (harness_make_dir (s_dir, sizeof (s_dir), "ledger-store"))
+        abort ();
+    snprintf (s_path, sizeof (s_path), "%s/ledger.db", s_dir);
+    CHECK_INT (harness_make_schema_v3 (s_path,
+        "INSERT INTO category (name) VALUES ('Food');"
+        "INSERT INTO txn (amount, occurred_us, occurred_off, category_id, created_us, updated_us, external_id)"
+        " VALUES (-500, 0, 60, 1, 0, 0, 'bank-1'), (700, 1, 0, NULL, 0, 0, NULL)"), 0);
+    CHECK_INT (harness_sql_int (s_path, "PRAGMA user_version"), 3);
+    store_options_t options = { .busy_timeout_ms = 1000 };
+    char errbuf [256] = "";
+    stats_init (&s_stats);
+    s_store = store_new (s_path, &options, &s_stats, errbuf, sizeof (errbuf));
+    if (!s_store)
+        fprintf (stderr, "    store_new: %s\n", errbuf);
+    CHECK (s_store != NULL);
+    if (!s_store) {
+        s_close ();
+        return;
+    }
+    CHECK_INT (store_schema_version (s_store), 4);
+    CHECK_INT (harness_sql_int (s_path, "PRAGMA user_version"), 4);
+    CHECK_INT (s_count ("txn WHERE version = 1"), 2);
+    CHECK_INT (s_count ("category WHERE version = 1"), 1);
+    json_t *reply = s_run (OPS ("{\"op\":\"txn.get\",\"id\":1},{\"op\":\"category.get\",\"id\":1},"
+                                "{\"op\":\"txn.update\",\"id\":2,\"amount\":1,\"expect_version\":1},"
+                                "{\"op\":\"txn.get\",\"id\":2}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "results.0.row.version"), 1);
+    CHECK_STR (harness_str (reply, "results.0.row.external_id"), "bank-1");
+    CHECK_INT (harness_int (reply, "results.1.row.version"), 1);
+    CHECK_INT (harness_int (reply, "results.3.row.version"), 2);
+    json_decref (reply);
+    s_close ();
+}
+
+/*  Row versions: 1 on create, one more on every update; an update or
+    delete that expects another version fails as conflict and changes
+    nothing. */
+static void
+test_row_versions (void)
+{
+    s_open (1000);
+    json_t *reply = s_run (OPS ("{\"op\":\"category.create\",\"name\":\"Food\"},"
+                                "{\"op\":\"txn.create\",\"amount\":1,\"occurred_at\":\"2025-01-01T00:00:00Z\"},"
+                                "{\"op\":\"category.list\"},"
+                                "{\"op\":\"txn.query\"}"));
+    CHECK_INT (harness_int (reply, "results.2.rows.0.version"), 1);
+    CHECK_INT (harness_int (reply, "results.3.rows.0.version"), 1);
+    json_decref (reply);
+    reply = s_run (OPS ("{\"op\":\"txn.update\",\"id\":1,\"amount\":2,\"expect_version\":1},"
+                        "{\"op\":\"txn.update\",\"id\":1,\"amount\":3},"
+                        "{\"op\":\"category.update\",\"id\":1,\"name\":\"Meals\",\"expect_version\":1},"
+                        "{\"op\":\"txn.get\",\"id\":1},{\"op\":\"category.get\",\"id\":1}"));
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "results.0.changed"), 1);
+    CHECK_INT (harness_int (reply, "results.3.row.version"), 3);
+    CHECK_INT (harness_int (reply, "results.3.row.amount"), 3);
+    CHECK_INT (harness_int (reply, "results.4.row.version"), 2);
+    json_decref (reply);
+
+    s_expect_error (OPS ("{\"op\":\"txn.update\",\"id\":1,\"amount\":9,\"expect_version\":2}"),
+                    "conflict", "VERSION_MISMATCH", 0, "expect_version");
+    reply = s_run (OPS ("{\"op\":\"txn.delete\",\"id\":1,\"expect_version\":4}"));
+    CHECK_STR (harness_str (reply, "error.message"), "transaction 1 is at version 3, not 4");
+    CHECK_INT (harness_bool (reply, "error.retryable"), 0);
+    json_decref (reply);
+    s_expect_error (OPS ("{\"op\":\"category.update\",\"id\":1,\"parent\":null,\"expect_version\":1}"),
+                    "conflict", "VERSION_MISMATCH", 0, "expect_version");
+    s_expect_error (OPS ("{\"op\":\"category.delete\",\"id\":1,\"expect_version\":1}"),
+                    "conflict", "VERSION_MISMATCH", 0, "expect_version");
+    CHECK_INT (s_count ("txn WHERE amount = 3 AND version = 3"), 1);
+    CHECK_INT (s_count ("category WHERE name = 'Meals' AND version = 2"), 1);
+    /*  A missing row stays not_found, whatever version is expected. */
+    s_expect_error (OPS ("{\"op\":\"txn.update\",\"id\":9,\"amount\":1,\"expect_version\":1}"),
+                    "not_found", "NOT_FOUND", 0, "id");
+    s_expect_error (OPS ("{\"op\":\"txn.delete\",\"id\":9,\"expect_version\":1}"),
+                    "not_found", "NOT_FOUND", 0, "id");
+    s_expect_error (OPS ("{\"op\":\"category.delete\",\"id\":9,\"expect_version\":1}"),
+                    "not_found", "NOT_FOUND", 0, "id");
+
+    /*  In independent mode a conflict is the op's alone. */
+    reply = s_run ("{\"v\":1,\"mode\":\"independent\",\"ops\":["
+                   "{\"op\":\"txn.update\",\"id\":1,\"amount\":9,\"expect_version\":1},"
+                   "{\"op\":\"txn.delete\",\"id\":1,\"expect_version\":3},"
+                   "{\"op\":\"category.delete\",\"id\":1,\"expect_version\":2}]}");
+    CHECK_INT (harness_bool (reply, "ok"), 1);
+    CHECK_INT (harness_int (reply, "failed"), 1);
+    CHECK_STR (harness_str (reply, "results.0.error.class"), "conflict");
+    CHECK_INT (harness_int (reply, "results.1.changed"), 1);
+    CHECK_INT (harness_int (reply, "results.2.changed"), 1);
+    json_decref (reply);
+    CHECK_INT (s_count ("txn"), 0);
+    CHECK_INT (s_count ("category"), 0);
+    CHECK_INT ((long long) s_stats.batches_failed [PROTO_CLASS_CONFLICT], 4);
     s_close ();
 }
 
@@ -866,5 +971,7 @@ main (void)
     TEST_RUN (test_sync_option_sets_the_pragma);
     TEST_RUN (test_prune_sweeps_expired_keys);
     TEST_RUN (test_migrations);
+    TEST_RUN (test_migration_from_version_3);
+    TEST_RUN (test_row_versions);
     return TEST_DONE ();
 }

@@ -207,7 +207,8 @@ store_error_moved (store_t *self, const char *what, proto_error_t *err)
 bool
 store_class_is_per_op (proto_class_t klass)
 {
-    return klass == PROTO_CLASS_INVALID || klass == PROTO_CLASS_NOT_FOUND || klass == PROTO_CLASS_CONSTRAINT;
+    return klass == PROTO_CLASS_INVALID || klass == PROTO_CLASS_NOT_FOUND || klass == PROTO_CLASS_CONSTRAINT
+        || klass == PROTO_CLASS_CONFLICT;
 }
 
 bool

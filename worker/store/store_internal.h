@@ -14,7 +14,13 @@
     X (SYMBOL, SQL) */
 /*  In the order of store_txn_column_t (store_stmts.h). */
 #define TXN_COLUMNS "id, amount, occurred_us, occurred_off, description, category_id, created_us, updated_us," \
-                    " external_id"
+                    " external_id, version"
+/*  A category row: id, name, parent_id, version. */
+#define CAT_COLUMNS "id, name, parent_id, version"
+/*  The guard of every update and delete: the row is at the version the op
+    expects, or the op expects none (NULL). Compared in the statement that
+    changes the row, so no other write can come between. */
+#define VERSION_IS(param) " AND (" param " IS NULL OR version = " param ")"
 /*  txn.query's statements: ?1 is `to`, (?2, ?3) the row the page starts
     after, ?4 and ?5 the amount bounds, ?6 the rows to return, ?7 (CATS and
     TREE) the category ids as a JSON array. Bind them through
@@ -60,13 +66,15 @@
     X (KEY_PRUNE_TAIL,  "DELETE FROM idempotency WHERE key > ?1 AND created_us < ?2") \
     X (CAT_INSERT,      "INSERT INTO category (name, parent_id) VALUES (?1, ?2)") \
     X (CAT_UPDATE,      "UPDATE category SET name = CASE WHEN ?2 THEN ?3 ELSE name END," \
-                        " parent_id = CASE WHEN ?4 THEN ?5 ELSE parent_id END WHERE id = ?1") \
-    X (CAT_DELETE,      "DELETE FROM category WHERE id = ?1") \
+                        " parent_id = CASE WHEN ?4 THEN ?5 ELSE parent_id END, version = version + 1" \
+                        " WHERE id = ?1" VERSION_IS ("?6")) \
+    X (CAT_DELETE,      "DELETE FROM category WHERE id = ?1" VERSION_IS ("?2")) \
+    X (CAT_VERSION,     "SELECT version FROM category WHERE id = ?1") \
     X (CAT_USES,        "SELECT (SELECT count (*) FROM txn WHERE category_id = ?1)," \
                         " (SELECT count (*) FROM category WHERE parent_id = ?1)") \
-    X (CAT_BY_ID,       "SELECT id, name, parent_id FROM category WHERE id = ?1") \
-    X (CAT_BY_NAME,     "SELECT id, name, parent_id FROM category WHERE name = ?1") \
-    X (CAT_LIST,        "SELECT id, name, parent_id FROM category ORDER BY id") \
+    X (CAT_BY_ID,       "SELECT " CAT_COLUMNS " FROM category WHERE id = ?1") \
+    X (CAT_BY_NAME,     "SELECT " CAT_COLUMNS " FROM category WHERE name = ?1") \
+    X (CAT_LIST,        "SELECT " CAT_COLUMNS " FROM category ORDER BY id") \
     X (CAT_IS_ANCESTOR, "WITH RECURSIVE up (id) AS (SELECT ?1 UNION" \
                         " SELECT c.parent_id FROM category c JOIN up ON c.id = up.id" \
                         " WHERE c.parent_id IS NOT NULL)" \
@@ -81,8 +89,9 @@
                         " occurred_off = CASE WHEN ?4 THEN ?6 ELSE occurred_off END," \
                         " description = CASE WHEN ?7 THEN ?8 ELSE description END," \
                         " category_id = CASE WHEN ?9 THEN ?10 ELSE category_id END," \
-                        " updated_us = ?11 WHERE id = ?1") \
-    X (TXN_DELETE,      "DELETE FROM txn WHERE id = ?1") \
+                        " updated_us = ?11, version = version + 1 WHERE id = ?1" VERSION_IS ("?12")) \
+    X (TXN_DELETE,      "DELETE FROM txn WHERE id = ?1" VERSION_IS ("?2")) \
+    X (TXN_VERSION,     "SELECT version FROM txn WHERE id = ?1") \
     X (TXN_BY_ID,       "SELECT " TXN_COLUMNS " FROM txn WHERE id = ?1") \
     X (TXN_QUERY,       "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE TXN_QUERY_ORDER) \
     X (TXN_QUERY_CATS,  "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE \

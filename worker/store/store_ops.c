@@ -42,19 +42,65 @@ s_step_done (store_t *self, store_stmt_t *stmt, uint32_t n, const char *field, p
     return 0;
 }
 
-/*  Does a row with this id exist? 1 yes, 0 no, -1 error (err set). */
-static int
-s_exists (store_t *self, store_stmt_id_t id_stmt, int64_t id, uint32_t n, proto_error_t *err)
+/*  The row an update or delete changes: which table, and how its
+    messages name it. */
+typedef struct {
+    store_stmt_id_t version_stmt;       /* STMT_CAT_VERSION or STMT_TXN_VERSION */
+    const char *what;                   /* "category", "transaction" */
+} s_row_kind_t;
+
+static const s_row_kind_t s_category_kind = { STMT_CAT_VERSION, "category" };
+static const s_row_kind_t s_txn_kind = { STMT_TXN_VERSION, "transaction" };
+
+/*  The version the op expects the row at, or 0 when it gives none. */
+static int64_t
+s_expect_version (const proto_op_t *op)
 {
-    store_stmt_t *stmt = store_stmt (self, id_stmt);
+    return HAS (op, EXPECT_VERSION)? VALUE (op, EXPECT_VERSION)->i: 0;
+}
+
+/*  Row id of kind exists and is at the version op expects (if it gives
+    one). Returns 0, or -1 with err set: not_found, or conflict naming the
+    row's version. The writer holds the write lock for the whole batch, so
+    the answer stands until the op's statement runs; that statement
+    compares the version again itself. */
+static int
+s_check_row (store_t *self, uint32_t n, const proto_op_t *op, const s_row_kind_t *kind, int64_t id,
+             proto_error_t *err)
+{
+    store_stmt_t *stmt = store_stmt (self, kind->version_stmt);
     stmt_bind_int64 (stmt, 1, id);
     int rc = stmt_step (stmt);
+    int64_t version = rc == SQLITE_ROW? stmt_column_int64 (stmt, 0): 0;
     stmt_reset (stmt);
-    if (rc == SQLITE_ROW)
-        return 1;
-    if (rc == SQLITE_DONE)
-        return 0;
-    store_error_from_sqlite (self, rc, (int) n, NULL, err);
+    if (rc == SQLITE_DONE) {
+        s_not_found (err, n, "id", kind->what, id);
+        return -1;
+    }
+    if (rc != SQLITE_ROW) {
+        store_error_from_sqlite (self, rc, (int) n, NULL, err);
+        return -1;
+    }
+    int64_t expected = s_expect_version (op);
+    if (expected && expected != version) {
+        proto_error_set (err, PROTO_CLASS_CONFLICT, (int) n, "expect_version", "VERSION_MISMATCH",
+                         "%s %lld is at version %lld, not %lld", kind->what, (long long) id,
+                         (long long) version, (long long) expected);
+        return -1;
+    }
+    return 0;
+}
+
+/*  An update or delete of row id changed nothing: say why (not_found or
+    conflict). A row that passes the check now should have been changed:
+    that is a bug, not the caller's. Returns -1 with err set. */
+static int
+s_nothing_changed (store_t *self, uint32_t n, const proto_op_t *op, const s_row_kind_t *kind, int64_t id,
+                   proto_error_t *err)
+{
+    if (s_check_row (self, n, op, kind, id, err) == 0)
+        proto_error_set (err, PROTO_CLASS_INTERNAL, (int) n, NULL, "INTERNAL",
+                         "%s %lld is at the expected version but was not changed", kind->what, (long long) id);
     return -1;
 }
 
@@ -139,17 +185,19 @@ s_pack_time (msgpack_packer *pk, int64_t us, int offset_min)
     proto_pack_strn (pk, text, size);
 }
 
-/*  A category row from columns id, name, parent_id. */
+/*  A category row from CAT_COLUMNS. */
 static void
 s_pack_category_row (msgpack_packer *pk, store_stmt_t *stmt)
 {
-    msgpack_pack_map (pk, 3);
+    msgpack_pack_map (pk, 4);
     proto_pack_cstr (pk, "id");
     msgpack_pack_int64 (pk, stmt_column_int64 (stmt, 0));
     proto_pack_cstr (pk, "name");
     s_pack_column_text_or_nil (pk, stmt, 1);
     proto_pack_cstr (pk, "parent_id");
     s_pack_column_int_or_nil (pk, stmt, 2);
+    proto_pack_cstr (pk, "version");
+    msgpack_pack_int64 (pk, stmt_column_int64 (stmt, 3));
 }
 
 /*  A transaction row from TXN_COLUMNS; external_id only when it has one,
@@ -158,7 +206,7 @@ static void
 s_pack_txn_row (msgpack_packer *pk, store_stmt_t *stmt)
 {
     bool external = stmt_column_type (stmt, STORE_TXN_EXTERNAL_ID) != SQLITE_NULL;
-    msgpack_pack_map (pk, external? 8: 7);
+    msgpack_pack_map (pk, external? 9: 8);
     proto_pack_cstr (pk, "id");
     msgpack_pack_int64 (pk, stmt_column_int64 (stmt, 0));
     proto_pack_cstr (pk, "amount");
@@ -173,6 +221,8 @@ s_pack_txn_row (msgpack_packer *pk, store_stmt_t *stmt)
     s_pack_time (pk, stmt_column_int64 (stmt, 6), 0);
     proto_pack_cstr (pk, "updated_at");
     s_pack_time (pk, stmt_column_int64 (stmt, 7), 0);
+    proto_pack_cstr (pk, "version");
+    msgpack_pack_int64 (pk, stmt_column_int64 (stmt, STORE_TXN_VERSION));
     if (external) {
         proto_pack_cstr (pk, "external_id");
         s_pack_column_text_or_nil (pk, stmt, STORE_TXN_EXTERNAL_ID);
@@ -255,12 +305,8 @@ static int
 s_category_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
     int64_t id = s_id (self, VALUE (op, ID));
-    int exists = s_exists (self, STMT_CAT_BY_ID, id, n, err);
-    if (exists <= 0) {
-        if (exists == 0)
-            s_not_found (err, n, "id", "category", id);
+    if (s_check_row (self, n, op, &s_category_kind, id, err))
         return -1;
-    }
     int64_t parent = 0;
     if (HAS (op, PARENT)) {
         if (s_category (self, n, VALUE (op, PARENT), "parent", &parent, err))
@@ -290,26 +336,29 @@ s_category_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_pack
         stmt_bind_text (stmt, 3, VALUE (op, NAME)->str, VALUE (op, NAME)->len);
     stmt_bind_int64 (stmt, 4, HAS (op, PARENT));
     stmt_bind_id_or_null (stmt, 5, parent);
+    stmt_bind_id_or_null (stmt, 6, s_expect_version (op));
     if (s_step_done (self, stmt, n, HAS (op, NAME)? "name": NULL, err))
         return -1;
-    s_pack_key_int (pk, "changed", self->db->ops->changes (self->db));
+    if (self->db->ops->changes (self->db) == 0)
+        return s_nothing_changed (self, n, op, &s_category_kind, id, err);
+    s_pack_key_int (pk, "changed", 1);
     return 0;
 }
 
-/*  Delete by id; shared by category.delete and txn.delete. */
+/*  Delete by id (STMT_CAT_DELETE or STMT_TXN_DELETE), if the row is at
+    the version the op expects; shared by category.delete and txn.delete. */
 static int
-s_delete (store_t *self, uint32_t n, const proto_op_t *op, store_stmt_id_t id_stmt, const char *what,
+s_delete (store_t *self, uint32_t n, const proto_op_t *op, store_stmt_id_t id_stmt, const s_row_kind_t *kind,
           msgpack_packer *pk, proto_error_t *err)
 {
     int64_t id = s_id (self, VALUE (op, ID));
     store_stmt_t *stmt = store_stmt (self, id_stmt);
     stmt_bind_int64 (stmt, 1, id);
+    stmt_bind_id_or_null (stmt, 2, s_expect_version (op));
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
-    if (self->db->ops->changes (self->db) == 0) {
-        s_not_found (err, n, "id", what, id);
-        return -1;
-    }
+    if (self->db->ops->changes (self->db) == 0)
+        return s_nothing_changed (self, n, op, kind, id, err);
     s_pack_key_int (pk, "changed", 1);
     return 0;
 }
@@ -345,9 +394,14 @@ s_category_unused (store_t *self, uint32_t n, int64_t id, proto_error_t *err)
 static int
 s_category_delete (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
-    if (s_category_unused (self, n, s_id (self, VALUE (op, ID)), err))
+    /*  A stale version first: the caller's view of the row is out of
+        date, and whether it is still in use is part of that view. */
+    int64_t id = s_id (self, VALUE (op, ID));
+    if (HAS (op, EXPECT_VERSION) && s_check_row (self, n, op, &s_category_kind, id, err))
         return -1;
-    return s_delete (self, n, op, STMT_CAT_DELETE, "category", pk, err);
+    if (s_category_unused (self, n, id, err))
+        return -1;
+    return s_delete (self, n, op, STMT_CAT_DELETE, &s_category_kind, pk, err);
 }
 
 static int
@@ -549,31 +603,29 @@ static int
 s_txn_update (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
     int64_t id = s_id (self, VALUE (op, ID));
-    int exists = s_exists (self, STMT_TXN_BY_ID, id, n, err);
-    if (exists <= 0) {
-        if (exists == 0)
-            s_not_found (err, n, "id", "transaction", id);
+    if (s_check_row (self, n, op, &s_txn_kind, id, err))
         return -1;
-    }
     int64_t category = 0;
     if (HAS (op, CATEGORY) && s_category (self, n, VALUE (op, CATEGORY), "category", &category, err))
         return -1;
     store_txn_change_t change = {
         .set_amount = HAS (op, AMOUNT), .set_occurred = HAS (op, OCCURRED_AT),
         .set_description = HAS (op, DESCRIPTION), .set_category = HAS (op, CATEGORY),
-        .values = s_txn_values (op, category)
+        .values = s_txn_values (op, category), .expect_version = s_expect_version (op)
     };
     store_stmt_t *stmt = store_stmts_txn_update (self, id, &change, self->batch.now_us);
     if (s_step_done (self, stmt, n, NULL, err))
         return -1;
-    s_pack_key_int (pk, "changed", self->db->ops->changes (self->db));
+    if (self->db->ops->changes (self->db) == 0)
+        return s_nothing_changed (self, n, op, &s_txn_kind, id, err);
+    s_pack_key_int (pk, "changed", 1);
     return 0;
 }
 
 static int
 s_txn_delete (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
-    return s_delete (self, n, op, STMT_TXN_DELETE, "transaction", pk, err);
+    return s_delete (self, n, op, STMT_TXN_DELETE, &s_txn_kind, pk, err);
 }
 
 static int

@@ -55,6 +55,14 @@ static const char *s_migrations [] = {
     "ALTER TABLE txn ADD COLUMN external_id TEXT"
     "  CHECK (length (CAST (external_id AS BLOB)) BETWEEN 1 AND 128);"
     "CREATE UNIQUE INDEX txn_external_id ON txn (external_id) WHERE external_id IS NOT NULL;",
+    /*  4: row versions for optimistic concurrency (expect_version on
+        update and delete). Every row there already is at version 1, as
+        if just created: nothing that read it before could have seen
+        another. SQLite writes an added column into the table's CREATE
+        statement, so a database made new has the same schema as one
+        migrated. */
+    "ALTER TABLE category ADD COLUMN version INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE txn ADD COLUMN version INTEGER NOT NULL DEFAULT 1;",
 };
 
 #define MIGRATION_COUNT ((int) (sizeof (s_migrations) / sizeof (s_migrations [0])))

@@ -68,6 +68,7 @@ store_stmts_txn_update (store_t *store, int64_t id, const store_txn_change_t *ch
     stmt_bind_int64 (stmt, 9, change->set_category);
     stmt_bind_id_or_null (stmt, 10, values->category_id);
     stmt_bind_int64 (stmt, 11, now_us);
+    stmt_bind_id_or_null (stmt, 12, change->expect_version);
     return stmt;
 }
 

@@ -37,13 +37,15 @@ typedef struct {
     size_t external_id_len;
 } store_txn_values_t;
 
-/*  What a txn.update changes: the values whose set_ flag is true. */
+/*  What a txn.update changes: the values whose set_ flag is true, if the
+    row is at expect_version. */
 typedef struct {
     bool set_amount;
     bool set_occurred;          /* occurred_us and occurred_off */
     bool set_description;
     bool set_category;
     store_txn_values_t values;
+    int64_t expect_version;     /* 0: whatever version the row is at */
 } store_txn_change_t;
 
 /*  The rows of a txn.query: occurred in [from_us, to_us), after the
@@ -76,6 +78,7 @@ typedef enum {
     STORE_TXN_CREATED_US,
     STORE_TXN_UPDATED_US,
     STORE_TXN_EXTERNAL_ID,      /* text or NULL */
+    STORE_TXN_VERSION,          /* 1 on create, + 1 on every update */
     STORE_TXN_COLUMN_COUNT
 } store_txn_column_t;
 
@@ -91,7 +94,8 @@ store_stmt_t *store_stmts_txn_insert (store_t *store, const store_txn_values_t *
 void store_stmts_txn_insert_row (store_stmt_t *stmt, uint32_t row, const store_txn_values_t *values,
                                  int64_t now_us);
 
-/* UPDATE transaction id as change says, updated at now_us. */
+/* UPDATE transaction id as change says, updated at now_us, its version
+   + 1; it changes no row when the row is not at change->expect_version. */
 store_stmt_t *store_stmts_txn_update (store_t *store, int64_t id, const store_txn_change_t *change,
                                       int64_t now_us);
 
