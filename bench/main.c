@@ -4,7 +4,8 @@
     line, set everything up off the clock, measure, print the figures with
     their units. `compare` runs the issue's standard matrix, `soak` its
     memory target, `connections` many producers on connections of their
-    own and `cluster` three nodes beside dqlite-direct; anything else is one run (see options.c for the usage). */
+    own and `cluster` three nodes beside dqlite-direct, `summary` txn.summary beside paging
+    every row; anything else is one run (see options.c for the usage). */
 
 #include "cluster_run.h"
 #include "compare.h"
@@ -14,6 +15,7 @@
 #include "run.h"
 #include "signals.h"
 #include "soak.h"
+#include "summary.h"
 #include "workdir.h"
 
 #include <stdio.h>
@@ -60,6 +62,9 @@ s_run_main (const options_t *options)
 int
 main (int argc, char *argv [])
 {
+    /*  summary has options of its own (summary.c). */
+    if (argc > 1 && strcmp (argv [1], "summary") == 0)
+        return summary_main (argc - 1, argv + 1);
     bench_mode_t mode = BENCH_RUN;
     int skip = 0;
     if (argc > 1 && strcmp (argv [1], "compare") == 0)

@@ -236,6 +236,51 @@ typedef struct {
    ledger_query_next_page (or ledger_result_next). */
 int ledger_batch_txn_query (ledger_batch_t *self, const ledger_query_t *query);
 
+/* What txn.summary groups by; 0 is the worker's default, by category. */
+typedef enum {
+    LEDGER_BY_DEFAULT = 0,
+    LEDGER_BY_CATEGORY = 1,
+    LEDGER_BY_PERIOD = 2,
+    LEDGER_BY_BOTH = 3
+} ledger_by_t;
+
+/* A summary's period; 0 is the worker's default, the month. Weeks are
+   ISO 8601 weeks, Monday to Sunday. */
+typedef enum {
+    LEDGER_PERIOD_DEFAULT = 0,
+    LEDGER_PERIOD_DAY,
+    LEDGER_PERIOD_WEEK,
+    LEDGER_PERIOD_MONTH,
+    LEDGER_PERIOD_YEAR
+} ledger_period_t;
+
+/* A txn.summary: the filters of ledger_query_t, and how to group the
+   rows. Zero-initialize and set what you need. period and offset apply
+   only with by PERIOD or BOTH, rollup only with CATEGORY or BOTH (else
+   the add call fails). */
+typedef struct {
+    ledger_time_t from;         /* inclusive; .set = false: no bound */
+    ledger_time_t to;           /* exclusive */
+    const ledger_ref_t *categories;     /* ids, ops or names */
+    size_t category_count;      /* 0: any category */
+    bool include_subcategories;
+    bool set_min_amount;
+    int64_t min_amount;         /* inclusive */
+    bool set_max_amount;
+    int64_t max_amount;         /* inclusive */
+    ledger_by_t by;
+    ledger_period_t period;
+    const char *offset;         /* "+01:00", "-05:30" or "Z": the wall clock periods
+                                   start in; NULL: the worker's default, UTC */
+    bool rollup;                /* a category's row holds its subcategories' too */
+} ledger_summary_t;
+
+/* txn.summary: one row per category, period, or (period, category), in
+   period order, then category id (none first); at most 10000 rows (more
+   fail with invalid / TOO_MANY_ROWS). Read them with
+   ledger_result_summary_row. */
+int ledger_batch_txn_summary (ledger_batch_t *self, const ledger_summary_t *summary);
+
 /* sys.ping: liveness and the worker's version. */
 int ledger_batch_ping (ledger_batch_t *self);
 
@@ -430,6 +475,22 @@ size_t ledger_result_row_count (ledger_result_t *self, size_t op);
    that kind. Strings are borrowed from the result. */
 int ledger_result_category (ledger_result_t *self, size_t op, size_t row, ledger_category_t *category);
 int ledger_result_txn (ledger_result_t *self, size_t op, size_t row, ledger_txn_t *txn);
+
+/* A row of txn.summary. */
+typedef struct {
+    bool has_category;          /* grouped by category */
+    int64_t category_id;        /* 0: the transactions with no category */
+    bool has_period;            /* grouped by period */
+    const char *period;         /* "2025-01-31", "2025-W05", "2025-01" or "2025"; NULL if none */
+    int64_t count;              /* transactions */
+    int64_t total;              /* minor units, exact */
+    int64_t min;
+    int64_t max;
+} ledger_summary_row_t;
+
+/* Fill row `row` of txn.summary op i. Returns 0, or -1 if there is no
+   such row. The period is borrowed from the result. */
+int ledger_result_summary_row (ledger_result_t *self, size_t op, size_t row, ledger_summary_row_t *summary_row);
 
 /* The `next` cursor of txn.query op i, or NULL when no rows remain. It is
    borrowed from the result; to page, ledger_query_next_page is simpler. */

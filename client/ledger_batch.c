@@ -9,6 +9,7 @@
 #include "ledger_internal.h"
 #include "proto_json.h"
 #include "proto_ops.h"
+#include "proto_period.h"
 #include "proto_reply.h"
 #include "proto_request.h"
 #include "proto_time.h"
@@ -214,7 +215,7 @@ s_check_text (ledger_batch_t *self, const char *text, proto_field_t field, size_
 /*  One field's value as the caller gave it. Which member is packed follows
     the field's type in the op table. */
 typedef struct {
-    int64_t number;             /* AMOUNT, LIMIT, VERSION */
+    int64_t number;             /* AMOUNT, LIMIT, VERSION; SUMMARY_BY, PERIOD, OFFSET as proto_period.h has them */
     const char *text;           /* NAME, CURSOR; TEXT, where NULL packs nil */
     ledger_ref_t ref;           /* ID, CATEGORY */
     ledger_time_t time;         /* TIME, BOUND */
@@ -307,6 +308,17 @@ s_pack_value (ledger_batch_t *self, proto_field_type_t type, const field_value_t
         case PROTO_FT_BOUND:
             s_pack_time (self, value->time);
             break;
+        case PROTO_FT_SUMMARY_BY:
+            proto_pack_cstr (pk, proto_by_name ((int) value->number));
+            break;
+        case PROTO_FT_PERIOD:
+            proto_pack_cstr (pk, proto_period_name ((int) value->number));
+            break;
+        case PROTO_FT_OFFSET: {
+            char text [PROTO_OFFSET_MAX];
+            proto_pack_strn (pk, text, proto_offset_format ((int) value->number, text));
+            break;
+        }
         case PROTO_FT_BOOL:
             if (value->flag)
                 msgpack_pack_true (pk);
@@ -526,6 +538,27 @@ ledger_batch_txn_get (ledger_batch_t *self, ledger_ref_t id)
     return s_op_with_id (self, PROTO_OP_TXN_GET, id, 0);
 }
 
+/*  The query fields txn.query and txn.summary share. */
+static void
+s_give_filters (op_fields_t *fields, const ledger_query_t *query)
+{
+    if (query->from.set)
+        s_give (fields, PROTO_FIELD_FROM)->time = query->from;
+    if (query->to.set)
+        s_give (fields, PROTO_FIELD_TO)->time = query->to;
+    if (query->category_count) {
+        field_value_t *value = s_give (fields, PROTO_FIELD_CATEGORIES);
+        value->refs = query->categories;
+        value->ref_count = query->category_count;
+    }
+    if (query->include_subcategories)
+        s_give (fields, PROTO_FIELD_INCLUDE_SUB)->flag = true;
+    if (query->set_min_amount)
+        s_give (fields, PROTO_FIELD_MIN_AMOUNT)->number = query->min_amount;
+    if (query->set_max_amount)
+        s_give (fields, PROTO_FIELD_MAX_AMOUNT)->number = query->max_amount;
+}
+
 /*  Check a query's arguments before anything is packed. */
 static int
 s_check_query (ledger_batch_t *self, const ledger_query_t *query)
@@ -555,26 +588,75 @@ ledger_batch_txn_query (ledger_batch_t *self, const ledger_query_t *query)
     if (s_check_query (self, query))
         return -1;
     op_fields_t fields = { 0 };
-    if (query->from.set)
-        s_give (&fields, PROTO_FIELD_FROM)->time = query->from;
-    if (query->to.set)
-        s_give (&fields, PROTO_FIELD_TO)->time = query->to;
-    if (query->category_count) {
-        field_value_t *value = s_give (&fields, PROTO_FIELD_CATEGORIES);
-        value->refs = query->categories;
-        value->ref_count = query->category_count;
-    }
-    if (query->include_subcategories)
-        s_give (&fields, PROTO_FIELD_INCLUDE_SUB)->flag = true;
-    if (query->set_min_amount)
-        s_give (&fields, PROTO_FIELD_MIN_AMOUNT)->number = query->min_amount;
-    if (query->set_max_amount)
-        s_give (&fields, PROTO_FIELD_MAX_AMOUNT)->number = query->max_amount;
+    s_give_filters (&fields, query);
     if (query->limit)
         s_give (&fields, PROTO_FIELD_LIMIT)->number = query->limit;
     if (query->after)
         s_give (&fields, PROTO_FIELD_AFTER)->text = query->after;
     return s_add_op (self, PROTO_OP_TXN_QUERY, &fields);
+}
+
+/*  The library's enums name the same things as proto_period.h's, with 0
+    for "leave the field out". */
+static const int s_periods [] = {
+    [LEDGER_PERIOD_DAY] = PROTO_PERIOD_DAY, [LEDGER_PERIOD_WEEK] = PROTO_PERIOD_WEEK,
+    [LEDGER_PERIOD_MONTH] = PROTO_PERIOD_MONTH, [LEDGER_PERIOD_YEAR] = PROTO_PERIOD_YEAR
+};
+
+/*  Check a summary's grouping, as the worker will. */
+static int
+s_check_summary (ledger_batch_t *self, const ledger_summary_t *summary, int *offset_p)
+{
+    int by = summary->by? (int) summary->by: PROTO_BY_DEFAULT;
+    if (!proto_by_name (by))
+        return s_fail (self, "%s is category, period or both", s_name (PROTO_FIELD_BY));
+    if (summary->period < LEDGER_PERIOD_DEFAULT || summary->period > LEDGER_PERIOD_YEAR)
+        return s_fail (self, "%s is day, week, month or year", s_name (PROTO_FIELD_PERIOD));
+    if (summary->offset
+    &&  proto_offset_parse (summary->offset, (uint32_t) strlen (summary->offset), offset_p))
+        return s_fail (self, "%s: '%.16s' is not Z or +hh:mm / -hh:mm", s_name (PROTO_FIELD_OFFSET),
+                       summary->offset);
+    proto_field_t wrong = PROTO_FIELD_COUNT;
+    if (!(by & PROTO_BY_PERIOD) && summary->period)
+        wrong = PROTO_FIELD_PERIOD;
+    else
+    if (!(by & PROTO_BY_PERIOD) && summary->offset)
+        wrong = PROTO_FIELD_OFFSET;
+    else
+    if (!(by & PROTO_BY_CATEGORY) && summary->rollup)
+        wrong = PROTO_FIELD_ROLLUP;
+    if (wrong != PROTO_FIELD_COUNT)
+        return s_fail (self, "%s applies only when grouping by %s", s_name (wrong),
+                       wrong == PROTO_FIELD_ROLLUP? "category": "period");
+    return 0;
+}
+
+int
+ledger_batch_txn_summary (ledger_batch_t *self, const ledger_summary_t *summary)
+{
+    ledger_summary_t all = { .by = LEDGER_BY_DEFAULT };
+    if (!summary)
+        summary = &all;
+    ledger_query_t query = {
+        .from = summary->from, .to = summary->to, .categories = summary->categories,
+        .category_count = summary->category_count, .include_subcategories = summary->include_subcategories,
+        .set_min_amount = summary->set_min_amount, .min_amount = summary->min_amount,
+        .set_max_amount = summary->set_max_amount, .max_amount = summary->max_amount
+    };
+    int offset = 0;
+    if (s_check_query (self, &query) || s_check_summary (self, summary, &offset))
+        return -1;
+    op_fields_t fields = { 0 };
+    s_give_filters (&fields, &query);
+    if (summary->by)
+        s_give (&fields, PROTO_FIELD_BY)->number = summary->by;
+    if (summary->period)
+        s_give (&fields, PROTO_FIELD_PERIOD)->number = s_periods [summary->period];
+    if (summary->offset)
+        s_give (&fields, PROTO_FIELD_OFFSET)->number = offset;
+    if (summary->rollup)
+        s_give (&fields, PROTO_FIELD_ROLLUP)->flag = true;
+    return s_add_op (self, PROTO_OP_TXN_SUMMARY, &fields);
 }
 
 int

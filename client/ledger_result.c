@@ -565,6 +565,26 @@ ledger_result_txn (ledger_result_t *self, size_t op, size_t row, ledger_txn_t *t
     return 0;
 }
 
+int
+ledger_result_summary_row (ledger_result_t *self, size_t op, size_t row, ledger_summary_row_t *summary_row)
+{
+    msgpack_object *map = s_row (self, op, row);
+    msgpack_object *count = s_get (map, "count");
+    if (!s_is_int (count) || !summary_row)
+        return -1;
+    msgpack_object *category = s_get (map, "category_id");
+    msgpack_object *period = s_get (map, "period");
+    summary_row->has_category = category != NULL;
+    summary_row->category_id = s_int (category);
+    summary_row->has_period = period != NULL;
+    summary_row->period = s_str (self, period);
+    summary_row->count = s_int (count);
+    summary_row->total = s_int (s_get (map, "total"));
+    summary_row->min = s_int (s_get (map, "min"));
+    summary_row->max = s_int (s_get (map, "max"));
+    return 0;
+}
+
 const char *
 ledger_result_next (ledger_result_t *self, size_t op)
 {

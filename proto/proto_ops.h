@@ -26,7 +26,10 @@ typedef enum {
     PROTO_FT_LIMIT,             /* integer 1..PROTO_MAX_LIMIT */
     PROTO_FT_CURSOR,            /* a `next` cursor from txn.query; nil = first page */
     PROTO_FT_EXTERNAL_ID,       /* string of 1..PROTO_EXTERNAL_ID_MAX bytes */
-    PROTO_FT_VERSION            /* a row's version: integer 1..INT64_MAX */
+    PROTO_FT_VERSION,           /* a row's version: integer 1..INT64_MAX */
+    PROTO_FT_SUMMARY_BY,        /* "category", "period" or "both" (proto_period.h) */
+    PROTO_FT_PERIOD,            /* "day", "week", "month" or "year" */
+    PROTO_FT_OFFSET             /* "Z" or "+hh:mm" / "-hh:mm": minutes east of UTC */
 } proto_field_type_t;
 
 #define PROTO_NAME_MAX 100
@@ -62,7 +65,11 @@ typedef enum {
     X (AFTER,       "after",                 PROTO_FT_CURSOR) \
     X (EXTERNAL_ID, "external_id",           PROTO_FT_EXTERNAL_ID) \
     X (IF_ABSENT,   "if_absent",             PROTO_FT_BOOL) \
-    X (EXPECT_VERSION, "expect_version",     PROTO_FT_VERSION)
+    X (EXPECT_VERSION, "expect_version",     PROTO_FT_VERSION) \
+    X (BY,          "by",                    PROTO_FT_SUMMARY_BY) \
+    X (PERIOD,      "period",                PROTO_FT_PERIOD) \
+    X (OFFSET,      "offset",                PROTO_FT_OFFSET) \
+    X (ROLLUP,      "rollup",                PROTO_FT_BOOL)
 
 typedef enum {
 #define X(sym, name, type) PROTO_FIELD_##sym,
@@ -118,7 +125,10 @@ typedef enum {
     X (CLUSTER_TRANSFER, "cluster.transfer", NONE, PROTO_OPF_NO_LEDGER, \
        PF (ID), 0, 0) \
     X (CLUSTER_REMOVE,  "cluster.remove",  NONE, PROTO_OPF_NO_LEDGER, \
-       PF (ID), 0, 0)
+       PF (ID), 0, 0) \
+    X (TXN_SUMMARY,     "txn.summary",     TXN, 0, \
+       0, PF (FROM) | PF (TO) | PF (CATEGORIES) | PF (INCLUDE_SUB) | PF (MIN_AMOUNT) \
+          | PF (MAX_AMOUNT) | PF (BY) | PF (PERIOD) | PF (OFFSET) | PF (ROLLUP), 0)
 
 typedef enum {
 #define X(sym, name, entity, flags, required, optional, one_of) PROTO_OP_##sym,

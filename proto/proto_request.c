@@ -9,6 +9,7 @@
 
 #include "proto_request.h"
 #include "proto_amount.h"
+#include "proto_period.h"
 #include "proto_reader.h"
 #include "proto_time.h"
 
@@ -94,7 +95,36 @@ static const char *s_type_names [] = {
     [PROTO_FT_CURSOR] = "a cursor string from a previous `next`, or nil",
     [PROTO_FT_EXTERNAL_ID] = "a string of 1 to " S_TEXT (PROTO_EXTERNAL_ID_MAX) " bytes",
     [PROTO_FT_VERSION] = "a row version: an integer from 1",
+    [PROTO_FT_SUMMARY_BY] = "\"category\", \"period\" or \"both\"",
+    [PROTO_FT_PERIOD] = "\"day\", \"week\", \"month\" or \"year\"",
+    [PROTO_FT_OFFSET] = "\"Z\" or a UTC offset \"+hh:mm\" / \"-hh:mm\"",
 };
+
+/*  A word of txn.summary's (by, period, offset), read by parse into
+    value->i. */
+static void
+s_decode_word (const proto_item_t *item, const proto_field_info_t *info, proto_value_t *value,
+               proto_error_t *err, int op)
+{
+    int parsed = 0, rc = -1;
+    if (item->type != PROTO_ITEM_STR) {
+        s_invalid (err, op, info->name, "WRONG_TYPE", s_type_names [info->type]);
+        return;
+    }
+    if (info->type == PROTO_FT_SUMMARY_BY)
+        rc = proto_by_parse (item->ptr, item->len, &parsed);
+    else
+    if (info->type == PROTO_FT_PERIOD)
+        rc = proto_period_parse (item->ptr, item->len, &parsed);
+    else
+        rc = proto_offset_parse (item->ptr, item->len, &parsed);
+    if (rc) {
+        s_invalid (err, op, info->name, "BAD_VALUE", s_type_names [info->type]);
+        return;
+    }
+    value->kind = PROTO_VAL_INT;
+    value->i = parsed;
+}
 
 /*  {"ref": k}: the header (a map) is already read. */
 static bool
@@ -347,6 +377,11 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
                            item->type == PROTO_ITEM_INT || item->type == PROTO_ITEM_UINT? "BAD_VALUE": "WRONG_TYPE",
                            item->type == PROTO_ITEM_UINT? "a row version fits int64": s_type_names [info->type]);
             break;
+        case PROTO_FT_SUMMARY_BY:
+        case PROTO_FT_PERIOD:
+        case PROTO_FT_OFFSET:
+            s_decode_word (item, info, value, err, op);
+            break;
     }
     return s_skip (dec, item, depth);
 }
@@ -385,6 +420,30 @@ static proto_field_t
 s_highest_field (uint32_t set)
 {
     return (proto_field_t) (31 - __builtin_clz (set));
+}
+
+/*  txn.summary: a period and its offset shape period rows, and rollup
+    shapes category rows; given where there are no such rows, the caller
+    has misread what the op will do. rollup false changes nothing and is
+    let through. Returns -1 with err set, or 0. */
+static int
+s_check_summary (int n, const proto_op_t *op, proto_error_t *err)
+{
+    int by = (op->present & PF (BY))? (int) op->value [PROTO_FIELD_BY].i: PROTO_BY_DEFAULT;
+    const char *wrong = NULL;
+    if (!(by & PROTO_BY_PERIOD) && (op->present & PF (PERIOD)))
+        wrong = proto_field_info (PROTO_FIELD_PERIOD)->name;
+    else
+    if (!(by & PROTO_BY_PERIOD) && (op->present & PF (OFFSET)))
+        wrong = proto_field_info (PROTO_FIELD_OFFSET)->name;
+    else
+    if (!(by & PROTO_BY_CATEGORY) && (op->present & PF (ROLLUP)) && op->value [PROTO_FIELD_ROLLUP].b)
+        wrong = proto_field_info (PROTO_FIELD_ROLLUP)->name;
+    if (!wrong)
+        return 0;
+    proto_error_set (err, PROTO_CLASS_INVALID, n, wrong, "CONFLICTING_FIELDS", "\"%s\" applies only with by %s",
+                     wrong, by & PROTO_BY_PERIOD? "\"category\" or \"both\"": "\"period\" or \"both\"");
+    return -1;
 }
 
 /*  After all fields are read: check the set of fields against the table,
@@ -430,6 +489,8 @@ s_check_op (proto_request_t *request, int n, proto_op_t *op, bool have_code,
                          proto_field_info (PROTO_FIELD_EXTERNAL_ID)->name);
         return;
     }
+    if (s_check_summary (n, op, err))
+        return;
     uint32_t given = op->present & info->one_of;
     /*  An op that takes only one of its `one_of` fields has two of them
         (category.get: id or name): a missing one is reported at the

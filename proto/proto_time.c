@@ -19,8 +19,8 @@
     days_from_civil: counting from March puts the leap day last, so each
     400-year era has the same shape. Valid for any year an int64 count of
     microseconds can reach. */
-static int64_t
-s_days_from_civil (int64_t year, int month, int day)
+int64_t
+proto_time_days_from_civil (int64_t year, int month, int day)
 {
     year -= month <= 2;
     int64_t era = (year >= 0? year: year - 399) / 400;
@@ -30,9 +30,9 @@ s_days_from_civil (int64_t year, int month, int day)
     return era * 146097 + doe - 719468;
 }
 
-/*  The inverse of s_days_from_civil. */
-static void
-s_civil_from_days (int64_t days, int64_t *year_p, int *month_p, int *day_p)
+/*  The inverse of proto_time_days_from_civil. */
+void
+proto_time_civil_from_days (int64_t days, int64_t *year_p, int *month_p, int *day_p)
 {
     days += 719468;
     int64_t era = (days >= 0? days: days - 146096) / 146097;
@@ -86,7 +86,7 @@ s_parse_date (const char *text, int64_t *days_p)
     if (year < 1 || month < 1 || month > 12
     ||  day < 1 || day > s_days_in_month (year, month))
         return -1;
-    *days_p = s_days_from_civil (year, month, day);
+    *days_p = proto_time_days_from_civil (year, month, day);
     return 0;
 }
 
@@ -282,7 +282,7 @@ proto_time_format (int64_t us, int offset_min, char *buf)
 
     int64_t year;
     int month, day;
-    s_civil_from_days (days, &year, &month, &day);
+    proto_time_civil_from_days (days, &year, &month, &day);
     if (year < 1 || year > 9999)
         return 0;
 

@@ -48,4 +48,10 @@ size_t proto_time_to_ext (int64_t us, uint8_t out [12]);
    0001..9999. */
 size_t proto_time_format (int64_t us, int offset_min, char *buf /* PROTO_TIME_MAX */);
 
+/* Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
+int64_t proto_time_days_from_civil (int64_t year, int month, int day);
+
+/* The date of days since 1970-01-01: the inverse of the above. */
+void proto_time_civil_from_days (int64_t days, int64_t *year_p, int *month_p, int *day_p);
+
 #endif

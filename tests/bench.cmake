@@ -31,6 +31,9 @@ if(TARGET ledger-bench)
     add_test(NAME bench_baselines
              COMMAND ledger-bench --direct --raw --echo --clients 2 --batches 100 --batch-ops 5
                      --mix create:90,update:5,get:5 --prefill 100 --sync normal --json --quiet)
+    # txn.summary against paging every row: the two must agree.
+    add_test(NAME bench_summary
+             COMMAND ledger-bench summary --rows 3000 --categories 5 --runs 1)
     add_test(NAME bench_script
              COMMAND ledger-bench --spawn --script ${BENCH_SCRIPT_DIR}/script.jsonl --quiet)
     # A not_found reply must make the run fail with status 1, not pass.

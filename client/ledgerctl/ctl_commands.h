@@ -44,6 +44,8 @@ int ctl_cmd_txn_update (ctl_t *ctl, int argc, char **argv);
 int ctl_cmd_txn_delete (ctl_t *ctl, int argc, char **argv);
 /* cmd_query.c */
 int ctl_cmd_query (ctl_t *ctl, int argc, char **argv);
+/* cmd_report.c */
+int ctl_cmd_report (ctl_t *ctl, int argc, char **argv);
 /* cmd_import.c */
 int ctl_cmd_import (ctl_t *ctl, int argc, char **argv);
 /* cmd_keygen.c */

@@ -117,6 +117,26 @@ static const ctl_command_t s_commands [] = {
       FORMAT_HELP
       TIME_HELP
       CATEGORY_HELP, false },
+    { "report", NULL, ctl_cmd_report,
+      "[--by category|period|both] [--period day|week|month|year] [--offset +hh:mm] [--rollup]\n"
+      "                       [--from TIME] [--to TIME] [--category C]... [--subcategories] [--min AMOUNT]\n"
+      "                       [--max AMOUNT] [--format F]",
+      "count, total, min and max of transactions per category, per period, or both",
+      "  --by WHAT          category (default), period, or both\n"
+      "  --period P         day, week (ISO, from Monday), month (default) or year;\n"
+      "                     only with --by period or both\n"
+      "  --offset +hh:mm    the UTC offset whose wall clock periods start in (default Z)\n"
+      "  --rollup           a category's row includes its subcategories' transactions\n"
+      "  --from TIME        from this instant on (inclusive)\n"
+      "  --to TIME          up to this instant (exclusive)\n"
+      "  --category C       only this category; repeat for several\n"
+      "  --subcategories    include the subcategories of every --category\n"
+      "  --min AMOUNT       only amounts >= AMOUNT\n"
+      "  --max AMOUNT       only amounts <= AMOUNT\n"
+      FORMAT_HELP
+      "                     (a table on a terminal ends with a bar of each total)\n"
+      TIME_HELP
+      CATEGORY_HELP, false },
     { "cluster", "status", ctl_cmd_cluster_status, "[--format F]",
       "show every node of a cluster: id, Raft address, endpoint, role, leader, reachable",
       "Asks the worker at --endpoint (any node) how it sees the cluster. A node that\n"

@@ -212,6 +212,15 @@ s_check_valid_op (const proto_request_t *request, int n, const uint8_t *body, si
             case PROTO_FT_VERSION:
                 REQUIRE (value->kind == PROTO_VAL_INT && value->i >= 1);
                 break;
+            case PROTO_FT_SUMMARY_BY:
+                REQUIRE (value->kind == PROTO_VAL_INT && value->i >= 1 && value->i <= 3);
+                break;
+            case PROTO_FT_PERIOD:
+                REQUIRE (value->kind == PROTO_VAL_INT && value->i >= 0 && value->i <= 3);
+                break;
+            case PROTO_FT_OFFSET:
+                REQUIRE (value->kind == PROTO_VAL_INT && value->i >= -1439 && value->i <= 1439);
+                break;
             case PROTO_FT_CURSOR:
                 REQUIRE (value->kind == PROTO_VAL_NIL
                       || (value->kind == PROTO_VAL_CURSOR && value->cursor_id > 0));

@@ -379,7 +379,7 @@ test_help_for_every_command (void)
     static const char *const commands [] [2] = {
         { "ping" }, { "stats" }, { "submit" }, { "add-category" }, { "categories" }, { "add" },
         { "get", "txn" }, { "get", "category" }, { "update", "txn" }, { "update", "category" },
-        { "delete", "txn" }, { "delete", "category" }, { "query" }, { "import" },
+        { "delete", "txn" }, { "delete", "category" }, { "query" }, { "import" }, { "report" },
     };
     run_t run;
     CHECK_INT (s_run (&run, NULL, NULL, "--help", NULL), 0);
@@ -659,6 +659,79 @@ test_query (void)
     CHECK (strstr (run.out, " -5.05  Bakery    day 5              1\n") != NULL);
     CHECK (strstr (run.out, "\n(5 rows)\n") != NULL);
     s_run_free (&run);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
+/*  report: txn.summary with names, amounts as query prints them; exact
+    CSV by category, by month in an offset, rolled up; no bars off a
+    terminal. */
+static void
+test_report (void)
+{
+    harness_t *worker = s_worker ();
+    if (!worker)
+        return;
+    char csv [256];
+    snprintf (csv, sizeof (csv), "%s/report.csv", harness_dir (worker));
+    s_write_file (csv, "date,amount,description,category\n"
+                       "2025-01-10T12:00:00+01:00,-10.00,a,Food\n"
+                       "2025-01-31T23:30:00Z,-2.50,b,Bakery\n"
+                       "2025-02-03T09:00:00Z,-4.00,c,Bakery\n"
+                       "2025-02-05T09:00:00Z,100.00,d,\n");
+    run_t run;
+    CHECK_INT (CTL (&run, worker, "add-category", "Food"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "add-category", "Bakery", "--parent", "Food"), 0);
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "import", csv), 0);
+    s_run_free (&run);
+
+    CHECK_INT (CTL (&run, worker, "report"), 0);     /* CSV into a pipe */
+    CHECK_STR (run.out, "category,category_id,count,total,min,max\n"
+                        ",,1,100.00,100.00,100.00\n"
+                        "Food,1,1,-10.00,-10.00,-10.00\n"
+                        "Bakery,2,2,-6.50,-4.00,-2.50\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "report", "--by", "both", "--offset", "+01:00", "--format", "csv"), 0);
+    CHECK_STR (run.out, "period,category,category_id,count,total,min,max\n"
+                        "2025-01,Food,1,1,-10.00,-10.00,-10.00\n"
+                        "2025-02,,,1,100.00,100.00,100.00\n"
+                        "2025-02,Bakery,2,2,-6.50,-4.00,-2.50\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "report", "--by", "both", "--format", "csv"), 0);
+    CHECK_STR (run.out, "period,category,category_id,count,total,min,max\n"
+                        "2025-01,Food,1,1,-10.00,-10.00,-10.00\n"
+                        "2025-01,Bakery,2,1,-2.50,-2.50,-2.50\n"
+                        "2025-02,,,1,100.00,100.00,100.00\n"
+                        "2025-02,Bakery,2,1,-4.00,-4.00,-4.00\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "report", "--rollup", "--category", "Food", "--subcategories"), 0);
+    CHECK_STR (run.out, "category,category_id,count,total,min,max\n"
+                        "Food,1,3,-16.50,-10.00,-2.50\n"
+                        "Bakery,2,2,-6.50,-4.00,-2.50\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "report", "--by", "period", "--period", "year", "--format", "json"), 0);
+    CHECK_STR (run.out, "{\"period\":\"2025\",\"count\":4,\"total\":\"83.50\",\"min\":\"-10.00\",\"max\":\"100.00\"}\n");
+    s_run_free (&run);
+    CHECK_INT (CTL (&run, worker, "report", "--by", "period", "--period", "week", "--from", "2025-02-01",
+                    "--min", "0", "--format", "csv"), 0);
+    CHECK_STR (run.out, "period,count,total,min,max\n2025-W06,1,100.00,100.00,100.00\n");
+    s_run_free (&run);
+    /*  A table into a file: names, "(none)", the row count, no bars. */
+    CHECK_INT (CTL (&run, worker, "report", "--format", "table"), 0);
+    CHECK (strstr (run.out, "(none)") && strstr (run.out, "Bakery") && strstr (run.out, "(3 rows)"));
+    CHECK (strstr (run.out, "\xe2\x96\x88") == NULL);
+    s_run_free (&run);
+    /*  Wrong words and misplaced options are usage errors, one line. */
+    static const char *const bad [] [4] = {
+        { "--by", "month" }, { "--period", "fortnight" }, { "--by", "period", "--rollup" },
+        { "--offset", "+01:00" }, { "--by", "both", "--offset", "1h" }, { "--period", "day" },
+    };
+    for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
+        CHECK_INT (CTL (&run, worker, "report", bad [n][0], bad [n][1], bad [n][2], bad [n][3]), 2);
+        CHECK (s_one_error_line (run.err));
+        s_run_free (&run);
+    }
     CHECK_INT (harness_stop (&worker, false), 0);
 }
 
@@ -1384,6 +1457,7 @@ main (void)
     TEST_RUN (test_categories);
     TEST_RUN (test_transactions);
     TEST_RUN (test_query);
+    TEST_RUN (test_report);
     TEST_RUN (test_submit);
     TEST_RUN (test_import_sample);
     TEST_RUN (test_import_stops_at_the_failing_line);

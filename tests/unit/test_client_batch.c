@@ -509,6 +509,72 @@ test_client_endpoints (void)
     ledger_client_destroy (&client);
 }
 
+/*  txn.summary: the builder packs the fields the worker decodes, in the
+    op table's order, refuses what the worker would, and rows read back. */
+static void
+test_summary (void)
+{
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_ref_t cats [] = { ledger_name ("Food") };
+    ledger_summary_t summary = { .from = ledger_time_text ("2025-01-01"), .categories = cats, .category_count = 1,
+                                 .include_subcategories = true, .set_min_amount = true, .min_amount = -500,
+                                 .by = LEDGER_BY_BOTH, .period = LEDGER_PERIOD_WEEK, .offset = "+01:00",
+                                 .rollup = true };
+    CHECK_INT (ledger_batch_txn_summary (batch, &summary), 0);
+    CHECK_INT (ledger_batch_txn_summary (batch, NULL), 1);
+    CHECK (!ledger_batch_writes (batch));
+    msgpack_sbuffer body;
+    proto_request_t *request = s_roundtrip (batch, 1, NULL, &body);
+    CHECK (request && !proto_error_is_set (&request->error));
+    json_t *json = proto_json_from_msgpack (body.data, body.size, NULL, 0);
+    char *text = json_dumps (json_object_get (json, "ops"), JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CHECK_STR (text, "[{\"op\":\"txn.summary\",\"from\":\"2025-01-01\",\"categories\":[\"Food\"],"
+                     "\"include_subcategories\":true,\"min_amount\":-500,\"by\":\"both\",\"period\":\"week\","
+                     "\"offset\":\"+01:00\",\"rollup\":true},{\"op\":\"txn.summary\"}]");
+    free (text);
+    json_decref (json);
+    proto_request_destroy (&request);
+    msgpack_sbuffer_destroy (&body);
+    ledger_batch_destroy (&batch);
+
+    static const ledger_summary_t bad [] = {
+        { .period = LEDGER_PERIOD_MONTH },                      /* by category: no period */
+        { .by = LEDGER_BY_CATEGORY, .offset = "Z" },
+        { .by = LEDGER_BY_PERIOD, .rollup = true },
+        { .by = LEDGER_BY_PERIOD, .offset = "+1:00" },
+        { .by = (ledger_by_t) 4 },
+        { .by = LEDGER_BY_BOTH, .period = (ledger_period_t) 9 },
+    };
+    for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
+        batch = ledger_batch_new ();
+        CHECK_INT (ledger_batch_txn_summary (batch, &bad [n]), -1);
+        CHECK (ledger_batch_error (batch) != NULL);
+        ledger_batch_destroy (&batch);
+    }
+
+    ledger_result_t *result = s_result ("{\"v\":1,\"id\":1,\"ok\":true,\"results\":[{\"rows\":["
+        "{\"category_id\":null,\"period\":\"2025-W05\",\"count\":2,\"total\":-9223372036854775808,"
+        "\"min\":-9223372036854775000,\"max\":-808},"
+        "{\"category_id\":7,\"count\":1,\"total\":5,\"min\":5,\"max\":5},"
+        "{\"period\":\"2025\",\"count\":3,\"total\":9223372036854775807,\"min\":1,\"max\":9223372036854775000}]}]}");
+    CHECK_INT (ledger_result_row_count (result, 0), 3);
+    ledger_summary_row_t row;
+    CHECK_INT (ledger_result_summary_row (result, 0, 0, &row), 0);
+    CHECK (row.has_category && row.category_id == 0 && row.has_period);
+    CHECK_STR (row.period, "2025-W05");
+    CHECK_INT (row.count, 2);
+    CHECK (row.total == INT64_MIN);
+    CHECK_INT (row.min, -9223372036854775000LL);
+    CHECK_INT (ledger_result_summary_row (result, 0, 1, &row), 0);
+    CHECK (row.has_category && row.category_id == 7 && !row.has_period && row.period == NULL);
+    CHECK_INT (ledger_result_summary_row (result, 0, 2, &row), 0);
+    CHECK (!row.has_category && row.has_period);
+    CHECK (row.total == INT64_MAX);
+    CHECK_INT (ledger_result_summary_row (result, 0, 3, &row), -1);
+    CHECK_INT (ledger_result_summary_row (result, 1, 0, &row), -1);
+    ledger_result_destroy (&result);
+}
+
 int
 main (void)
 {
@@ -522,5 +588,6 @@ main (void)
     TEST_RUN (test_query_next_page);
     TEST_RUN (test_bad_replies_are_refused);
     TEST_RUN (test_client_endpoints);
+    TEST_RUN (test_summary);
     return TEST_DONE ();
 }

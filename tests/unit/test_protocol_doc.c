@@ -242,6 +242,9 @@ static const char *s_type_names [] = {
     [PROTO_FT_CURSOR] = "cursor",
     [PROTO_FT_EXTERNAL_ID] = "external id",
     [PROTO_FT_VERSION] = "version",
+    [PROTO_FT_SUMMARY_BY] = "grouping",
+    [PROTO_FT_PERIOD] = "period",
+    [PROTO_FT_OFFSET] = "offset",
 };
 
 static void

@@ -1,7 +1,9 @@
 /*  Unit tests for proto_request: decoding, validation and precedence. */
 
 #include "proto_json.h"
+#include "proto_period.h"
 #include "proto_request.h"
+#include "proto_time.h"
 #include "proto_reader.h"
 #include "testing.h"
 
@@ -785,6 +787,82 @@ test_decode_into_a_used_request (void)
     proto_request_destroy (&reused);
 }
 
+/*  txn.summary's words decode to proto_period.h's values; a bad word,
+    or a period, offset or rollup where no such rows are made, is invalid
+    at its field. */
+static void
+test_summary_fields (void)
+{
+    proto_request_t *request = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"txn.summary\",\"by\":\"both\","
+                                         "\"period\":\"week\",\"offset\":\"-05:30\",\"rollup\":true,"
+                                         "\"categories\":[\"Food\"],\"from\":\"2025-01-01\"}]}", 100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK (!request->writes);
+    const proto_op_t *op = &request->ops [0];
+    CHECK_INT (op->code, PROTO_OP_TXN_SUMMARY);
+    CHECK_INT (op->value [PROTO_FIELD_BY].i, PROTO_BY_BOTH);
+    CHECK_INT (op->value [PROTO_FIELD_PERIOD].i, PROTO_PERIOD_WEEK);
+    CHECK_INT (op->value [PROTO_FIELD_OFFSET].i, -330);
+    CHECK (op->value [PROTO_FIELD_ROLLUP].b);
+    proto_request_destroy (&request);
+    static const struct { const char *fields; const char *code; const char *field; } bad [] = {
+        { "\"by\":\"month\"", "BAD_VALUE", "by" },
+        { "\"by\":[]", "WRONG_TYPE", "by" },
+        { "\"by\":\"period\",\"period\":\"Month\"", "BAD_VALUE", "period" },
+        { "\"by\":\"period\",\"offset\":\"+01\"", "BAD_VALUE", "offset" },
+        { "\"by\":\"period\",\"offset\":\"+01:60\"", "BAD_VALUE", "offset" },
+        { "\"by\":\"period\",\"offset\":\"01:00\"", "BAD_VALUE", "offset" },
+        { "\"by\":\"period\",\"offset\":3600", "WRONG_TYPE", "offset" },
+        { "\"period\":\"day\"", "CONFLICTING_FIELDS", "period" },
+        { "\"by\":\"category\",\"offset\":\"+01:00\"", "CONFLICTING_FIELDS", "offset" },
+        { "\"by\":\"period\",\"rollup\":true", "CONFLICTING_FIELDS", "rollup" },
+        { "\"after\":null", "UNKNOWN_FIELD", "after" },
+    };
+    for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
+        char text [300];
+        snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"txn.summary\",%s}]}", bad [n].fields);
+        s_check_error (text, PROTO_CLASS_INVALID, bad [n].code, 0, bad [n].field);
+    }
+    int minutes = 1;
+    CHECK_INT (proto_offset_parse ("Z", 1, &minutes), 0);
+    CHECK_INT (minutes, 0);
+    CHECK_INT (proto_offset_parse ("+23:59", 6, &minutes), 0);
+    CHECK_INT (minutes, 1439);
+    CHECK_INT (proto_offset_parse ("+24:00", 6, &minutes), -1);
+    char text [PROTO_OFFSET_MAX];
+    CHECK_INT (proto_offset_format (-330, text), 6);
+    CHECK_STR (text, "-05:30");
+}
+
+/*  Labels of each period kind, across year ends, and before the epoch. */
+static void
+test_period_labels (void)
+{
+    static const struct { int y, m, d; int period; const char *label; } cases [] = {
+        { 2025, 1, 31, PROTO_PERIOD_DAY, "2025-01-31" },
+        { 2025, 1, 31, PROTO_PERIOD_WEEK, "2025-W05" },
+        { 2025, 1, 31, PROTO_PERIOD_MONTH, "2025-01" },
+        { 2025, 1, 31, PROTO_PERIOD_YEAR, "2025" },
+        { 2024, 12, 30, PROTO_PERIOD_WEEK, "2025-W01" },
+        { 2027, 1, 3, PROTO_PERIOD_WEEK, "2026-W53" },
+        { 2021, 1, 3, PROTO_PERIOD_WEEK, "2020-W53" },
+        { 1969, 12, 31, PROTO_PERIOD_MONTH, "1969-12" },
+        { 1969, 12, 29, PROTO_PERIOD_WEEK, "1970-W01" },
+        { 1, 1, 1, PROTO_PERIOD_WEEK, "0001-W01" },
+    };
+    for (size_t n = 0; n < sizeof (cases) / sizeof (cases [0]); n++) {
+        int64_t day = proto_time_days_from_civil (cases [n].y, cases [n].m, cases [n].d);
+        char label [PROTO_PERIOD_LABEL_MAX];
+        proto_period_label (cases [n].period, proto_period_key (cases [n].period, day), label);
+        CHECK_STR (label, cases [n].label);
+    }
+    /*  The day of an instant in an offset: 23:30Z is tomorrow at +01:00. */
+    int64_t us = (proto_time_days_from_civil (2025, 1, 31) * 86400 + 23 * 3600 + 1800) * INT64_C (1000000);
+    CHECK_INT (proto_period_day (us, 60), proto_time_days_from_civil (2025, 2, 1));
+    CHECK_INT (proto_period_day (us, 0), proto_time_days_from_civil (2025, 1, 31));
+    CHECK_INT (proto_period_day (-1, 0), -1);
+}
+
 int
 main (void)
 {
@@ -811,6 +889,8 @@ main (void)
     TEST_RUN (test_errors_stay_valid_utf8);
     TEST_RUN (test_cursor);
     TEST_RUN (test_decode_into_a_used_request);
+    TEST_RUN (test_summary_fields);
+    TEST_RUN (test_period_labels);
     free (s_body);
     return TEST_DONE ();
 }

@@ -5,6 +5,7 @@
 
 #include "store.h"
 #include "store_db.h"
+#include "store_stmts.h"
 
 #include <sqlite3.h>
 
@@ -34,6 +35,13 @@
     " WHERE (occurred_us, id) > (?2, ?3) AND occurred_us < ?1" \
     " AND amount >= ?4 AND amount <= ?5"
 #define TXN_QUERY_ORDER " ORDER BY occurred_us, id LIMIT ?6"
+/*  txn.summary reads the rows txn.query would, with the same parameters,
+    in chunks of ?6 rows and only the columns it adds up, in the order of
+    store_summary_column_t (store_stmts.h). Adding up in the store rather
+    than with GROUP BY: SQLite sorts every row to group them, three times
+    the cost of reading them (BENCHMARKS.md); and in cluster mode a chunk
+    at a time keeps each answer of the node small. */
+#define TXN_SUMMARY_COLUMNS "occurred_us, id, category_id, amount"
 
 /*  Runs of txn.create in one batch go in one statement, 32 or 8 rows at a
     time (store_ops.c): one request a row is what a dqlite node costs most.
@@ -97,6 +105,14 @@
     X (TXN_QUERY_CATS,  "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE \
                         " AND category_id IN (SELECT value FROM json_each (?7))" TXN_QUERY_ORDER) \
     X (TXN_QUERY_TREE,  "SELECT " TXN_COLUMNS " FROM txn" TXN_QUERY_WHERE \
+                        " AND category_id IN (WITH RECURSIVE sub (id) AS" \
+                        " (SELECT value FROM json_each (?7)" \
+                        " UNION SELECT c.id FROM category c JOIN sub ON c.parent_id = sub.id)" \
+                        " SELECT id FROM sub)" TXN_QUERY_ORDER) \
+    X (TXN_SUMMARY,     "SELECT " TXN_SUMMARY_COLUMNS " FROM txn" TXN_QUERY_WHERE TXN_QUERY_ORDER) \
+    X (TXN_SUMMARY_CATS, "SELECT " TXN_SUMMARY_COLUMNS " FROM txn" TXN_QUERY_WHERE \
+                        " AND category_id IN (SELECT value FROM json_each (?7))" TXN_QUERY_ORDER) \
+    X (TXN_SUMMARY_TREE, "SELECT " TXN_SUMMARY_COLUMNS " FROM txn" TXN_QUERY_WHERE \
                         " AND category_id IN (WITH RECURSIVE sub (id) AS" \
                         " (SELECT value FROM json_each (?7)" \
                         " UNION SELECT c.id FROM category c JOIN sub ON c.parent_id = sub.id)" \
@@ -203,6 +219,26 @@ const char *store_rc_name (int rc);
 /* Run op n of the batch by its handler and pack its result into pk.
    Returns 0, or -1 with err set. */
 int store_op_dispatch (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err);
+
+/*  How txn.summary groups and shapes its rows (proto_period.h), and its
+    category filter, resolved, for rollup to know which categories have
+    rows. */
+typedef struct {
+    int by;                     /* proto_by_t */
+    int period;                 /* proto_period_t */
+    int offset_min;             /* the wall clock periods start in */
+    bool rollup;
+    const int64_t *category_ids;        /* the filter's ids; count 0: no filter */
+    size_t category_count;
+    bool subcategories;
+} store_summary_spec_t;
+
+/* Run txn.summary (op n) over the rows of window (its limit is the chunk
+   size; its cursor moves) and pack {"rows": [...]}. Returns 0, or -1 with
+   err set: invalid / TOTAL_OVERFLOW, invalid / TOO_MANY_ROWS, or the
+   storage error. */
+int store_summary_run (store_t *self, uint32_t n, store_txn_window_t *window, const store_summary_spec_t *spec,
+                       msgpack_packer *pk, proto_error_t *err);
 
 /*  Atomic batches: run the txn.create ops (without external_id) from op n, if 8 or more come in
     a row, as few multi-row inserts (32 and 8 rows), packing one result

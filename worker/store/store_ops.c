@@ -8,6 +8,7 @@
 
 #include "store_internal.h"
 #include "store_stmts.h"
+#include "proto_period.h"
 #include "proto_reader.h"
 #include "proto_reply.h"
 #include "proto_time.h"
@@ -636,43 +637,64 @@ s_txn_get (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, 
     return s_get_row (self, stmt, n, "id", "transaction", id, s_pack_txn_row, pk, err);
 }
 
+/*  Room for the category filter's ids as a JSON array. */
+#define IDS_JSON_MAX (PROTO_MAX_LIST * 21 + 2)
+
+/*  The rows txn.query's and txn.summary's filters select (from, to,
+    amounts, categories), in pages of limit. The categories resolve to
+    ids [] (PROTO_MAX_LIST long; *count_p of them) and, for SQLite's
+    json_each, to ids_json (IDS_JSON_MAX long), which the window points
+    into. Returns 0, or -1 with err set. */
+static int
+s_txn_window (store_t *self, uint32_t n, const proto_op_t *op, int64_t limit, store_txn_window_t *window,
+              int64_t *ids, size_t *count_p, char *ids_json, proto_error_t *err)
+{
+    *window = store_txn_window_all (limit);
+    *count_p = 0;
+    if (HAS (op, FROM))
+        window->from_us = VALUE (op, FROM)->i;
+    if (HAS (op, TO))
+        window->to_us = VALUE (op, TO)->i;
+    if (HAS (op, MIN_AMOUNT))
+        window->min_amount = VALUE (op, MIN_AMOUNT)->i;
+    if (HAS (op, MAX_AMOUNT))
+        window->max_amount = VALUE (op, MAX_AMOUNT)->i;
+    const proto_value_t *categories = VALUE (op, CATEGORIES);
+    if (categories->kind != PROTO_VAL_LIST)
+        return 0;
+    /*  Resolved ids go to SQLite as a JSON array for json_each: one
+        prepared statement serves any number of categories. */
+    size_t size = 0;
+    ids_json [size++] = '[';
+    for (uint32_t i = 0; i < categories->len; i++) {
+        if (s_category (self, n, &categories->list [i], "categories", &ids [i], err))
+            return -1;
+        size += (size_t) snprintf (ids_json + size, IDS_JSON_MAX - size, "%s%lld", i? ",": "",
+                                   (long long) ids [i]);
+    }
+    ids_json [size++] = ']';
+    *count_p = categories->len;
+    window->category_ids = ids_json;
+    window->category_ids_len = size;
+    window->subcategories = HAS (op, INCLUDE_SUB) && VALUE (op, INCLUDE_SUB)->b;
+    return 0;
+}
+
 static int
 s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
 {
     int64_t limit = HAS (op, LIMIT)? VALUE (op, LIMIT)->i: PROTO_DEFAULT_LIMIT;
-    store_txn_window_t window = store_txn_window_all (limit);
-    if (HAS (op, FROM))
-        window.from_us = VALUE (op, FROM)->i;
-    if (HAS (op, TO))
-        window.to_us = VALUE (op, TO)->i;
-    if (HAS (op, MIN_AMOUNT))
-        window.min_amount = VALUE (op, MIN_AMOUNT)->i;
-    if (HAS (op, MAX_AMOUNT))
-        window.max_amount = VALUE (op, MAX_AMOUNT)->i;
+    store_txn_window_t window;
+    int64_t ids [PROTO_MAX_LIST];
+    size_t id_count;
+    char ids_json [IDS_JSON_MAX];
+    if (s_txn_window (self, n, op, limit, &window, ids, &id_count, ids_json, err))
+        return -1;
     const proto_value_t *after = VALUE (op, AFTER);
     if (after->kind == PROTO_VAL_CURSOR) {
         window.has_cursor = true;
         window.after_us = after->i;
         window.after_id = after->cursor_id;
-    }
-    const proto_value_t *categories = VALUE (op, CATEGORIES);
-    char ids_json [PROTO_MAX_LIST * 21 + 2];
-    if (categories->kind == PROTO_VAL_LIST) {
-        /*  Resolved ids go to SQLite as a JSON array for json_each: one
-            prepared statement serves any number of categories. */
-        size_t size = 0;
-        ids_json [size++] = '[';
-        for (uint32_t i = 0; i < categories->len; i++) {
-            int64_t id;
-            if (s_category (self, n, &categories->list [i], "categories", &id, err))
-                return -1;
-            size += (size_t) snprintf (ids_json + size, sizeof (ids_json) - size, "%s%lld",
-                                       i? ",": "", (long long) id);
-        }
-        ids_json [size++] = ']';
-        window.category_ids = ids_json;     /* lives until the rows are read */
-        window.category_ids_len = size;
-        window.subcategories = HAS (op, INCLUDE_SUB) && VALUE (op, INCLUDE_SUB)->b;
     }
     store_stmt_t *stmt = store_stmts_txn_query (self, &window);
 
@@ -690,6 +712,29 @@ s_txn_query (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk
     else
         msgpack_pack_nil (pk);
     return 0;
+}
+
+/*  Rows txn.summary reads from the database at a time: few requests to a
+    dqlite node, and a bounded answer from each. */
+#define SUMMARY_CHUNK 65536
+
+static int
+s_txn_summary (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    store_txn_window_t window;
+    int64_t ids [PROTO_MAX_LIST];
+    size_t id_count;
+    char ids_json [IDS_JSON_MAX];
+    if (s_txn_window (self, n, op, SUMMARY_CHUNK, &window, ids, &id_count, ids_json, err))
+        return -1;
+    store_summary_spec_t spec = {
+        .by = HAS (op, BY)? (int) VALUE (op, BY)->i: PROTO_BY_DEFAULT,
+        .period = HAS (op, PERIOD)? (int) VALUE (op, PERIOD)->i: PROTO_PERIOD_DEFAULT,
+        .offset_min = HAS (op, OFFSET)? (int) VALUE (op, OFFSET)->i: 0,
+        .rollup = HAS (op, ROLLUP) && VALUE (op, ROLLUP)->b,
+        .category_ids = ids, .category_count = id_count, .subcategories = window.subcategories
+    };
+    return store_summary_run (self, n, &window, &spec, pk, err);
 }
 
 /*  An op the ledger does not answer (PROTO_OPF_NO_LEDGER): sys_ops does,
@@ -717,6 +762,7 @@ s_no_ledger_op (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer 
 #define HANDLER_SYS_STATS        s_no_ledger_op
 #define HANDLER_CLUSTER_TRANSFER s_no_ledger_op
 #define HANDLER_CLUSTER_REMOVE   s_no_ledger_op
+#define HANDLER_TXN_SUMMARY      s_txn_summary
 
 static op_handler_fn *const s_handlers [PROTO_OP_COUNT] = {
 #define X(sym, name, entity, flags, required, optional, one_of) [PROTO_OP_##sym] = HANDLER_##sym,

@@ -80,13 +80,11 @@ store_stmts_txn_get (store_t *store, int64_t id)
     return stmt;
 }
 
-store_stmt_t *
-store_stmts_txn_query (store_t *store, const store_txn_window_t *window)
+/*  Bind window's parameters (TXN_QUERY_WHERE, TXN_QUERY_ORDER) with rows
+    as the LIMIT. */
+static store_stmt_t *
+s_bind_window (store_stmt_t *stmt, const store_txn_window_t *window, int64_t rows)
 {
-    store_stmt_id_t id = STMT_TXN_QUERY;
-    if (window->category_ids)
-        id = window->subcategories? STMT_TXN_QUERY_TREE: STMT_TXN_QUERY_CATS;
-    store_stmt_t *stmt = store_stmt (store, id);
     /*  Rows after (start_us, start_id): `occurred_us >= from` is "after
         (from, INT64_MIN)", as ids are positive; a cursor further on wins. */
     int64_t start_us = window->from_us;
@@ -101,10 +99,28 @@ store_stmts_txn_query (store_t *store, const store_txn_window_t *window)
     stmt_bind_int64 (stmt, 3, start_id);
     stmt_bind_int64 (stmt, 4, window->min_amount);
     stmt_bind_int64 (stmt, 5, window->max_amount);
-    stmt_bind_int64 (stmt, 6, window->limit + 1);
+    stmt_bind_int64 (stmt, 6, rows);
     if (window->category_ids)
         stmt_bind_text (stmt, 7, window->category_ids, window->category_ids_len);
     return stmt;
+}
+
+store_stmt_t *
+store_stmts_txn_query (store_t *store, const store_txn_window_t *window)
+{
+    store_stmt_id_t id = STMT_TXN_QUERY;
+    if (window->category_ids)
+        id = window->subcategories? STMT_TXN_QUERY_TREE: STMT_TXN_QUERY_CATS;
+    return s_bind_window (store_stmt (store, id), window, window->limit + 1);
+}
+
+store_stmt_t *
+store_stmts_txn_summary (store_t *store, const store_txn_window_t *window)
+{
+    store_stmt_id_t id = STMT_TXN_SUMMARY;
+    if (window->category_ids)
+        id = window->subcategories? STMT_TXN_SUMMARY_TREE: STMT_TXN_SUMMARY_CATS;
+    return s_bind_window (store_stmt (store, id), window, window->limit);
 }
 
 /*  Run a statement of the store's that takes no parameters. */

@@ -82,6 +82,14 @@ typedef enum {
     STORE_TXN_COLUMN_COUNT
 } store_txn_column_t;
 
+/*  The columns of txn.summary's rows (TXN_SUMMARY_COLUMNS). */
+typedef enum {
+    STORE_SUMMARY_OCCURRED_US,
+    STORE_SUMMARY_ID,
+    STORE_SUMMARY_CATEGORY_ID,  /* NULL: none */
+    STORE_SUMMARY_AMOUNT
+} store_summary_column_t;
+
 /* A window without bounds: every row, in pages of limit. */
 store_txn_window_t store_txn_window_all (int64_t limit);
 
@@ -108,6 +116,10 @@ store_stmt_t *store_stmts_txn_get (store_t *store, int64_t id);
 /* SELECT the rows of window: up to limit + 1 rows (store_txn_column_t),
    the one past the page saying that a next page exists. */
 store_stmt_t *store_stmts_txn_query (store_t *store, const store_txn_window_t *window);
+
+/* SELECT the next rows of window for txn.summary: up to limit rows
+   (store_summary_column_t), in (occurred, id) order, after the cursor. */
+store_stmt_t *store_stmts_txn_summary (store_t *store, const store_txn_window_t *window);
 
 /*  For a caller that runs these outside a request, in transactions of its
     own. Each returns 0, or -1 with err set as the worker sets it for the
