@@ -7,6 +7,7 @@ import os
 from typing import Optional, Tuple
 
 import zmq.auth
+from zmq.utils import z85
 
 
 def load_client_keys(path: str) -> Tuple[bytes, bytes]:
@@ -25,7 +26,7 @@ def load_server_key(value: str) -> bytes:
     """The worker's public key: 40 Z85 characters, or its public certificate file."""
     if len(value) == 40 and not os.path.exists(value):
         try:
-            zmq.z85_decode(value)
+            z85.decode(value.encode())
         except Exception as exc:
             raise ValueError("curve_server_key is not 40 Z85 characters nor a certificate file") from exc
         return value.encode()
