@@ -11,7 +11,7 @@ import ledgerd
 from ledgerd import Batch
 from ledgerd.values import INT64_MAX, INT64_MIN, decode_time, encode_time
 
-SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=60, deadline=None, database=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NOW = datetime(2025, 1, 1, tzinfo=timezone.utc)
 
 offsets = st.integers(min_value=-(24 * 60 - 1), max_value=24 * 60 - 1).map(
@@ -74,6 +74,6 @@ def test_any_aware_datetime(client, when):
 
 
 @given(when=aware)
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, database=None)
 def test_encode_decode_offline(when):
     assert decode_time(encode_time(when)) == when
