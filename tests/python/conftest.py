@@ -24,8 +24,8 @@ import zmq
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "client" / "python"))
 
-LEDGERD = os.environ.get("LEDGERD", str(ROOT / "build" / "bin" / "ledgerd"))
-LEDGERCTL = os.environ.get("LEDGERCTL", str(ROOT / "build" / "bin" / "ledgerctl"))
+LEDGERD = os.path.abspath(os.environ.get("LEDGERD", str(ROOT / "build" / "bin" / "ledgerd")))
+LEDGERCTL = os.path.abspath(os.environ.get("LEDGERCTL", str(ROOT / "build" / "bin" / "ledgerctl")))
 
 
 def free_endpoint() -> str:
