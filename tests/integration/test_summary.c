@@ -10,56 +10,12 @@
 #include "harness_json.h"
 #include "harness_wire.h"
 #include "worker_harness.h"
+#include "harness_fixture.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-
-typedef struct {
-    harness_t *worker;
-    zsock_t *req;
-} fixture_t;
-
-static fixture_t *
-s_setup (void)
-{
-    fixture_t *f = calloc (1, sizeof *f);
-    if (!f)
-        return NULL;
-    f->worker = harness_start ("--sync", "normal", NULL);
-    f->req = f->worker? harness_req (f->worker): NULL;
-    if (!f->req) {
-        harness_stop (&f->worker, false);
-        free (f);
-        return NULL;
-    }
-    return f;
-}
-
-static void
-s_teardown (fixture_t **f_p)
-{
-    fixture_t *f = *f_p;
-    zsock_destroy (&f->req);
-    if (TEST_FAILING ())
-        harness_dump_log (f->worker);
-    CHECK_INT (harness_stop (&f->worker, false), 0);
-    free (f);
-    *f_p = NULL;
-}
-
-static json_t *
-s_call (fixture_t *f, const char *json_text)
-{
-    json_t *reply = harness_call (f->req, json_text);
-    if (!reply) {
-        zsock_destroy (&f->req);
-        f->req = harness_req (f->worker);
-        reply = json_object ();
-    }
-    return reply;
-}
 
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 

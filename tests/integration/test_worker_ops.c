@@ -6,62 +6,13 @@
 #include "harness_json.h"
 #include "harness_wire.h"
 #include "worker_harness.h"
+#include "harness_fixture.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
 #include <unistd.h>
 
-/*  Each test gets a worker of its own on a new database, so counts and
-    names start from nothing and a test that breaks its worker breaks no
-    other. */
-typedef struct {
-    harness_t *worker;
-    zsock_t *req;
-} fixture_t;
-
-static fixture_t *
-s_setup (void)
-{
-    fixture_t *f = calloc (1, sizeof *f);
-    if (!f)
-        return NULL;
-    f->worker = harness_start ("--sync", "normal", NULL);
-    f->req = f->worker? harness_req (f->worker): NULL;
-    if (!f->req) {
-        harness_stop (&f->worker, false);
-        free (f);
-        return NULL;
-    }
-    return f;
-}
-
-/*  The worker must stop cleanly after every test: a crash or a non-zero
-    exit fails the test that caused it. */
-static void
-s_teardown (fixture_t **f_p)
-{
-    fixture_t *f = *f_p;
-    zsock_destroy (&f->req);
-    if (TEST_FAILING ())
-        harness_dump_log (f->worker);
-    CHECK_INT (harness_stop (&f->worker, false), 0);
-    free (f);
-    *f_p = NULL;
-}
-
-static json_t *
-s_call (fixture_t *f, const char *json_text)
-{
-    json_t *reply = harness_call (f->req, json_text);
-    if (!reply) {
-        /*  A timed-out REQ socket is stuck: take a new one. */
-        zsock_destroy (&f->req);
-        f->req = harness_req (f->worker);
-        reply = json_object ();
-    }
-    return reply;
-}
-
+/*  Each test gets a worker of its own (harness_fixture.h). */
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 
 static long long
