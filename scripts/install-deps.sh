@@ -7,14 +7,17 @@ set -eu
 # beyond it (docker-compose, to check docker-compose.yml without an engine;
 # Python and the modules the Python client's tests and examples use; venv,
 # setuptools and wheel for the suite's check that the package installs into a
-# virtual environment as the README says, with nothing from the network),
+# virtual environment as the README says, with nothing from the network;
+# prometheus for promtool and a real scrape of /metrics; man-db to render the
+# manual pages),
 # `install-deps.sh valgrind` what `make test-valgrind` runs the worker under,
 # `install-deps.sh fuzz` what the fuzzer needs.
 PACKAGES="gcc make cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
-libsqlite3-dev libjansson-dev libdqlite-dev"
+libsqlite3-dev libjansson-dev libdqlite-dev libmicrohttpd-dev scdoc"
 case "${1:-}" in
     test) PACKAGES="$PACKAGES docker-compose python3 python3-zmq python3-msgpack python3-pytest \
-python3-pandas python3-hypothesis python3-matplotlib python3-venv python3-setuptools python3-wheel" ;;
+python3-pandas python3-hypothesis python3-matplotlib python3-venv python3-setuptools python3-wheel \
+prometheus man-db" ;;
     valgrind) PACKAGES="$PACKAGES valgrind" ;;
     # libFuzzer's runtime is in libclang-rt-14-dev, which clang only recommends.
     fuzz) PACKAGES="$PACKAGES clang libclang-rt-14-dev" ;;
