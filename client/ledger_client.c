@@ -120,6 +120,8 @@ struct _ledger_client_t {
     bool handshake_broken;      /* a handshake was cut short: wrong mechanism or server key */
     bool connection_lost;       /* the connection broke (the worker died or closed it) */
     bool refused;               /* a connect was refused: nothing listens there now */
+    bool tcp_connected;         /* the current connect attempt reached a listener */
+    int refusals;               /* endpoints that refused a connect since the last reply */
     char *endpoints [MAX_ENDPOINTS];
     int endpoint_count;
     int current;                /* the endpoint the socket is connected to */
@@ -214,10 +216,11 @@ s_open (ledger_client_t *self)
               (unsigned long long) atomic_fetch_add (&s_monitors, 1));
     self->connection_lost = false;
     self->refused = false;
+    self->tcp_connected = false;
     self->handshake_done = false;
     if (zmq_socket_monitor (self->socket, endpoint, ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_DISCONNECTED
                             | ZMQ_EVENT_HANDSHAKE_SUCCEEDED
-                            | ZMQ_EVENT_CONNECT_RETRIED
+                            | ZMQ_EVENT_CONNECTED | ZMQ_EVENT_CONNECT_RETRIED
                             | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
         self->monitor = zmq_socket (self->ctx, ZMQ_PAIR);
         /*  Unbounded: libzmq sends events from the I/O thread, blocking, and
@@ -296,8 +299,16 @@ s_check_handshakes (ledger_client_t *self)
                 self->handshake_broken = true;
             if (event & ZMQ_EVENT_DISCONNECTED)
                 self->connection_lost = true;
-            if (event & ZMQ_EVENT_CONNECT_RETRIED)
-                self->refused = true;
+            if (event & ZMQ_EVENT_CONNECTED)
+                self->tcp_connected = true;
+            /*  libzmq announces every reconnect it schedules, also after a
+                handshake that failed on a live listener (a wrong key):
+                only an attempt that never connected was refused. */
+            if (event & ZMQ_EVENT_CONNECT_RETRIED) {
+                if (!self->tcp_connected)
+                    self->refused = true;
+                self->tcp_connected = false;
+            }
         }
     }
     zmq_msg_close (&msg);
@@ -540,6 +551,7 @@ s_on_reply (ledger_client_t *self, zmq_msg_t *msg, int64_t now)
     if (!result)
         return;                 /* not a reply we can read: its request times out and is retried */
     self->auth_refused = false; /* a reply came: whatever failed before was another connection */
+    self->refusals = 0;
     self->handshake_broken = false;
     ssize_t n = s_find (self, ledger_result_reply_id (result));
     if (n < 0 || self->pending [n].resend_at) {
@@ -707,6 +719,11 @@ s_on_monitor (ledger_client_t *self, int64_t now)
         self->switch_endpoint = true;
         return;
     }
+    /*  A handshake cut short and then a refused connect: the node died
+        while we were shaking hands (a leader killed under a ledgerctl
+        loop), not a wrong key, which fails again on a live listener. */
+    if (self->handshake_broken && self->refused)
+        self->handshake_broken = false;
     if (self->auth_refused || self->handshake_broken)
         return;                 /* left to the timeout, which says why */
     if (self->connection_lost) {
@@ -724,14 +741,18 @@ s_on_monitor (ledger_client_t *self, int64_t now)
     else
     if (self->refused) {
         /*  Nothing listens at this endpoint (a node that is down): what
-            waits here was never delivered. Try the next endpoint soon, as
-            for `unavailable`. A new socket only when something waited on
-            this one (the old one holds the sends queued): at most one a
-            backoff step, never a spin of refused connects. */
+            waits here was never delivered. Try the next endpoint at once
+            while some endpoint has not refused since the last reply (a
+            dead node first in the list must not slow every call), then
+            soon, as for `unavailable`. A new socket only when something
+            waited on this one (the old one holds the sends queued): never
+            a spin of refused connects. */
         bool waiting = false;
+        bool untried = ++self->refusals < self->endpoint_count;
         for (size_t n = 0; n < self->pending_count; n++)
             if (!self->pending [n].resend_at) {
-                s_not_now (self, n, now, NULL);
+                if (s_not_now (self, n, now, NULL) && untried)
+                    self->pending [n].resend_at = now;
                 waiting = true;
             }
         if (waiting) {

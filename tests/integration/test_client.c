@@ -11,12 +11,16 @@
 #include "harness_wire.h"
 #include "worker_harness.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -604,6 +608,61 @@ test_no_worker_means_outcome_unknown (void)
     zstr_free (&endpoint);
 }
 
+/*  A cluster leader killed while a producer shakes hands with it: the
+    connection is reset mid-handshake, then refused. That is a node gone,
+    not a wrong key (which fails again on a live listener), so the try goes
+    to the next endpoint at once instead of waiting out the timeout. Here
+    the dying node is a plain TCP listener that accepts, resets the
+    connection and stops listening; the next endpoint is a real worker. */
+static void
+test_node_dying_mid_handshake_is_left_at_once (void)
+{
+    harness_t *worker = harness_start (NULL);
+    CHECK (worker != NULL);
+    if (!worker)
+        return;
+    int listener = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t size = sizeof (address);
+    CHECK (listener >= 0 && bind (listener, (struct sockaddr *) &address, size) == 0 && listen (listener, 4) == 0
+           && getsockname (listener, (struct sockaddr *) &address, &size) == 0);
+    char endpoints [300];
+    snprintf (endpoints, sizeof (endpoints), "tcp://127.0.0.1:%d,%s", ntohs (address.sin_port),
+              harness_endpoint (worker));
+    /*  A timeout far beyond what the test waits: only leaving at once passes. */
+    ledger_client_t *client = s_client (endpoints, 30000, 2);
+    ledger_batch_t *batch = ledger_batch_new ();
+    ledger_batch_category_create (batch, "Survivor", LEDGER_UNSET);
+    int64_t start = zclock_mono ();
+    CHECK (ledger_client_send (client, batch) > 0);
+    ledger_batch_destroy (&batch);
+    ledger_result_t *result = NULL;
+    bool reset = false;
+    while (!result && zclock_mono () - start < 15000) {
+        if (!reset) {
+            struct pollfd ready = { .fd = listener, .events = POLLIN };
+            if (poll (&ready, 1, 0) == 1) {
+                int connection = accept (listener, NULL, NULL);
+                CHECK (connection >= 0);
+                close (listener);
+                struct linger hard = { .l_onoff = 1, .l_linger = 0 };
+                setsockopt (connection, SOL_SOCKET, SO_LINGER, &hard, sizeof (hard));
+                close (connection);    /* RST: the node died mid-handshake */
+                reset = true;
+            }
+        }
+        result = ledger_client_recv (client, 20);
+    }
+    CHECK (reset);
+    CHECK (result && ledger_result_status (result) == LEDGER_OK);
+    CHECK (zclock_mono () - start < 15000);
+    ledger_result_destroy (&result);
+    ledger_client_destroy (&client);
+    if (!reset)
+        close (listener);
+    CHECK_INT (harness_stop (&worker, false), 0);
+}
+
 /*  Two requests in flight to a worker that never answers, the second sent
     a little after the first: the first one's timeout closes the socket,
     so the second one's reply could never be read either. With no retries
@@ -709,6 +768,7 @@ main (void)
     TEST_RUN (test_stale_version_is_a_conflict);
     TEST_RUN (test_no_worker_means_outcome_unknown);
     TEST_RUN (test_abandoned_request_is_unknown_not_resent);
+    TEST_RUN (test_node_dying_mid_handshake_is_left_at_once);
     TEST_RUN (test_example_producer_builds_with_pkg_config);
     return TEST_DONE ();
 }
