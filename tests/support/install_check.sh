@@ -1,6 +1,6 @@
 #!/bin/sh
 # `cmake --install` installs what the README lists (ledgerd among the
-# programs), and the installed ledger.pc is self-contained: with no other
+# programs, and never the test build ledgerd_test), and the installed ledger.pc is self-contained: with no other
 # .pc file in reach, `pkg-config --cflags --libs ledger` works, --cflags is
 # the prefix's include dir alone, and the example producer compiles with it.
 # Usage: install_check.sh BUILD_DIR SOURCE_DIR C_COMPILER
@@ -13,6 +13,11 @@ fail=0
 for file in bin/ledgerd bin/ledgerctl include/ledger.h; do
     [ -e "$prefix/$file" ] || { echo "install_check: $file not installed" >&2; fail=1; }
 done
+# The test build of the worker (ledgerd_test, with test hooks) never ships.
+if [ -n "$(find "$prefix" -name 'ledgerd_test*')" ]; then
+    echo "install_check: ledgerd_test, the worker with test hooks, is installed" >&2
+    fail=1
+fi
 pc=$(find "$prefix" -name ledger.pc)
 lib=$(find "$prefix" -name 'libledger.so.0')
 [ -n "$pc" ] && [ -n "$lib" ] || { echo "install_check: ledger.pc or libledger.so.0 not installed" >&2; exit 1; }
