@@ -144,6 +144,7 @@ main (int argc, char *argv [])
         return 2;
     }
     log_set_level (config.log_level);
+    log_set_format (config.log_format);
 
     /*  czmq's own handler would turn SIGINT into zsys_interrupted; we want
         the drain above instead, so it is switched off before czmq starts. */
