@@ -170,7 +170,7 @@ s_load_file (const char *path, const struct stat *info, void *arg)
         zhashx_insert (keys, canonical, &s_present);
     }
     else
-        log_warn ("CURVE: %s holds no client public key; skipped", path);
+        log_warn ("curve.bad_certificate", "CURVE: %s holds no client public key; skipped", path);
     zconfig_destroy (&root);
 }
 
@@ -196,9 +196,10 @@ s_refresh (auth_t *self)
     pthread_mutex_unlock (&self->lock);
     zhashx_destroy (&old);
     if (readable)
-        log_info ("CURVE: %zu client keys allowed from %s", zhashx_size (keys), self->dir);
+        log_info_with ("curve.keys", LOG_FIELDS (LOG_INT ("keys", zhashx_size (keys)), LOG_TEXT ("dir", self->dir)),
+                  "CURVE: %zu client keys allowed from %s", zhashx_size (keys), self->dir);
     else
-        log_warn ("CURVE: cannot read %s (%s): no client is allowed until it can be read",
+        log_warn ("curve.dir_unreadable", "CURVE: cannot read %s (%s): no client is allowed until it can be read",
                   self->dir, strerror (error));
     self->loaded = true;
     self->readable = readable;
@@ -227,7 +228,9 @@ s_log_refusal (auth_t *self, const char *user_id, zframe_t *address, const char 
     char more [96] = "";
     if (self->unlogged)
         snprintf (more, sizeof (more), " (and %zu more refused since the last such line)", self->unlogged);
-    log_warn ("CURVE: refused %s%s from %.*s: %s%s", *user_id? "key ": "a client", user_id,
+    log_warn_with ("curve.refused", LOG_FIELDS (LOG_TEXT ("key", user_id), LOG_TEXT ("reason", refusal),
+                   LOG_INT ("unlogged", self->unlogged)),
+              "CURVE: refused %s%s from %.*s: %s%s", *user_id? "key ": "a client", user_id,
               address_len, address? (const char *) zframe_data (address): "", refusal, more);
     self->warned_at = now;
     self->unlogged = 0;
@@ -274,7 +277,7 @@ s_answer (auth_t *self)
     }
     else {
         int address_len = address? (int) (zframe_size (address) < 64? zframe_size (address): 64): 0;
-        log_debug ("ZAP: admitted %s from %.*s", user_id, address_len, (const char *) zframe_data (address));
+        log_debug ("curve.admitted", "ZAP: admitted %s from %.*s", user_id, address_len, (const char *) zframe_data (address));
     }
 
     zmsg_t *reply = zmsg_new ();
@@ -311,7 +314,7 @@ s_actor (zsock_t *pipe, void *args)
         if (zmq_poll (items, 2, wait > 0? (long) wait: 0) == -1) {
             if (zmq_errno () == EINTR)
                 continue;
-            log_error ("ZAP handler: %s", zmq_strerror (zmq_errno ()));
+            log_error ("curve.zap_failed", "ZAP handler: %s", zmq_strerror (zmq_errno ()));
             break;
         }
         if (items [0].revents & ZMQ_POLLIN) {

@@ -180,10 +180,10 @@ s_join (cluster_t *self, char *errbuf, size_t errlen)
 {
     int64_t until = s_now_ms () + self->options.join_timeout_ms;
     char why [256] = "no member answered";
-    log_info ("cluster: node %" PRIu64 " joining through %s", self->options.id, self->options.join);
+    log_info ("cluster.joining", "cluster: node %" PRIu64 " joining through %s", self->options.id, self->options.join);
     while (s_now_ms () < until) {
         if (s_join_once (self, why, sizeof (why)) == 0) {
-            log_info ("cluster: node %" PRIu64 " joined as a voter", self->options.id);
+            log_info ("cluster.joined", "cluster: node %" PRIu64 " joined as a voter", self->options.id);
             return 0;
         }
         poll (NULL, 0, 200);
@@ -356,7 +356,8 @@ s_watch_once (cluster_t *self)
     bool known = !id || *self->leader_endpoint;
     pthread_mutex_unlock (&self->lock);
     if (changed)
-        log_info ("cluster: %s (node %" PRIu64 " %s)", id == self->options.id? "this node leads"
+        log_info_with ("cluster.leader", LOG_FIELDS (LOG_INT ("leader", id), LOG_BOOL ("self", id && id == self->options.id)),
+                  "cluster: %s (node %" PRIu64 " %s)", id == self->options.id? "this node leads"
                   : id? "another node leads": "no leader known", id? id: was, id? address: "was the last leader");
     if (changed || !known || now - self->refreshed_ms >= REFRESH_MS) {
         self->refreshed_ms = now;
@@ -374,7 +375,7 @@ s_watch_once (cluster_t *self)
             self->refreshed_ms = 0;     /* read it back at the next look */
         }
         else
-            log_debug ("cluster: cannot record this node's endpoint yet: %s", why);
+            log_debug ("cluster.endpoint_pending", "cluster: cannot record this node's endpoint yet: %s", why);
     }
 }
 
@@ -457,7 +458,7 @@ cluster_new (const cluster_options_t *options, char *errbuf, size_t errlen)
     bool member = s_has_state (self->data_dir);
     if (s_start_node (self, errbuf, errlen))
         goto failed;
-    log_info ("cluster: node %" PRIu64 " at %s, data in %s (%s)", options->id, self->address, self->data_dir,
+    log_info ("cluster.node", "cluster: node %" PRIu64 " at %s, data in %s (%s)", options->id, self->address, self->data_dir,
               member? "a member already": options->id == 1? "founding the cluster": "new");
     if (!member && options->id != 1 && s_join (self, errbuf, errlen))
         goto failed;
@@ -492,9 +493,9 @@ cluster_destroy (cluster_t **self_p)
         char why [256];
         if (leads && voters > 1) {
             if (cluster_transfer (self, 0, why, sizeof (why)) == 0)
-                log_info ("cluster: handed leadership to another node before stopping");
+                log_info ("cluster.handover", "cluster: handed leadership to another node before stopping");
             else
-                log_warn ("cluster: could not hand leadership over before stopping: %s", why);
+                log_warn ("cluster.handover_failed", "cluster: could not hand leadership over before stopping: %s", why);
         }
     }
     if (self->node) {

@@ -54,6 +54,8 @@ static const s_choice_t s_sync_choices [] = { { "full", true }, { "normal", fals
 static const s_choice_t s_level_choices [] = {
     { "error", LOG_LEVEL_ERROR }, { "warn", LOG_LEVEL_WARN }, { "info", LOG_LEVEL_INFO },
     { "debug", LOG_LEVEL_DEBUG }, { NULL, 0 } };
+static const s_choice_t s_format_choices [] = {
+    { "text", LOG_FORMAT_TEXT }, { "json", LOG_FORMAT_JSON }, { NULL, 0 } };
 
 /*  In usage order; README.md's option tables list the same options with
     the same defaults (test_config checks it). */
@@ -97,6 +99,9 @@ static const s_option_t s_options [] = {
       .help = "allow non-loopback endpoints without CURVE (anyone can write)" },
     { .name = "--log-level", .arg = "LEVEL", .kind = S_CHOICE, .choices = s_level_choices, .fallback = "info",
       S_FIELD (log_level), .help = "error, warn, info or debug" },
+    { .name = "--log-format", .kind = S_CHOICE, .choices = s_format_choices, .fallback = "text",
+      S_FIELD (log_format), .help = "text: one line per event; json: one JSON object per line (time, level, "
+              "event, msg, fields)" },
 
     { .name = "--cluster-id", .arg = "N", .kind = S_NUMBER, .min = 1, .max = INT64_MAX, S_FIELD (cluster_id),
       .heading = "cluster mode (a replicated ledger on dqlite; see README \"Cluster mode\"):",

@@ -23,6 +23,7 @@ typedef struct {
     uint32_t max_queue;
     int64_t dedup_ttl_s;
     log_level_t log_level;
+    log_format_t log_format;    /* stderr lines as text or JSON */
     const char *curve_secret;   /* the server's certificate (zcert), or NULL */
     const char *curve_allow;    /* directory of allowed client public certificates */
     bool insecure_bind;         /* listen without CURVE beyond loopback */

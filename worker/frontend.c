@@ -209,7 +209,8 @@ s_peers_new (frontend_t *self, void *ctx, char *errbuf, size_t errlen)
     self->peers = peers_new (ctx, self->router, capacity, self->config->curve_secret != NULL, errbuf, errlen);
     if (!self->peers)
         return -1;
-    log_info ("connection capacity %zu (open-files limit %llu)", capacity, (unsigned long long) fd_limit);
+    log_info_with ("worker.capacity", LOG_FIELDS (LOG_INT ("capacity", capacity), LOG_INT ("fd_limit", fd_limit)),
+                   "connection capacity %zu (open-files limit %llu)", capacity, (unsigned long long) fd_limit);
     return 0;
 }
 
@@ -435,7 +436,7 @@ s_send_reply (frontend_t *self, job_t *job)
 
 dropped:
     atomic_fetch_add (&self->stats->replies_dropped, 1);
-    log_debug ("reply dropped: %s", zmq_strerror (errno));
+    log_debug ("reply.dropped", "reply dropped: %s", zmq_strerror (errno));
 }
 
 /*  Answer a request that is not run. */
@@ -525,7 +526,7 @@ s_receive (frontend_t *self)
     }
     peers_received (self->peers, fd, wire);
     if (!job) {
-        log_error ("out of memory: request dropped");
+        log_error ("request.out_of_memory", "out of memory: request dropped");
         return NULL;
     }
     job->fd = fd;
@@ -729,6 +730,12 @@ s_handle_request (frontend_t *self, job_t *job)
         return;
 
 reject:
+    /*  At debug only: a refusal is the client's news, and under overload
+        there is one per request. */
+    if (log_enabled (LOG_LEVEL_DEBUG))
+        log_debug_with ("request.refused", LOG_FIELDS (LOG_TEXT ("class", proto_class_name (err.klass)),
+                        LOG_TEXT ("code", err.code), LOG_INT ("op", err.op), LOG_TEXT ("field", err.field)),
+                        "refused a request: %s/%s: %s", proto_class_name (err.klass), err.code, err.message);
     s_reply_error (self, job, &err);
     job_pool_give (&self->pool, &job);
 }
@@ -790,7 +797,8 @@ s_check_memory (frontend_t *self, int64_t now)
     self->resident = resident;
     bool tight = resident > soft;
     if (tight != self->memory_tight)
-        log_msg (tight? LOG_LEVEL_WARN: LOG_LEVEL_INFO,
+        log_event (tight? LOG_LEVEL_WARN: LOG_LEVEL_INFO, tight? "memory.refusing": "memory.accepting",
+                   LOG_FIELDS (LOG_INT ("resident_bytes", resident), LOG_INT ("max_memory_bytes", limit)),
                  tight? "memory: %zu MiB resident, past %d%% of --max-memory %zu MiB: refusing requests"
                       : "memory: %zu MiB resident, under %d%% of --max-memory %zu MiB again: taking requests",
                  resident >> 20, MEMORY_SOFT_PERCENT, limit >> 20);
@@ -804,12 +812,16 @@ s_check_memory (frontend_t *self, int64_t now)
     if (!held && resident <= limit)
         return;
     if (held)
-        log_warn ("memory: %zu MiB resident, %s --max-memory %zu MiB: disconnected the connection holding "
+        log_warn_with ("memory.disconnect", LOG_FIELDS (LOG_INT ("resident_bytes", resident),
+                       LOG_INT ("max_memory_bytes", limit), LOG_INT ("held_bytes", held)),
+                  "memory: %zu MiB resident, %s --max-memory %zu MiB: disconnected the connection holding "
                   "the most (up to %zu KiB: a message still arriving, unread requests or unacknowledged replies)",
                   resident >> 20, resident > limit? "past": "near", limit >> 20, held >> 10);
     else
     if (now - self->memory_logged_us > 10000000) {
-        log_error ("memory: %zu MiB resident, past --max-memory %zu MiB, and no connection holds %d KiB: "
+        log_error_with ("memory.over_limit", LOG_FIELDS (LOG_INT ("resident_bytes", resident),
+                        LOG_INT ("max_memory_bytes", limit)),
+                   "memory: %zu MiB resident, past --max-memory %zu MiB, and no connection holds %d KiB: "
                    "refusing requests until it falls", resident >> 20, limit >> 20, EVICT_MIN_BYTES >> 10);
         self->memory_logged_us = now;
     }
@@ -843,7 +855,7 @@ s_follow_leader (frontend_t *self)
     bool leads = cluster_leader (self->cluster, self->leader, sizeof (self->leader));
     self->leads = leads;
     if (self->store && (!leads || !store_usable (self->store))) {
-        log_info ("cluster: %s: answering NOT_LEADER", leads? "the store lost its node": "no longer the leader");
+        log_info ("cluster.not_leader", "cluster: %s: answering NOT_LEADER", leads? "the store lost its node": "no longer the leader");
         store_destroy (&self->store);
         cluster_kick (self->cluster);
         return;
@@ -860,9 +872,9 @@ s_follow_leader (frontend_t *self)
     self->store = store_new_dqlite (cluster_node_address (self->cluster), CLUSTER_DB_NAME,
                                     self->config->cluster_timeout_ms, &options, self->stats, errbuf, sizeof (errbuf));
     if (self->store)
-        log_info ("cluster: this node leads: taking writes (schema version %d)", store_schema_version (self->store));
+        log_info ("cluster.leading", "cluster: this node leads: taking writes (schema version %d)", store_schema_version (self->store));
     else {
-        log_warn ("cluster: this node leads, but its store cannot open: %s", errbuf);
+        log_warn ("cluster.store_failed", "cluster: this node leads, but its store cannot open: %s", errbuf);
         cluster_kick (self->cluster);
     }
 }
@@ -893,7 +905,7 @@ s_serve (frontend_t *self, int timeout_ms)
     if (zmq_poll (items, count + 3, timeout_ms) == -1) {
         if (errno == EINTR)
             return 0;
-        log_error ("poll failed: %s", zmq_strerror (errno));
+        log_error ("worker.poll_failed", "poll failed: %s", zmq_strerror (errno));
         return -1;
     }
     if (items [count + 1].revents & ZMQ_POLLIN) {
@@ -903,7 +915,9 @@ s_serve (frontend_t *self, int timeout_ms)
     }
     if (*self->stop && !self->draining) {
         self->draining = true;
-        log_info ("stopping: no new requests; refusing %zu batches not started, finishing %u running or at readers",
+        log_info_with ("worker.stopping", LOG_FIELDS (LOG_INT ("refused", self->waiting.count),
+                       LOG_INT ("running", s_readers_in_flight (self))),
+                  "stopping: no new requests; refusing %zu batches not started, finishing %u running or at readers",
                   self->waiting.count, s_readers_in_flight (self));
         s_refuse_waiting (self);
     }

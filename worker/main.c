@@ -144,12 +144,13 @@ main (int argc, char *argv [])
         return 2;
     }
     log_set_level (config.log_level);
+    log_set_format (config.log_format);
 
     /*  czmq's own handler would turn SIGINT into zsys_interrupted; we want
         the drain above instead, so it is switched off before czmq starts. */
     zsys_handler_set (NULL);
     if (s_install_signals ()) {
-        log_error ("cannot install signal handlers");
+        log_error ("worker.start_failed", "cannot install signal handlers");
         return 1;
     }
     /*  No allocation statistics: they take a global mutex on every
@@ -189,7 +190,7 @@ main (int argc, char *argv [])
             .join_timeout_ms = 60000,
         };
         if (!(cluster = cluster_new (&cluster_options, errbuf, sizeof (errbuf)))) {
-            log_error ("cluster: %s", errbuf);
+            log_error ("worker.start_failed", "cluster: %s", errbuf);
             goto failed;
         }
         stats.cluster = cluster;
@@ -206,7 +207,7 @@ main (int argc, char *argv [])
         db_new = access (config.db_path, F_OK) != 0 && errno == ENOENT;
         if (!(store = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
             s_explain_open_failure (config.db_path, errbuf, sizeof (errbuf));
-            log_error ("%s", errbuf);
+            log_error ("worker.start_failed", "%s", errbuf);
             goto failed;
         }
         schema = store_schema_version (store);
@@ -215,36 +216,46 @@ main (int argc, char *argv [])
         options.read_only = true;
         for (int n = 0; n < config.readers; n++)
             if (!(readers [n] = store_new (config.db_path, &options, &stats, errbuf, sizeof (errbuf)))) {
-                log_error ("reader: %s", errbuf);
+                log_error ("worker.start_failed", "reader: %s", errbuf);
                 goto failed;
             }
     }
 
     if (!(ctx = zsys_init ())) {
-        log_error ("cannot start ZeroMQ");
+        log_error ("worker.start_failed", "cannot start ZeroMQ");
         goto failed;
     }
     /*  ZAP handler first: a CURVE client connecting right after bind must
         find it there. It re-reads the allowed keys when the directory changes. */
     if (config.curve_allow && !(auth = auth_new (ctx, config.curve_allow, errbuf, sizeof (errbuf)))) {
-        log_error ("%s", errbuf);
+        log_error ("worker.start_failed", "%s", errbuf);
         goto failed;
     }
     if (!(frontend = frontend_new (ctx, &config, &stats, &store, readers, cluster, errbuf, sizeof (errbuf)))) {
-        log_error ("%s", errbuf);
+        log_error ("worker.start_failed", "%s", errbuf);
         goto failed;
     }
     frontend_set_auth (frontend, auth);
     for (int n = 0; n < config.bind_count; n++)
-        log_info ("listening on %s%s", config.binds [n], config.curve_secret? " (CURVE)": "");
+        log_info_with ("worker.listen", LOG_FIELDS (LOG_TEXT ("endpoint", config.binds [n]),
+                       LOG_BOOL ("curve", config.curve_secret)),
+                  "listening on %s%s", config.binds [n], config.curve_secret? " (CURVE)": "");
     if (config.curve_allow)
-        log_info ("CURVE: clients must hold a key from %s", config.curve_allow);
+        log_info_with ("curve.allow", LOG_FIELDS (LOG_TEXT ("dir", config.curve_allow)),
+                  "CURVE: clients must hold a key from %s", config.curve_allow);
     if (cluster)
-        log_info ("ledgerd %s: cluster node %llu, data in %s, advertised as %s, group commit up to %u",
+        log_info_with ("worker.start", LOG_FIELDS (LOG_TEXT ("version", LEDGER_VERSION),
+                       LOG_INT ("cluster_id", config.cluster_id), LOG_TEXT ("data_dir", config.data_dir),
+                       LOG_TEXT ("advertise", config.advertise), LOG_INT ("group_max", config.group_max)),
+                  "ledgerd %s: cluster node %llu, data in %s, advertised as %s, group commit up to %u",
                   LEDGER_VERSION, (unsigned long long) config.cluster_id, config.data_dir, config.advertise,
                   config.group_max);
     else
-        log_info ("ledgerd %s: database %s, schema version %d, sync %s, %d readers, group commit up to %u",
+        log_info_with ("worker.start", LOG_FIELDS (LOG_TEXT ("version", LEDGER_VERSION),
+                       LOG_TEXT ("db", config.db_path), LOG_INT ("schema", schema),
+                       LOG_TEXT ("sync", config.sync_full? "full": "normal"), LOG_INT ("readers", config.readers),
+                       LOG_INT ("group_max", config.group_max)),
+                  "ledgerd %s: database %s, schema version %d, sync %s, %d readers, group commit up to %u",
                   LEDGER_VERSION, config.db_path, schema, config.sync_full? "full": "normal", config.readers,
                   config.group_max);
 
@@ -254,7 +265,7 @@ main (int argc, char *argv [])
     cluster_destroy (&cluster);
     auth_destroy (&auth);
     zsys_shutdown ();
-    log_info ("stopped: database closed");
+    log_info_with ("worker.stopped", LOG_FIELDS (LOG_INT ("exit_status", rc == 0? 0: 1)), "stopped: database closed");
     return rc == 0? 0: 1;
 
 failed:

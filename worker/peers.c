@@ -65,7 +65,7 @@ peers_raise_fd_limit (size_t reserve, uint64_t *limit_p)
     if (getrlimit (RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < limit.rlim_max) {
         limit.rlim_cur = limit.rlim_max;
         if (setrlimit (RLIMIT_NOFILE, &limit))
-            log_warn ("cannot raise the open-files limit to %llu: %s",
+            log_warn ("worker.fd_limit_failed", "cannot raise the open-files limit to %llu: %s",
                       (unsigned long long) limit.rlim_max, strerror (errno));
     }
     uint64_t max = s_fd_limit ();
@@ -149,7 +149,9 @@ s_log_refused (peers_t *self, const char *why)
     int64_t now = stats_monotonic_us ();
     if (now - self->refused_logged_us < 1000000)
         return;
-    log_warn ("%s: %zu connections open, capacity %zu (open-files limit %llu); %llu refused since the last report",
+    log_warn_with ("connection.refused", LOG_FIELDS (LOG_INT ("open", self->count), LOG_INT ("capacity", self->capacity),
+                   LOG_INT ("refused", self->refused_unlogged)),
+              "%s: %zu connections open, capacity %zu (open-files limit %llu); %llu refused since the last report",
               why, self->count, self->capacity, (unsigned long long) s_fd_limit (),
               (unsigned long long) self->refused_unlogged);
     self->refused_logged_us = now;

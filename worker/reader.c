@@ -36,7 +36,7 @@ s_reader_main (void *arg)
         int writer = getpriority (PRIO_PROCESS, 0);     /* the process's, as the writer runs */
         int nice = (errno? 0: writer) + self->nice;
         if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice < 19? nice: 19) == -1)
-            log_warn ("reader: cannot lower its CPU priority: %s", strerror (errno));
+            log_warn ("reader.nice_failed", "reader: cannot lower its CPU priority: %s", strerror (errno));
     }
     while (true) {
         job_t *job;
@@ -44,7 +44,7 @@ s_reader_main (void *arg)
         if (rc == -1 && errno == EINTR)
             continue;
         if (rc != (int) sizeof (job)) {
-            log_error ("reader: cannot read from the front end: %s", zmq_strerror (errno));
+            log_error ("reader.pipe_failed", "reader: cannot read from the front end: %s", zmq_strerror (errno));
             break;
         }
         if (!job)

@@ -1,6 +1,7 @@
 #!/bin/sh
 # `cmake --install` installs what the README lists (ledgerd among the
-# programs, and never the test build ledgerd_test), and the installed ledger.pc is self-contained: with no other
+# programs, the manual pages under share/man, and never the test build
+# ledgerd_test), and the installed ledger.pc is self-contained: with no other
 # .pc file in reach, `pkg-config --cflags --libs ledger` works, --cflags is
 # the prefix's include dir alone, and the example producer compiles with it.
 # Usage: install_check.sh BUILD_DIR SOURCE_DIR C_COMPILER
@@ -10,7 +11,8 @@ prefix=$(mktemp -d "${TMPDIR:-/tmp}/ledger-install-XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
 cmake --install "$build" --prefix "$prefix" >/dev/null
 fail=0
-for file in bin/ledgerd bin/ledgerctl include/ledger.h; do
+for file in bin/ledgerd bin/ledgerctl include/ledger.h \
+            share/man/man8/ledgerd.8 share/man/man1/ledgerctl.1 share/man/man1/ledger-bench.1 share/man/man3/ledger.3; do
     [ -e "$prefix/$file" ] || { echo "install_check: $file not installed" >&2; fail=1; }
 done
 # The test build of the worker (ledgerd_test, with test hooks) never ships.
@@ -37,5 +39,10 @@ if [ -z "${cflags_ok:-}" ]; then
     fail=1
 fi
 "$cc" -fsyntax-only $cflags "$src/examples/producer.c" || { echo "install_check: producer.c does not compile with ledger.pc's flags" >&2; fail=1; }
-[ $fail -eq 0 ] && echo "install_check: ledgerd, ledgerctl, libledger and a self-contained ledger.pc installed"
+# An installed page is found by name through the prefix's manual path.
+if [ -e "$prefix/share/man/man8/ledgerd.8" ] && ! LC_ALL=C MANPATH="$prefix/share/man" man -w ledgerd >/dev/null 2>&1; then
+    echo "install_check: man cannot find ledgerd(8) under $prefix/share/man" >&2
+    fail=1
+fi
+[ $fail -eq 0 ] && echo "install_check: ledgerd, ledgerctl, libledger, a self-contained ledger.pc and the manual pages installed"
 exit $fail

@@ -270,17 +270,17 @@ s_checkpoint_at_close (s_db_t *self)
         none. */
     const char *moved = s_moved (&self->base);
     if (moved)
-        log_warn ("database %s %s while ledgerd had it open: emptying the WAL of the file it had open",
+        log_warn ("store.moved", "database %s %s while ledgerd had it open: emptying the WAL of the file it had open",
                   path, moved);
     /*  Not the front end's busy handler: the front end is going away. */
     int wait_ms = self->store->options.busy_timeout_ms;
     sqlite3_busy_timeout (self->db, wait_ms < CHECKPOINT_CLOSE_WAIT_MS? wait_ms: CHECKPOINT_CLOSE_WAIT_MS);
     int rc = sqlite3_wal_checkpoint_v2 (self->db, "main", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     if (rc != SQLITE_OK)
-        log_error ("the WAL could not be checkpointed at shutdown: database %s: %s: %s",
+        log_error ("store.checkpoint_failed", "the WAL could not be checkpointed at shutdown: database %s: %s: %s",
                    path, store_rc_name (rc), sqlite3_errmsg (self->db));
     else
-        log_info ("database %s: checkpointed the WAL at shutdown", path);
+        log_info_with ("store.checkpoint", LOG_FIELDS (LOG_TEXT ("db", path)), "database %s: checkpointed the WAL at shutdown", path);
 }
 
 static void
@@ -366,11 +366,11 @@ s_log_new_ledger (const char *path)
     struct stat st;
     if (stat (path, &st) == 0) {
         if (S_ISREG (st.st_mode) && st.st_size == 0)
-            log_warn ("database %s is empty: starting a new ledger", path);
+            log_warn_with ("store.new", LOG_FIELDS (LOG_TEXT ("db", path)), "database %s is empty: starting a new ledger", path);
     }
     else
     if (errno == ENOENT)
-        log_info ("database %s does not exist: creating a new database", path);
+        log_info_with ("store.new", LOG_FIELDS (LOG_TEXT ("db", path)), "database %s does not exist: creating a new database", path);
 }
 
 /*  Remember which file the writer has open, so that the store can tell

@@ -97,11 +97,16 @@ store_log_limited (store_t *self, store_log_topic_t topic, const char *format, .
     va_start (args, format);
     vsnprintf (line, sizeof (line), format, args);
     va_end (args);
+    /*  The log's event for each topic, in store_log_topic_t's order. */
+    static const char *events [STORE_LOG_TOPICS] = {
+        "store.io_error", "store.disk_full", "store.corrupt", "store.readonly", "store.checkpoint_failed",
+        "store.moved" };
     if (limit->held_back)
-        log_error ("%s (%" PRIu64 " more like it in the last %d s were not logged)",
-                   line, limit->held_back, STORE_LOG_EVERY_US / 1000000);
+        log_error_with (events [topic], LOG_FIELDS (LOG_INT ("unlogged", limit->held_back)),
+                        "%s (%" PRIu64 " more like it in the last %d s were not logged)",
+                        line, limit->held_back, STORE_LOG_EVERY_US / 1000000);
     else
-        log_error ("%s", line);
+        log_error (events [topic], "%s", line);
     limit->logged = true;
     limit->last_us = now_us;
     limit->held_back = 0;
