@@ -79,12 +79,9 @@ class Client(BaseClient):
         self._close_socket()
 
     def _close_socket(self) -> None:
-        if self._socket is not None:
-            self._socket.close(0)
-            self._socket = None
-        if self._monitor is not None:
-            self._monitor.close(0)
-            self._monitor = None
+        self._close(self._socket, self._monitor)
+        self._socket = None
+        self._monitor = None
 
     def _reopen(self) -> zmq.asyncio.Socket:
         self._close_socket()

@@ -82,12 +82,31 @@ class BaseClient:
             monitor.setsockopt(zmq.LINGER, 0)
             monitor.connect(address)
         except zmq.ZMQError:
-            if monitor is not None:
-                monitor.close(0)
+            self._close(None, monitor)
+            try:
+                sock.disable_monitor()  # nobody would read its events
+            except zmq.ZMQError:
+                pass
             monitor = None              # no monitor: failures wait out the timeout
         self._engine.opened()
         sock.connect(self._engine.endpoint)
         return monitor
+
+    @staticmethod
+    def _close(sock: Any, monitor: Any) -> None:
+        """Close sock and its monitor. The monitor is stopped first: libzmq
+        sends events with a blocking send from its I/O thread, so an event
+        for a monitor whose reader is gone would stall every socket of the
+        context."""
+        if sock is not None and monitor is not None:
+            try:
+                sock.disable_monitor()
+            except zmq.ZMQError:
+                pass
+        if sock is not None:
+            sock.close(0)
+        if monitor is not None:
+            monitor.close(0)
 
     @staticmethod
     def _event(frames: List[bytes]) -> Optional[int]:
@@ -151,12 +170,9 @@ class Client(BaseClient):
 
     def close(self) -> None:
         """Close the socket; requests still in flight are abandoned."""
-        if self._socket is not None:
-            self._socket.close(0)
-            self._socket = None
-        if self._monitor is not None:
-            self._monitor.close(0)
-            self._monitor = None
+        self._close(self._socket, self._monitor)
+        self._socket = None
+        self._monitor = None
 
     # --- the engine's I/O ---------------------------------------------------
 
