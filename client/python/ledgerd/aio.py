@@ -54,6 +54,7 @@ class Client(BaseClient):
         super().__init__(endpoints, **options)
         self._context = zmq.asyncio.Context.instance()
         self._socket: Optional[zmq.asyncio.Socket] = None
+        self._monitor: Optional[zmq.asyncio.Socket] = None
         self._waiters: Dict[int, "asyncio.Future[BatchResult]"] = {}
         self._reader: Optional["asyncio.Task[None]"] = None
 
@@ -75,17 +76,32 @@ class Client(BaseClient):
         for waiter in self._waiters.values():
             waiter.cancel()
         self._waiters.clear()
-        if self._socket is not None:
-            self._socket.close(0)
-            self._socket = None
+        self._close_socket()
+
+    def _close_socket(self) -> None:
+        self._close(self._socket, self._monitor)
+        self._socket = None
+        self._monitor = None
 
     def _reopen(self) -> zmq.asyncio.Socket:
-        if self._socket is not None:
-            self._socket.close(0)
+        self._close_socket()
         sock = self._context.socket(zmq.DEALER)
-        self._configure(sock)
+        self._monitor = self._configure(sock, self._context)
         self._socket = sock
         return sock
+
+    async def _read_monitor(self) -> None:
+        """Hand the socket monitor's events to the engine."""
+        events = []
+        while self._monitor is not None:
+            try:
+                event = self._event(await self._monitor.recv_multipart(zmq.DONTWAIT))
+            except zmq.Again:
+                break
+            if event is not None:
+                events.append(event)
+        if events:
+            self._engine.on_events(events, time.monotonic())
 
     def _deliver(self) -> None:
         engine = self._engine
@@ -99,6 +115,7 @@ class Client(BaseClient):
         """Send what is due and read replies while anyone waits."""
         engine = self._engine
         while self._waiters:
+            await self._read_monitor()  # what happened while nobody looked (idle)
             now = time.monotonic()
             reopen, due = engine.due(now)
             sock = self._socket if self._socket is not None and not reopen else self._reopen()
@@ -114,13 +131,21 @@ class Client(BaseClient):
             wait = min(_TICK, max(0.0, engine.wake_at(now + _TICK) - now))
             poller = zmq.asyncio.Poller()
             poller.register(sock, zmq.POLLIN)
-            if await poller.poll(int(wait * 1000) + 1):
+            monitor = self._monitor
+            if monitor is not None:
+                poller.register(monitor, zmq.POLLIN)
+            ready = dict(await poller.poll(int(wait * 1000) + 1))
+            # Replies first: a reply that came before the connection broke
+            # finishes its request, and only what still waits is a lost try.
+            if sock in ready:
                 while True:
                     try:
                         frames = await sock.recv_multipart(zmq.DONTWAIT)
                     except zmq.Again:
                         break
                     engine.on_reply(frames, time.monotonic())
+            if monitor is not None and monitor in ready:
+                await self._read_monitor()
             self._deliver()
 
     def _start(self, batch: Batch) -> "asyncio.Future[BatchResult]":

@@ -11,20 +11,25 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
 from collections import deque
 from typing import Any, Deque, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
 from . import _plans as plans
-from ._core import Engine, parse_endpoints
+from ._core import MONITOR_EVENTS, Engine, parse_endpoints
 from ._curve import load_client_keys, load_server_key
 from .batch import UNSET, Batch, BatchResult
 from .frames import summary_frame, transactions_frame
 from .values import Category, SummaryRow, Transaction
 
 __all__ = ["Client", "BaseClient"]
+
+_MONITORS = itertools.count()
 
 
 class BaseClient:
@@ -57,14 +62,58 @@ class BaseClient:
         """The random id this client puts in its idempotency keys."""
         return self._engine.client_id
 
-    def _configure(self, sock: Any) -> None:
+    def _configure(self, sock: Any, context: Any) -> Any:
+        """Set sock up and connect it to the current endpoint; returns the
+        PAIR socket its monitor reports on (None if libzmq has none)."""
         sock.setsockopt(zmq.LINGER, 0)
         if self._curve:
             public, secret, server = self._curve
             sock.curve_publickey = public
             sock.curve_secretkey = secret
             sock.curve_serverkey = server
+        monitor = None
+        address = f"inproc://ledgerd-py-monitor-{os.getpid()}-{next(_MONITORS)}"
+        try:
+            sock.monitor(address, MONITOR_EVENTS)
+            monitor = context.socket(zmq.PAIR)
+            # Unbounded: libzmq sends events from its I/O thread, blocking,
+            # and a full pipe would stall every socket of the context.
+            monitor.setsockopt(zmq.RCVHWM, 0)
+            monitor.setsockopt(zmq.LINGER, 0)
+            monitor.connect(address)
+        except zmq.ZMQError:
+            self._close(None, monitor)
+            try:
+                sock.disable_monitor()  # nobody would read its events
+            except zmq.ZMQError:
+                pass
+            monitor = None              # no monitor: failures wait out the timeout
+        self._engine.opened()
         sock.connect(self._engine.endpoint)
+        return monitor
+
+    @staticmethod
+    def _close(sock: Any, monitor: Any) -> None:
+        """Close sock and its monitor. The monitor is stopped first: libzmq
+        sends events with a blocking send from its I/O thread, so an event
+        for a monitor whose reader is gone would stall every socket of the
+        context."""
+        if sock is not None and monitor is not None:
+            try:
+                sock.disable_monitor()
+            except zmq.ZMQError:
+                pass
+        if sock is not None:
+            sock.close(0)
+        if monitor is not None:
+            monitor.close(0)
+
+    @staticmethod
+    def _event(frames: List[bytes]) -> Optional[int]:
+        try:
+            return int(parse_monitor_message(frames)["event"])
+        except Exception:
+            return None
 
     @staticmethod
     def _filters(from_: Any, to: Any, categories: Any, include_subcategories: Any, min_amount: Any,
@@ -110,6 +159,8 @@ class Client(BaseClient):
         super().__init__(endpoints, **options)
         self._context = zmq.Context.instance()
         self._socket: Optional[zmq.Socket] = None
+        self._monitor: Optional[zmq.Socket] = None
+        self._poller = zmq.Poller()
 
     def __enter__(self) -> "Client":
         return self
@@ -119,22 +170,40 @@ class Client(BaseClient):
 
     def close(self) -> None:
         """Close the socket; requests still in flight are abandoned."""
-        if self._socket is not None:
-            self._socket.close(0)
-            self._socket = None
+        self._close(self._socket, self._monitor)
+        self._socket = None
+        self._monitor = None
 
     # --- the engine's I/O ---------------------------------------------------
 
     def _reopen(self) -> zmq.Socket:
         self.close()
         sock = self._context.socket(zmq.DEALER)
-        self._configure(sock)
+        self._monitor = self._configure(sock, self._context)
         self._socket = sock
+        self._poller = zmq.Poller()
+        self._poller.register(sock, zmq.POLLIN)
+        if self._monitor is not None:
+            self._poller.register(self._monitor, zmq.POLLIN)
         return sock
+
+    def _read_monitor(self) -> None:
+        """Hand the socket monitor's events to the engine."""
+        events = []
+        while self._monitor is not None:
+            try:
+                event = self._event(self._monitor.recv_multipart(zmq.DONTWAIT))
+            except zmq.Again:
+                break
+            if event is not None:
+                events.append(event)
+        if events:
+            self._engine.on_events(events, time.monotonic())
 
     def _pump(self, until: float) -> None:
         """Send what is due, then wait for replies until until or the next timer."""
         engine = self._engine
+        self._read_monitor()            # what happened while nobody looked (idle)
         now = time.monotonic()
         finished = len(engine.finished)
         reopen, due = engine.due(now)
@@ -148,13 +217,18 @@ class Client(BaseClient):
         if len(engine.finished) > finished:
             return                      # a request gave up: let the caller see it
         wait = max(0.0, engine.wake_at(until) - now)
-        if sock.poll(int(wait * 1000) + 1, zmq.POLLIN):
+        ready = dict(self._poller.poll(int(wait * 1000) + 1))
+        # Replies first: a reply that came before the connection broke
+        # finishes its request, and only what still waits is a lost try.
+        if sock in ready:
             while True:
                 try:
                     frames = sock.recv_multipart(zmq.DONTWAIT)
                 except zmq.Again:
                     break
                 engine.on_reply(frames, time.monotonic())
+        if self._monitor is not None and self._monitor in ready:
+            self._read_monitor()
 
     # --- batches --------------------------------------------------------------
 
