@@ -748,13 +748,14 @@ s_on_monitor (ledger_client_t *self, int64_t now)
             waited on this one (the old one holds the sends queued): never
             a spin of refused connects. */
         bool waiting = false;
-        bool untried = ++self->refusals < self->endpoint_count;
+        for (size_t n = 0; n < self->pending_count && !waiting; n++)
+            waiting = !self->pending [n].resend_at;
+        /*  A refusal counts once, when it sends something elsewhere (the
+            flag stays up until the socket is reopened). */
+        bool untried = waiting && ++self->refusals < self->endpoint_count;
         for (size_t n = 0; n < self->pending_count; n++)
-            if (!self->pending [n].resend_at) {
-                if (s_not_now (self, n, now, NULL) && untried)
-                    self->pending [n].resend_at = now;
-                waiting = true;
-            }
+            if (!self->pending [n].resend_at && s_not_now (self, n, now, NULL) && untried)
+                self->pending [n].resend_at = now;
         if (waiting) {
             s_rotate (self);
             self->switch_endpoint = true;
