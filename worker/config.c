@@ -95,6 +95,8 @@ static const s_option_t s_options [] = {
       .help = "CURVE: client public certificates allowed in (re-read when it changes)" },
     { .name = "--insecure-bind", .kind = S_SWITCH, S_FIELD (insecure_bind),
       .help = "allow non-loopback endpoints without CURVE (anyone can write)" },
+    { .name = "--backup-idle-s", .arg = "N", .kind = S_NUMBER, .min = 1, .max = 86400, .fallback = "60",
+      S_FIELD (backup_idle_s), .help = "a backup snapshot nobody reads for N seconds is removed" },
     { .name = "--log-level", .arg = "LEVEL", .kind = S_CHOICE, .choices = s_level_choices, .fallback = "info",
       S_FIELD (log_level), .help = "error, warn, info or debug" },
 

@@ -245,6 +245,9 @@ static const char *s_type_names [] = {
     [PROTO_FT_SUMMARY_BY] = "grouping",
     [PROTO_FT_PERIOD] = "period",
     [PROTO_FT_OFFSET] = "offset",
+    [PROTO_FT_TOKEN] = "token",
+    [PROTO_FT_POSITION] = "position",
+    [PROTO_FT_LENGTH] = "length",
 };
 
 static void
