@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Random bytes in a token (it is sent as twice as many hex digits). */
@@ -49,6 +51,7 @@ struct _backup_t {
     void *pipe;                 /* the thread's end of the PAIR */
     char db_path [PATH_MAX];
     int64_t idle_us;
+    int nice;                   /* this much nicer than the writer, as the readers */
     stats_t *stats;
     atomic_bool cancelled;
     snapshot_t snapshots [BACKUP_MAX_SNAPSHOTS];
@@ -189,12 +192,16 @@ s_copy (backup_t *self, const char *path, proto_error_t *err)
     sqlite3_close (source);
     source = NULL;
     /*  Page 1 came from a WAL database and says so: reopened, the copy
-        goes into WAL mode, and leaving it rewrites the header. */
+        goes into WAL mode, and leaving it rewrites the header. Never
+        synced: a snapshot is read back from the page cache and removed
+        within seconds, usually before the kernel writes it at all, and an
+        fsync of it would put the whole database in the disk's queue ahead
+        of the writer's next commit (measured: tens of ms). */
     sqlite3_close (copy);
     copy = NULL;
     rc = sqlite3_open_v2 (path, &copy, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_exec (copy, "PRAGMA journal_mode = DELETE;", NULL, NULL, NULL);
+        rc = sqlite3_exec (copy, "PRAGMA synchronous = OFF; PRAGMA journal_mode = DELETE;", NULL, NULL, NULL);
     if (rc != SQLITE_OK)
         s_sqlite_error (err, copy, rc, "cannot finish the snapshot");
 
@@ -412,10 +419,35 @@ s_run (backup_t *self, job_t *job)
     msgpack_sbuffer_destroy (&results);
 }
 
+/*  Writes come first, as for the readers (reader.c): this thread runs
+    nicer than the writer by --reader-nice, and its disk I/O (a copy of the
+    whole database, then reading it back for the digest) at the lowest
+    best-effort I/O priority, so that the writer's fsyncs go ahead of it
+    in the disk's queue. Neither needs privilege; if either fails, the
+    thread just runs as is. */
+static void
+s_lower_priority (backup_t *self)
+{
+    pid_t tid = (pid_t) syscall (SYS_gettid);
+    if (self->nice > 0) {
+        errno = 0;
+        int writer = getpriority (PRIO_PROCESS, 0);
+        int nice = (errno? 0: writer) + self->nice;
+        if (setpriority (PRIO_PROCESS, (id_t) tid, nice < 19? nice: 19) == -1)
+            log_warn ("backup: cannot lower its CPU priority: %s", strerror (errno));
+    }
+#ifdef SYS_ioprio_set
+    enum { IOPRIO_WHO_PROCESS = 1, IOPRIO_CLASS_BE = 2, IOPRIO_CLASS_SHIFT = 13, IOPRIO_LOWEST = 7 };
+    if (syscall (SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | IOPRIO_LOWEST))
+        log_warn ("backup: cannot lower its I/O priority: %s", strerror (errno));
+#endif
+}
+
 static void *
 s_backup_main (void *arg)
 {
     backup_t *self = (backup_t *) arg;
+    s_lower_priority (self);
     while (true) {
         zmq_pollitem_t item = { self->pipe, 0, ZMQ_POLLIN, 0 };
         long tick_ms = self->idle_us / 4000;
@@ -448,7 +480,7 @@ s_backup_main (void *arg)
 }
 
 backup_t *
-backup_new (void *ctx, const char *endpoint, const char *db_path, int idle_s, stats_t *stats,
+backup_new (void *ctx, const char *endpoint, const char *db_path, int idle_s, int nice, stats_t *stats,
             char *errbuf, size_t errlen)
 {
     if (sodium_init () < 0) {
@@ -466,6 +498,7 @@ backup_new (void *ctx, const char *endpoint, const char *db_path, int idle_s, st
     }
     strcpy (self->db_path, db_path);
     self->idle_us = (int64_t) idle_s * 1000000;
+    self->nice = nice;
     self->stats = stats;
     atomic_init (&self->cancelled, false);
     for (int n = 0; n < BACKUP_MAX_SNAPSHOTS; n++)

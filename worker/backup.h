@@ -36,10 +36,11 @@ typedef struct _backup_t backup_t;
 /* Start the backup thread on ctx (a ZeroMQ context) for the database at
    db_path, first removing snapshot files an earlier worker left. The thread
    connects a PAIR socket to endpoint, which the caller has already bound.
-   A snapshot nobody reads for idle_s seconds is removed. stats (borrowed)
-   counts the batches it answers. Returns NULL and writes why into errbuf
-   on failure. */
-backup_t *backup_new (void *ctx, const char *endpoint, const char *db_path, int idle_s, stats_t *stats,
+   A snapshot nobody reads for idle_s seconds is removed. The thread runs
+   nice steps nicer than the writer, and at the lowest best-effort I/O
+   priority. stats (borrowed) counts the batches it answers. Returns NULL
+   and writes why into errbuf on failure. */
+backup_t *backup_new (void *ctx, const char *endpoint, const char *db_path, int idle_s, int nice, stats_t *stats,
                       char *errbuf, size_t errlen);
 
 /* Make the snapshot being taken, if any, stop soon (its batch is answered

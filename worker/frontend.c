@@ -266,7 +266,7 @@ s_backup_start (frontend_t *self, void *ctx, char *errbuf, size_t errlen)
     }
     char why [256];
     self->backup = backup_new (ctx, BACKUP_ENDPOINT, self->config->db_path, self->config->backup_idle_s,
-                               self->stats, why, sizeof (why));
+                               self->config->reader_nice, self->stats, why, sizeof (why));
     if (!self->backup) {
         snprintf (errbuf, errlen, "cannot start the backup thread: %s", why);
         return -1;

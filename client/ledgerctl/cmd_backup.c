@@ -13,6 +13,7 @@
     integrity check and the schema version check (the worker's own number,
     from store_schema_version.h). */
 
+#define _GNU_SOURCE             /* sync_file_range */
 #include "ctl_commands.h"
 #include "ctl_parse.h"
 #include "progress.h"
@@ -28,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +38,12 @@
 #define SNAPSHOT_TIMEOUT_MS (30 * 60 * 1000)
 
 #define DEFAULT_CHUNK (LEDGER_BACKUP_CHUNK_MAX)
+
+/* Written data is sent to the disk every this many bytes, and the batch
+   before waited for, rather than all of it at the final fsync: on the
+   worker's machine, an fsync of the whole copy at once would queue the
+   database's size of writes ahead of the worker's next commit. */
+#define WRITE_BEHIND (8 * 1024 * 1024)
 
 enum {
     OPT_VERIFY = CTL_OPT_FIRST_LOCAL,
@@ -152,6 +160,21 @@ s_write_all (int fd, const void *data, size_t size)
     return 0;
 }
 
+/*  Start writing [from, to) of fd to the disk, and wait for the range
+    before it, sent at the previous call: a steady trickle of writes, at
+    most two ranges in flight. Best effort: the final fsync makes it
+    durable whatever this did. */
+static void
+s_write_behind (int fd, int64_t *sent_p, int64_t *waited_p, int64_t to)
+{
+    if (*waited_p < *sent_p)
+        sync_file_range (fd, *waited_p, *sent_p - *waited_p,
+                         SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER);
+    *waited_p = *sent_p;
+    sync_file_range (fd, *sent_p, to - *sent_p, SYNC_FILE_RANGE_WRITE);
+    *sent_p = to;
+}
+
 /*  Submit batch with the client's timeout and retries set for it. */
 static int
 s_submit (ctl_t *ctl, ledger_batch_t **batch_p, ledger_result_t **result_p, int timeout_ms, int retries)
@@ -205,7 +228,7 @@ s_copy (ctl_t *ctl, const ledger_backup_t *backup, int fd, long chunk, int timeo
     crypto_hash_sha256_state state;
     crypto_hash_sha256_init (&state);
     progress_t *progress = progress_new ((size_t) (backup->size >> 10), "KiB");
-    int64_t position = 0;
+    int64_t position = 0, sent = 0, waited = 0;
     int status = CTL_EXIT_OK;
     while (position < backup->size && status == CTL_EXIT_OK) {
         ledger_batch_t *batch = ledger_batch_new ();
@@ -230,6 +253,8 @@ s_copy (ctl_t *ctl, const ledger_backup_t *backup, int fd, long chunk, int timeo
         else {
             crypto_hash_sha256_update (&state, data, size);
             position += (int64_t) size;
+            if (position - sent >= WRITE_BEHIND)
+                s_write_behind (fd, &sent, &waited, position);
             progress_update (progress, (size_t) (position >> 10));
         }
         ledger_result_destroy (&result);
@@ -256,6 +281,13 @@ s_backup (ctl_t *ctl, const char *path, long chunk, bool force)
         return ctl_fail (ctl, CTL_EXIT_FAILED, "%s exists: give another name, or --force to replace it", path);
     if (sodium_init () < 0)
         return ctl_fail (ctl, CTL_EXIT_FAILED, "cannot initialise libsodium");
+#ifdef SYS_ioprio_set
+    /*  Run on the worker's machine, the copy's writes go behind the
+        worker's commits in the disk's queue (lowest best-effort priority;
+        no privilege needed). */
+    enum { IOPRIO_WHO_PROCESS = 1, IOPRIO_CLASS_BE = 2, IOPRIO_CLASS_SHIFT = 13, IOPRIO_LOWEST = 7 };
+    syscall (SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | IOPRIO_LOWEST);
+#endif
     /*  Reads are idempotent: they keep the caller's timeout and retries.
         The snapshot is not (each try takes one): one try, a long wait. */
     int timeout_ms = ctl->timeout_ms >= 0? ctl->timeout_ms: 5000;
