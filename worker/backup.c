@@ -305,7 +305,7 @@ s_find (backup_t *self, const proto_op_t *op, proto_error_t *err)
     }
     for (int n = 0; n < BACKUP_GONE_MAX; n++) {
         gone_t *gone = &self->gone [n];
-        if (token->len == TOKEN_LEN && memcmp (gone->token, token->str, TOKEN_LEN) == 0) {
+        if (gone->token [0] && token->len == TOKEN_LEN && memcmp (gone->token, token->str, TOKEN_LEN) == 0) {
             if (gone->expired)
                 proto_error_set (err, PROTO_CLASS_NOT_FOUND, 0, "token", "BACKUP_EXPIRED",
                                  "this backup was removed after %lld s without a read: start again",
