@@ -760,17 +760,27 @@ s_fingerprint (const proto_request_t *request)
 
 /*  A backup op runs on the backup thread, apart from the ledger's
     transactions, and is not idempotent in the log's sense (sys.backup makes
-    a new snapshot each time): it goes alone, in a batch with no key. */
+    a new snapshot each time): it goes alone, in a batch with no key. One
+    that does not is an invalid op like any other (in independent mode the
+    rest of the batch runs). Called once the whole request is read, as the
+    key may come after the ops. */
 static void
-s_check_backup_alone (proto_request_t *self)
+s_check_backup_alone (decoder_t *dec)
 {
-    for (uint32_t n = 0; n < self->op_count; n++) {
-        if (!(proto_op_info (self->ops [n].code)->flags & PROTO_OPF_BACKUP))
-            continue;
-        if (self->op_count > 1 || self->key)
-            proto_error_set (&self->error, PROTO_CLASS_INVALID, (int) n, self->key? "key": "op", "BACKUP_NOT_ALONE",
-                             "%s goes alone in its batch, without a key", proto_op_info (self->ops [n].code)->name);
+    proto_request_t *self = dec->request;
+    if (self->op_count < 2 && !self->key)
         return;
+    for (uint32_t n = 0; n < self->op_count; n++) {
+        proto_op_t *op = &self->ops [n];
+        if (op->error || !(proto_op_info (op->code)->flags & PROTO_OPF_BACKUP))
+            continue;
+        if (!(op->error = calloc (1, sizeof (proto_error_t)))) {
+            s_nomem (dec);
+            return;
+        }
+        proto_error_set (op->error, PROTO_CLASS_INVALID, (int) n, self->key? "key": "op", "BACKUP_NOT_ALONE",
+                         "%s goes alone in its batch, without a key", proto_op_info (op->code)->name);
+        self->invalid_count++;
     }
 }
 
@@ -897,6 +907,9 @@ proto_request_decode (proto_request_t **self_p, const void *body, size_t size, u
         return NULL;
     proto_reader_init (&dec.reader, body, size);
     s_decode (&dec, max_ops);
+    if (!dec.nomem && dec.read_rc == PROTO_READ_OK && !proto_error_is_set (&dec.protocol)
+    &&  !proto_error_is_set (&dec.too_large))
+        s_check_backup_alone (&dec);
     if (dec.spare_ops) {
         /*  No ops decoded: keep the array for the next time. */
         self->ops = dec.spare_ops;
@@ -924,8 +937,6 @@ proto_request_decode (proto_request_t **self_p, const void *body, size_t size, u
                 break;
             }
     }
-    if (!proto_error_is_set (&self->error))
-        s_check_backup_alone (self);
     if (!proto_error_is_set (&self->error)) {
         self->writes = self->key != NULL;
         for (uint32_t n = 0; n < self->op_count; n++)

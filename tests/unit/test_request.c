@@ -897,8 +897,18 @@ test_backup_fields (void)
                    PROTO_CLASS_INVALID, "BACKUP_NOT_ALONE", 0, "op");
     s_check_error ("{\"v\":1,\"key\":\"k\",\"ops\":[{\"op\":\"sys.backup\"}]}",
                    PROTO_CLASS_INVALID, "BACKUP_NOT_ALONE", 0, "key");
-    s_check_error ("{\"v\":1,\"mode\":\"independent\",\"ops\":[{\"op\":\"sys.backup\"},{\"op\":\"sys.backup\"}]}",
-                   PROTO_CLASS_INVALID, "BACKUP_NOT_ALONE", 0, "op");
+    /*  Independent mode: the backup op fails alone, as any invalid op. */
+    request = s_decode ("{\"v\":1,\"mode\":\"independent\",\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"sys.backup\"}]}",
+                        100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK_INT (request->invalid_count, 1);
+    CHECK (request->ops [0].error == NULL);
+    CHECK (request->ops [1].error != NULL);
+    if (request->ops [1].error) {
+        CHECK_STR (request->ops [1].error->code, "BACKUP_NOT_ALONE");
+        CHECK_INT (request->ops [1].error->op, 1);
+    }
+    proto_request_destroy (&request);
 }
 
 /*  Labels of each period kind, across year ends, and before the epoch. */
