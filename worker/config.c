@@ -78,7 +78,7 @@ static const s_option_t s_options [] = {
     { .name = "--readers", .arg = "N", .kind = S_NUMBER, .min = 0, .max = CONFIG_MAX_READERS, .fallback = "2",
       S_FIELD (readers), .help = "read-only connections for batches that only read" },
     { .name = "--reader-nice", .arg = "N", .kind = S_NUMBER, .min = 0, .max = 19, .fallback = "10",
-      S_FIELD (reader_nice), .help = "readers run this much nicer than the writer: on a busy CPU, writes come first" },
+      S_FIELD (reader_nice), .help = "readers (and backups) run this much nicer than the writer: on a busy CPU, writes come first" },
     { .name = "--group-max", .arg = "N", .kind = S_NUMBER, .min = 1, .max = 10000, .fallback = "256",
       S_FIELD (group_max), .help = "most batches committed together in one transaction" },
     { .name = "--group-wait-us", .arg = "N", .kind = S_NUMBER, .min = 0, .max = 1000000, .fallback = "0",
