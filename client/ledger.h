@@ -295,6 +295,24 @@ int ledger_batch_stats (ledger_batch_t *self);
 int ledger_batch_cluster_transfer (ledger_batch_t *self, int64_t node_id);
 int ledger_batch_cluster_remove (ledger_batch_t *self, int64_t node_id);
 
+/*  Online backups (single-node workers; in cluster mode the ops fail with
+    invalid / NOT_SUPPORTED). A backup op goes alone in its batch: add
+    nothing else to it. ledgerctl backup (client/ledgerctl/cmd_backup.c)
+    shows the whole exchange:
+      1. sys.backup takes a consistent snapshot of the database on the
+         worker and answers its token, size and SHA-256
+         (ledger_result_backup). It may take seconds for a large database:
+         give the client a timeout to match, and no retries (each try makes
+         a snapshot of its own).
+      2. sys.backup_read gives up to length (1..LEDGER_BACKUP_CHUNK_MAX)
+         bytes of it from position (ledger_result_data); fewer at its end.
+      3. sys.backup_end removes the snapshot; one nobody reads for the
+         worker's --backup-idle-s goes by itself. */
+#define LEDGER_BACKUP_CHUNK_MAX (1024 * 1024)
+int ledger_batch_backup (ledger_batch_t *self);
+int ledger_batch_backup_read (ledger_batch_t *self, const char *token, int64_t position, int64_t length);
+int ledger_batch_backup_end (ledger_batch_t *self, const char *token);
+
 /* Make a batch from one JSON object shaped like a request:
    {"ops": [...], "mode": "atomic"|"independent", "key": "...", "v": 1}
    ("v" and "id" are optional and ignored; the client sets them). Returns
@@ -526,9 +544,28 @@ const char *ledger_result_version (ledger_result_t *self, size_t op);
    "batches_failed.busy"), or -1 if absent. */
 int64_t ledger_result_stat (ledger_result_t *self, size_t op, const char *path);
 
+/* sys.backup op i: the snapshot taken. Strings are borrowed from the result. */
+typedef struct {
+    const char *token;          /* names it in sys.backup_read and sys.backup_end */
+    int64_t size;               /* bytes */
+    const char *sha256;         /* of the whole file: 64 lowercase hex digits */
+    int64_t chunk_max;          /* most bytes one sys.backup_read gives */
+    int64_t idle_timeout_s;     /* removed after this long without a read */
+} ledger_backup_t;
+
+/* Fill backup from sys.backup op i. Returns 0, or -1 if op i is not a
+   successful sys.backup. */
+int ledger_result_backup (ledger_result_t *self, size_t op, ledger_backup_t *backup);
+
+/* sys.backup_read op i: its bytes (borrowed from the result; *size_p of
+   them, 0 at the snapshot's end), or NULL if op i is not a successful
+   sys.backup_read. */
+const void *ledger_result_data (ledger_result_t *self, size_t op, size_t *size_p);
+
 /* The whole reply as one line of JSON (the wire reply, or for
    LEDGER_UNKNOWN a reply-shaped object with class "unknown"). Returns a
-   new string the caller frees with free (), or NULL. */
+   new string the caller frees with free (), or NULL; NULL too for a
+   sys.backup_read's reply, whose bytes JSON has no type for. */
 char *ledger_result_json (ledger_result_t *self);
 
 #if defined (LEDGER_BUILDING) && defined (__GNUC__)

@@ -294,6 +294,7 @@ s_pack_value (ledger_batch_t *self, proto_field_type_t type, const field_value_t
         case PROTO_FT_TEXT:
         case PROTO_FT_CURSOR:
         case PROTO_FT_EXTERNAL_ID:
+        case PROTO_FT_TOKEN:
             if (value->text)
                 proto_pack_cstr (pk, value->text);
             else
@@ -302,6 +303,8 @@ s_pack_value (ledger_batch_t *self, proto_field_type_t type, const field_value_t
         case PROTO_FT_AMOUNT:
         case PROTO_FT_LIMIT:
         case PROTO_FT_VERSION:
+        case PROTO_FT_POSITION:
+        case PROTO_FT_LENGTH:
             msgpack_pack_int64 (pk, value->number);
             break;
         case PROTO_FT_TIME:
@@ -671,6 +674,41 @@ ledger_batch_stats (ledger_batch_t *self)
 {
     op_fields_t fields = { 0 };
     return s_add_op (self, PROTO_OP_SYS_STATS, &fields);
+}
+
+_Static_assert (LEDGER_BACKUP_CHUNK_MAX == PROTO_CHUNK_MAX, "ledger.h states the worker's chunk limit");
+
+int
+ledger_batch_backup (ledger_batch_t *self)
+{
+    op_fields_t fields = { 0 };
+    return s_add_op (self, PROTO_OP_SYS_BACKUP, &fields);
+}
+
+int
+ledger_batch_backup_read (ledger_batch_t *self, const char *token, int64_t position, int64_t length)
+{
+    if (s_check_text (self, token, PROTO_FIELD_TOKEN, 1, PROTO_TOKEN_MAX))
+        return -1;
+    if (position < 0)
+        return s_fail (self, "%s is a byte position: 0 or more", s_name (PROTO_FIELD_POSITION));
+    if (length < 1 || length > PROTO_CHUNK_MAX)
+        return s_fail (self, "%s is 1 to %d bytes", s_name (PROTO_FIELD_LENGTH), PROTO_CHUNK_MAX);
+    op_fields_t fields = { 0 };
+    s_give (&fields, PROTO_FIELD_TOKEN)->text = token;
+    s_give (&fields, PROTO_FIELD_POSITION)->number = position;
+    s_give (&fields, PROTO_FIELD_LENGTH)->number = length;
+    return s_add_op (self, PROTO_OP_SYS_BACKUP_READ, &fields);
+}
+
+int
+ledger_batch_backup_end (ledger_batch_t *self, const char *token)
+{
+    if (s_check_text (self, token, PROTO_FIELD_TOKEN, 1, PROTO_TOKEN_MAX))
+        return -1;
+    op_fields_t fields = { 0 };
+    s_give (&fields, PROTO_FIELD_TOKEN)->text = token;
+    return s_add_op (self, PROTO_OP_SYS_BACKUP_END, &fields);
 }
 
 int

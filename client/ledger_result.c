@@ -142,7 +142,8 @@ s_showable (const msgpack_object *obj)
         case MSGPACK_OBJECT_FLOAT32:
         case MSGPACK_OBJECT_FLOAT64:
             return isfinite (obj->via.f64);
-        case MSGPACK_OBJECT_BIN:
+        case MSGPACK_OBJECT_BIN:       /* sys.backup_read's bytes: ledger_result_data */
+            return true;
         case MSGPACK_OBJECT_EXT:
             return false;
         case MSGPACK_OBJECT_ARRAY:
@@ -633,6 +634,35 @@ ledger_result_stat (ledger_result_t *self, size_t op, const char *path)
         path += len + (path [len] == '.');
     }
     return s_is_int (node)? s_int (node): -1;
+}
+
+int
+ledger_result_backup (ledger_result_t *self, size_t op, ledger_backup_t *backup)
+{
+    msgpack_object *result = s_op (self, op);
+    msgpack_object *size = s_get (result, "size");
+    msgpack_object *chunk_max = s_get (result, "chunk_max");
+    const char *token = s_str (self, s_get (result, "token"));
+    const char *sha256 = s_str (self, s_get (result, "sha256"));
+    if (!token || !sha256 || !s_is_int (size) || s_int (size) < 0 || !s_is_int (chunk_max) || s_int (chunk_max) < 1)
+        return -1;
+    backup->token = token;
+    backup->size = s_int (size);
+    backup->sha256 = sha256;
+    backup->chunk_max = s_int (chunk_max);
+    backup->idle_timeout_s = s_int (s_get (result, "idle_timeout_s"));
+    return 0;
+}
+
+const void *
+ledger_result_data (ledger_result_t *self, size_t op, size_t *size_p)
+{
+    msgpack_object *data = s_get (s_op (self, op), "data");
+    if (!s_is (data, MSGPACK_OBJECT_BIN))
+        return NULL;
+    *size_p = data->via.bin.size;
+    /*  An empty bin's pointer may be NULL: the caller gets a pointer all the same. */
+    return data->via.bin.size? (const void *) data->via.bin.ptr: (const void *) "";
 }
 
 char *

@@ -29,7 +29,10 @@ typedef enum {
     PROTO_FT_VERSION,           /* a row's version: integer 1..INT64_MAX */
     PROTO_FT_SUMMARY_BY,        /* "category", "period" or "both" (proto_period.h) */
     PROTO_FT_PERIOD,            /* "day", "week", "month" or "year" */
-    PROTO_FT_OFFSET             /* "Z" or "+hh:mm" / "-hh:mm": minutes east of UTC */
+    PROTO_FT_OFFSET,            /* "Z" or "+hh:mm" / "-hh:mm": minutes east of UTC */
+    PROTO_FT_TOKEN,             /* a backup's token: string of 1..PROTO_TOKEN_MAX bytes */
+    PROTO_FT_POSITION,          /* a byte position in a file: integer 0..INT64_MAX */
+    PROTO_FT_LENGTH             /* bytes to read: integer 1..PROTO_CHUNK_MAX */
 } proto_field_type_t;
 
 #define PROTO_NAME_MAX 100
@@ -38,6 +41,8 @@ typedef enum {
 #define PROTO_MAX_LIST 1000
 #define PROTO_MAX_LIMIT 10000
 #define PROTO_DEFAULT_LIMIT 1000
+#define PROTO_TOKEN_MAX 64
+#define PROTO_CHUNK_MAX (1024 * 1024)    /* bytes one sys.backup_read returns, at most */
 
 /* The key of an op map that names the op, and the one key of a ref map
    ({"ref": k}); every other key of an op map is a field below. */
@@ -69,7 +74,10 @@ typedef enum {
     X (BY,          "by",                    PROTO_FT_SUMMARY_BY) \
     X (PERIOD,      "period",                PROTO_FT_PERIOD) \
     X (OFFSET,      "offset",                PROTO_FT_OFFSET) \
-    X (ROLLUP,      "rollup",                PROTO_FT_BOOL)
+    X (ROLLUP,      "rollup",                PROTO_FT_BOOL) \
+    X (TOKEN,       "token",                 PROTO_FT_TOKEN) \
+    X (POSITION,    "position",              PROTO_FT_POSITION) \
+    X (LENGTH,      "length",                PROTO_FT_LENGTH)
 
 typedef enum {
 #define X(sym, name, type) PROTO_FIELD_##sym,
@@ -93,6 +101,8 @@ typedef enum {
 #define PROTO_OPF_CREATES  2u   /* result is {"id": n}: a ref may point at it */
 #define PROTO_OPF_ONLY_ONE 4u   /* at most one of `one_of` may be given */
 #define PROTO_OPF_NO_LEDGER 8u  /* answered without the ledger, on every node (worker/sys_ops.c) */
+#define PROTO_OPF_BACKUP   16u  /* answered by the backup thread (worker/backup.c); alone in an
+                                   unkeyed batch */
 
 /*  X (SYMBOL, wire name, entity, flags, required, optional, one_of)
     `one_of`: at least one of these must be present (they are optional too). */
@@ -128,7 +138,13 @@ typedef enum {
        PF (ID), 0, 0) \
     X (TXN_SUMMARY,     "txn.summary",     TXN, 0, \
        0, PF (FROM) | PF (TO) | PF (CATEGORIES) | PF (INCLUDE_SUB) | PF (MIN_AMOUNT) \
-          | PF (MAX_AMOUNT) | PF (BY) | PF (PERIOD) | PF (OFFSET) | PF (ROLLUP), 0)
+          | PF (MAX_AMOUNT) | PF (BY) | PF (PERIOD) | PF (OFFSET) | PF (ROLLUP), 0) \
+    X (SYS_BACKUP,      "sys.backup",      NONE, PROTO_OPF_BACKUP, \
+       0, 0, 0) \
+    X (SYS_BACKUP_READ, "sys.backup_read", NONE, PROTO_OPF_BACKUP, \
+       PF (TOKEN) | PF (POSITION) | PF (LENGTH), 0, 0) \
+    X (SYS_BACKUP_END,  "sys.backup_end",  NONE, PROTO_OPF_BACKUP, \
+       PF (TOKEN), 0, 0)
 
 typedef enum {
 #define X(sym, name, entity, flags, required, optional, one_of) PROTO_OP_##sym,

@@ -81,6 +81,8 @@ s_invalid (proto_error_t *err, int op, const char *field, const char *code, cons
         proto_error_set (err, PROTO_CLASS_INVALID, op, field, code, "%s", message);
 }
 
+_Static_assert (PROTO_CHUNK_MAX == 1048576, "PROTO_FT_LENGTH's type name states the limit");
+
 static const char *s_type_names [] = {
     [PROTO_FT_ID] = "a positive integer id or {\"ref\": k}",
     [PROTO_FT_CATEGORY] = "a category id, {\"ref\": k}, name or nil",
@@ -98,6 +100,9 @@ static const char *s_type_names [] = {
     [PROTO_FT_SUMMARY_BY] = "\"category\", \"period\" or \"both\"",
     [PROTO_FT_PERIOD] = "\"day\", \"week\", \"month\" or \"year\"",
     [PROTO_FT_OFFSET] = "\"Z\" or a UTC offset \"+hh:mm\" / \"-hh:mm\"",
+    [PROTO_FT_TOKEN] = "a backup token: a string of 1 to " S_TEXT (PROTO_TOKEN_MAX) " bytes",
+    [PROTO_FT_POSITION] = "a byte position: an integer from 0",
+    [PROTO_FT_LENGTH] = "a byte count: an integer from 1 to " "1048576",
 };
 
 /*  A word of txn.summary's (by, period, offset), read by parse into
@@ -382,6 +387,30 @@ s_decode_value (decoder_t *dec, const proto_item_t *item, int depth, proto_field
         case PROTO_FT_OFFSET:
             s_decode_word (item, info, value, err, op);
             break;
+        case PROTO_FT_TOKEN:
+            if (item->type == PROTO_ITEM_STR && item->len >= 1 && item->len <= PROTO_TOKEN_MAX) {
+                value->kind = PROTO_VAL_STR;
+                value->str = item->ptr;
+                value->len = item->len;
+            }
+            else
+                s_invalid (err, op, name, item->type == PROTO_ITEM_STR? "BAD_VALUE": "WRONG_TYPE",
+                           s_type_names [info->type]);
+            break;
+        case PROTO_FT_POSITION:
+        case PROTO_FT_LENGTH: {
+            int64_t min = info->type == PROTO_FT_POSITION? 0: 1;
+            int64_t max = info->type == PROTO_FT_POSITION? INT64_MAX: PROTO_CHUNK_MAX;
+            if (item->type == PROTO_ITEM_INT && item->i >= min && item->i <= max) {
+                value->kind = PROTO_VAL_INT;
+                value->i = item->i;
+            }
+            else
+                s_invalid (err, op, name,
+                           item->type == PROTO_ITEM_INT || item->type == PROTO_ITEM_UINT? "BAD_VALUE": "WRONG_TYPE",
+                           s_type_names [info->type]);
+            break;
+        }
     }
     return s_skip (dec, item, depth);
 }
@@ -729,6 +758,32 @@ s_fingerprint (const proto_request_t *request)
     return hash;
 }
 
+/*  A backup op runs on the backup thread, apart from the ledger's
+    transactions, and is not idempotent in the log's sense (sys.backup makes
+    a new snapshot each time): it goes alone, in a batch with no key. One
+    that does not is an invalid op like any other (in independent mode the
+    rest of the batch runs). Called once the whole request is read, as the
+    key may come after the ops. */
+static void
+s_check_backup_alone (decoder_t *dec)
+{
+    proto_request_t *self = dec->request;
+    if (self->op_count < 2 && !self->key)
+        return;
+    for (uint32_t n = 0; n < self->op_count; n++) {
+        proto_op_t *op = &self->ops [n];
+        if (op->error || !(proto_op_info (op->code)->flags & PROTO_OPF_BACKUP))
+            continue;
+        if (!(op->error = calloc (1, sizeof (proto_error_t)))) {
+            s_nomem (dec);
+            return;
+        }
+        proto_error_set (op->error, PROTO_CLASS_INVALID, (int) n, self->key? "key": "op", "BACKUP_NOT_ALONE",
+                         "%s goes alone in its batch, without a key", proto_op_info (op->code)->name);
+        self->invalid_count++;
+    }
+}
+
 static void
 s_decode (decoder_t *dec, uint32_t max_ops)
 {
@@ -852,6 +907,9 @@ proto_request_decode (proto_request_t **self_p, const void *body, size_t size, u
         return NULL;
     proto_reader_init (&dec.reader, body, size);
     s_decode (&dec, max_ops);
+    if (!dec.nomem && dec.read_rc == PROTO_READ_OK && !proto_error_is_set (&dec.protocol)
+    &&  !proto_error_is_set (&dec.too_large))
+        s_check_backup_alone (&dec);
     if (dec.spare_ops) {
         /*  No ops decoded: keep the array for the next time. */
         self->ops = dec.spare_ops;

@@ -13,7 +13,7 @@ set -eu
 # `install-deps.sh valgrind` what `make test-valgrind` runs the worker under,
 # `install-deps.sh fuzz` what the fuzzer needs.
 PACKAGES="gcc make cmake pkg-config libzmq3-dev libczmq-dev libmsgpack-dev \
-libsqlite3-dev libjansson-dev libdqlite-dev libmicrohttpd-dev scdoc"
+libsqlite3-dev libjansson-dev libdqlite-dev libmicrohttpd-dev scdoc libsodium-dev"
 case "${1:-}" in
     test) PACKAGES="$PACKAGES docker-compose python3 python3-zmq python3-msgpack python3-pytest \
 python3-pandas python3-hypothesis python3-matplotlib python3-venv python3-setuptools python3-wheel \

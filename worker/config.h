@@ -33,6 +33,7 @@ typedef struct {
     int group_wait_us;
     int64_t max_memory;         /* bytes of resident memory before refusing and disconnecting */
     int max_wait_ms;            /* longest a batch may wait to start before `overloaded` */
+    int backup_idle_s;          /* a snapshot unread this long is removed */
     bool ipv6;                  /* some endpoint is an IPv6 address */
     char bind_text [CONFIG_MAX_BINDS] [256];    /* endpoints rewritten (localhost) */
     /*  Cluster mode (cluster_id > 0): a dqlite node in this process. */

@@ -3,6 +3,7 @@
 
 #include "frontend.h"
 #include "auth.h"
+#include "backup.h"
 #include "job.h"
 #include "log.h"
 #include "peers.h"
@@ -67,6 +68,12 @@
    is always taken when nothing else is held, however big. */
 #define HELD_OPS_MAX 100000
 
+/* Backup batches handed to the backup thread and not yet back, at most:
+   it runs one at a time, and a snapshot can take seconds. */
+#define BACKUP_QUEUE_MAX 8
+
+#define BACKUP_ENDPOINT "inproc://ledgerd-backup"
+
 /* A client is refused if no ZAP handler answers for its domain. The option
    is a draft in libzmq 4.3: zmq.h declares it only when built with the
    draft API, but a library built with it takes the option all the same. */
@@ -100,6 +107,9 @@ struct _frontend_t {
     uint32_t in_flight [CONFIG_MAX_READERS];    /* jobs handed to each reader, not yet back */
     queue_t reads;                      /* read batches not yet handed to a reader */
     size_t held_ops;                    /* ops taken and not yet answered */
+    void *backup_pipe;                  /* to the backup thread; single-node mode only */
+    backup_t *backup;
+    uint32_t backup_in_flight;          /* backup batches handed over, not yet back */
     int reader_count;
     int bound;                          /* config->binds [0 .. bound) are ours */
     bool draining;                      /* stopping: no new requests */
@@ -241,6 +251,30 @@ s_readers_start (frontend_t *self, void *ctx, store_t **readers, char *errbuf, s
     return 0;
 }
 
+/*  Start the backup thread (single-node mode: a cluster's database is
+    dqlite's, and this process has no file of it to copy). Returns 0, or
+    -1 with errbuf set. */
+static int
+s_backup_start (frontend_t *self, void *ctx, char *errbuf, size_t errlen)
+{
+    if (self->cluster)
+        return 0;
+    void *pipe = self->backup_pipe = zmq_socket (ctx, ZMQ_PAIR);
+    if (!pipe || s_set_int (pipe, ZMQ_LINGER, 0) || s_set_int (pipe, ZMQ_SNDHWM, 0)
+    ||  s_set_int (pipe, ZMQ_RCVHWM, 0) || zmq_bind (pipe, BACKUP_ENDPOINT)) {
+        snprintf (errbuf, errlen, "cannot create sockets: %s", zmq_strerror (errno));
+        return -1;
+    }
+    char why [256];
+    self->backup = backup_new (ctx, BACKUP_ENDPOINT, self->config->db_path, self->config->backup_idle_s,
+                               self->config->reader_nice, self->stats, why, sizeof (why));
+    if (!self->backup) {
+        snprintf (errbuf, errlen, "cannot start the backup thread: %s", why);
+        return -1;
+    }
+    return 0;
+}
+
 /*  The socket file of an ipc:// endpoint, or NULL: an abstract (@name)
     or wildcard endpoint has none. */
 static const char *
@@ -327,6 +361,7 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
     if (s_router_new (self, ctx, errbuf, errlen)
     ||  s_peers_new (self, ctx, errbuf, errlen)
     ||  s_readers_start (self, ctx, readers, errbuf, errlen)
+    ||  s_backup_start (self, ctx, errbuf, errlen)
     ||  s_bind (self, errbuf, errlen))
         goto failed;
     if (*writer_p) {
@@ -349,6 +384,9 @@ frontend_destroy (frontend_t **self_p)
     frontend_t *self = *self_p;
     for (int n = 0; n < self->reader_count; n++)
         reader_destroy (&self->readers [n], self->pipes [n]);
+    backup_destroy (&self->backup, self->backup_pipe);
+    if (self->backup_pipe)
+        zmq_close (self->backup_pipe);
     store_destroy (&self->store);
     for (size_t n = 0; n < self->waiting.count; n++)
         job_destroy (&self->waiting.jobs [self->waiting.head + n]);
@@ -700,6 +738,54 @@ s_queue (frontend_t *self, job_t *job, proto_error_t *err)
     return 0;
 }
 
+/*  A backup op, alone in its batch (the decoder sees to that) and valid:
+    for the backup thread. */
+static bool
+s_is_backup (const proto_request_t *request)
+{
+    return request->op_count == 1 && !request->ops [0].error
+        && (proto_op_info (request->ops [0].code)->flags & PROTO_OPF_BACKUP);
+}
+
+/*  Hand a backup batch to the backup thread, or answer why not. */
+static void
+s_hand_backup (frontend_t *self, job_t *job)
+{
+    proto_error_t err;
+    if (!self->backup)
+        /*  dqlite 1.11 could send the leader's file (its DUMP request),
+            but whole, in one message, with the WAL beside it: not a
+            bounded stream, and not the plain file these ops promise. */
+        proto_error_set (&err, PROTO_CLASS_INVALID, 0, "op", "NOT_SUPPORTED",
+                         "backups are for single-node workers; in cluster mode, back up a node's data directory"
+                         " (see README \"Backups\")");
+    else
+    if (self->backup_in_flight >= BACKUP_QUEUE_MAX)
+        proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "OVERLOADED",
+                         "%d backup batches are waiting for the backup thread; retry later", BACKUP_QUEUE_MAX);
+    else
+    if (zmq_send (self->backup_pipe, &job, sizeof (job), ZMQ_DONTWAIT) == -1)
+        proto_error_set (&err, PROTO_CLASS_INTERNAL, -1, NULL, "PIPE", "cannot reach the backup thread: %s",
+                         zmq_strerror (errno));
+    else {
+        self->backup_in_flight++;
+        return;
+    }
+    s_reply_error (self, job, &err);
+    job_pool_give (&self->pool, &job);
+}
+
+static void
+s_take_backup_replies (frontend_t *self)
+{
+    job_t *job;
+    while (zmq_recv (self->backup_pipe, &job, sizeof (job), ZMQ_DONTWAIT) == (int) sizeof (job)) {
+        self->backup_in_flight--;
+        s_send_reply (self, job);
+        job_pool_give (&self->pool, &job);
+    }
+}
+
 /*  Check a request and queue it, or answer it here: refused, or (cluster
     mode) answered by any node, or this node does not lead. */
 static void
@@ -712,6 +798,10 @@ s_handle_request (frontend_t *self, job_t *job)
     }
     if (s_check_message (self, job, &err) || s_take_request (self, job, &err))
         goto reject;
+    if (s_is_backup (job->request)) {
+        s_hand_backup (self, job);
+        return;
+    }
     if (sys_ops_only (job->request) && (self->cluster || !job->request->key)) {
         /*  Answered here, without the ledger, on every node, leader or
             not. A keyed batch on a single node goes to the store, whose
@@ -892,17 +982,19 @@ static int
 s_serve (frontend_t *self, int timeout_ms)
 {
     /*  [0..readers) the readers' pipes, then the ROUTER, the wake-up pipe,
-        the connection events. */
-    zmq_pollitem_t items [CONFIG_MAX_READERS + 3];
+        the connection events, the backup thread's pipe (fd -1 and no
+        socket, which poll skips, in cluster mode). */
+    zmq_pollitem_t items [CONFIG_MAX_READERS + 4];
     int count = self->reader_count;
     for (int n = 0; n < count; n++)
         items [n] = (zmq_pollitem_t) { self->pipes [n], 0, ZMQ_POLLIN, 0 };
     items [count] = (zmq_pollitem_t) { self->router, 0, self->draining? 0: ZMQ_POLLIN, 0 };
     items [count + 1] = (zmq_pollitem_t) { NULL, self->wake_fd, ZMQ_POLLIN, 0 };
     items [count + 2] = (zmq_pollitem_t) { peers_events (self->peers), 0, ZMQ_POLLIN, 0 };
+    items [count + 3] = (zmq_pollitem_t) { self->backup_pipe, -1, self->backup_pipe? ZMQ_POLLIN: 0, 0 };
     if (timeout_ms < 0 || timeout_ms > MEMORY_TICK_US / 1000)
         timeout_ms = MEMORY_TICK_US / 1000;
-    if (zmq_poll (items, count + 3, timeout_ms) == -1) {
+    if (zmq_poll (items, count + 4, timeout_ms) == -1) {
         if (errno == EINTR)
             return 0;
         log_error ("worker.poll_failed", "poll failed: %s", zmq_strerror (errno));
@@ -920,6 +1012,7 @@ s_serve (frontend_t *self, int timeout_ms)
                   "stopping: no new requests; refusing %zu batches not started, finishing %u running or at readers",
                   self->waiting.count, s_readers_in_flight (self));
         s_refuse_waiting (self);
+        backup_cancel (self->backup);
     }
     if (items [count + 2].revents & ZMQ_POLLIN)
         peers_take_events (self->peers);
@@ -928,6 +1021,8 @@ s_serve (frontend_t *self, int timeout_ms)
     for (int n = 0; n < count; n++)
         if (items [n].revents & ZMQ_POLLIN)
             s_take_replies (self, n);
+    if (items [count + 3].revents & ZMQ_POLLIN)
+        s_take_backup_replies (self);
     if ((items [count].revents & ZMQ_POLLIN) && !self->draining)
         for (size_t n = 0; n < s_recv_burst (self); n++) {
             job_t *job = s_receive (self);
@@ -1015,7 +1110,7 @@ frontend_run (frontend_t *self, int wake_fd, volatile sig_atomic_t *stop)
     self->wake_fd = wake_fd;
     self->stop = stop;
     self->last_request_us = stats_monotonic_us ();
-    while (!self->draining || self->waiting.count || s_readers_in_flight (self)) {
+    while (!self->draining || self->waiting.count || s_readers_in_flight (self) || self->backup_in_flight) {
         /*  Work waiting: look for more without blocking, then run it. */
         if (s_serve (self, self->waiting.count? 0: -1))
             return -1;

@@ -63,16 +63,21 @@ s_submit_line (ctl_t *ctl, ledger_client_t *client, const char *line, size_t lin
     char *json = ledger_result_json (result);
     if (json)
         printf ("%s\n", json);
-    free (json);
     fflush (stdout);
     int status = CTL_EXIT_OK;
     ledger_status_t outcome = ledger_result_status (result);
+    if (!json)
+        /*  sys.backup_read's bytes: a msgpack bin, which JSON cannot say. */
+        status = ctl_fail (ctl, CTL_EXIT_FAILED, "line %zu: the reply cannot be shown as JSON (bytes, as"
+                           " sys.backup_read answers: use `ledgerctl backup`; or out of memory)", line_no);
+    else
     if (outcome == LEDGER_UNKNOWN)
         status = ctl_fail (ctl, CTL_EXIT_UNREACHABLE, "line %zu: no answer from %s: %s", line_no, ctl->endpoint,
                            ledger_result_describe (result));
     else
     if (outcome == LEDGER_FAILED || ledger_result_failed_count (result) > 0)
         status = ctl_fail (ctl, CTL_EXIT_FAILED, "line %zu: %s", line_no, ledger_result_describe (result));
+    free (json);
     ledger_result_destroy (&result);
     return status;
 }

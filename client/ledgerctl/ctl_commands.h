@@ -48,6 +48,8 @@ int ctl_cmd_query (ctl_t *ctl, int argc, char **argv);
 int ctl_cmd_report (ctl_t *ctl, int argc, char **argv);
 /* cmd_import.c */
 int ctl_cmd_import (ctl_t *ctl, int argc, char **argv);
+/* cmd_backup.c */
+int ctl_cmd_backup (ctl_t *ctl, int argc, char **argv);
 /* cmd_keygen.c */
 int ctl_cmd_keygen (ctl_t *ctl, int argc, char **argv);
 /* cmd_cluster.c */

@@ -176,6 +176,22 @@ static const ctl_command_t s_commands [] = {
       "rows were new and how many already in. An interrupted import can simply be\n"
       "run again.\n"
       TIME_HELP, false },
+    { "backup", NULL, ctl_cmd_backup, "FILE [--chunk-size N] [--force] | --verify FILE",
+      "copy a live worker's database into FILE, consistently; or check such a copy",
+      "  --chunk-size N     bytes per request, 1 to 1048576 (default 1048576)\n"
+      "  --force            replace FILE if it exists (default: refuse)\n"
+      "  --verify           check FILE instead: SQLite's integrity check and the\n"
+      "                     ledger's schema version; needs no worker\n"
+      "  --timeout-ms N     also bounds the snapshot, which the worker answers once it\n"
+      "                     has copied the database (default for it: 30 minutes, with\n"
+      "                     no retry; the reads keep the usual 5000 ms and retries)\n"
+      "\n"
+      "The worker takes a snapshot of its database as of one commit (writes go on\n"
+      "meanwhile), and ledgerctl reads it in chunks into a temporary file beside\n"
+      "FILE, checks its size and SHA-256, syncs it to disk and renames it to FILE:\n"
+      "FILE appears whole or not at all, and an interrupted backup (a signal, a\n"
+      "worker that dies, an error) leaves no file behind. FILE is a plain SQLite\n"
+      "database that `ledgerd --db FILE` serves. Single-node workers only.\n", false },
 };
 
 #define COMMAND_COUNT (sizeof (s_commands) / sizeof (s_commands [0]))

@@ -231,6 +231,17 @@ s_check_valid_op (const proto_request_t *request, int n, const uint8_t *body, si
                 REQUIRE (s_inside (value->str, value->len, body, size));
                 REQUIRE (proto_utf8_valid (value->str, value->len));
                 break;
+            case PROTO_FT_TOKEN:
+                REQUIRE (value->kind == PROTO_VAL_STR);
+                REQUIRE (value->len >= 1 && value->len <= PROTO_TOKEN_MAX);
+                REQUIRE (s_inside (value->str, value->len, body, size));
+                break;
+            case PROTO_FT_POSITION:
+                REQUIRE (value->kind == PROTO_VAL_INT && value->i >= 0);
+                break;
+            case PROTO_FT_LENGTH:
+                REQUIRE (value->kind == PROTO_VAL_INT && value->i >= 1 && value->i <= PROTO_CHUNK_MAX);
+                break;
         }
     }
 }

@@ -192,6 +192,13 @@ seed("op-txn-query-categories-ref", req({"op": "category.create", "name": "A"},
                                         {"op": "txn.query", "categories": [ref(0), "B"]}))
 seed("op-sys-ping", req({"op": "sys.ping"}))
 seed("op-sys-stats", req({"op": "sys.stats"}))
+seed("op-sys-backup", req({"op": "sys.backup"}))
+seed("op-sys-backup-read", req({"op": "sys.backup_read", "token": "6d6325797eee69a1ecf4ee0dc8750722",
+                                "position": 2**63 - 1, "length": 1048576}))
+seed("op-sys-backup-read-bad", req({"op": "sys.backup_read", "token": "t" * 65, "position": -1, "length": 1048577},
+                                   mode="independent"))
+seed("op-sys-backup-end", req({"op": "sys.backup_end", "token": "t"}))
+seed("op-sys-backup-not-alone", req({"op": "sys.backup"}, {"op": "sys.ping"}, key="k"))
 seed("op-every", req({"op": "category.create", "name": "Food"},
                      {"op": "category.update", "id": ref(0), "name": "Meals"},
                      {"op": "category.get", "id": ref(0)},

@@ -12,8 +12,10 @@
 #include "harness_wire.h"
 #include "worker_harness.h"
 
+#include <dirent.h>
 #include <sqlite3.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -319,6 +321,70 @@ test_curve (void)
     s_worker_stop (&worker);
 }
 
+/*  Snapshot files in the worker's database directory. */
+static int
+s_snapshot_files (curve_worker_t *self)
+{
+    DIR *dir = opendir (self->db_dir);
+    int count = 0;
+    struct dirent *entry;
+    while (dir && (entry = readdir (dir)))
+        count += strncmp (entry->d_name, "ledger.db.backup-", 17) == 0;
+    if (dir)
+        closedir (dir);
+    return count;
+}
+
+/*  A backup is a request like any other: a key the worker does not allow
+    is refused at the handshake, and no snapshot is taken; an allowed one
+    gets its copy through ledgerctl over CURVE. */
+static void
+test_backup_over_curve (void)
+{
+    curve_worker_t worker;
+    if (s_worker_start (&worker)) {
+        s_worker_stop (&worker);
+        return;
+    }
+    char alice [400], mallory [400];
+    s_cert_path (&worker, "alice", alice, sizeof (alice));
+    s_cert_path (&worker, "mallory", mallory, sizeof (mallory));
+    const char *who [] = { mallory, NULL };
+    for (int n = 0; n < 2; n++) {
+        ledger_client_t *client = ledger_client_new (worker.endpoint);
+        ledger_client_set_timeout (client, 500);
+        if (who [n])
+            CHECK_INT (ledger_client_set_curve (client, who [n], worker.server), 0);
+        ledger_batch_t *batch = ledger_batch_new ();
+        ledger_batch_backup (batch);
+        ledger_result_t *result = ledger_client_submit (client, batch);
+        CHECK (result && ledger_result_status (result) != LEDGER_OK);
+        CHECK (result && strstr (ledger_result_describe (result), "authentication failed") != NULL);
+        if (who [n])
+            s_check_auth_refused (result);
+        ledger_result_destroy (&result);
+        ledger_batch_destroy (&batch);
+        ledger_client_destroy (&client);
+    }
+    CHECK_INT (s_snapshot_files (&worker), 0);
+
+    char copy [400];
+    snprintf (copy, sizeof (copy), "%s/copy.db", worker.db_dir);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        freopen ("/dev/null", "w", stdout);
+        execl (LEDGERCTL_PATH, LEDGERCTL_PATH, "--endpoint", worker.endpoint, "--curve-secret", alice,
+               "--curve-server-key", worker.server, "backup", copy, (char *) NULL);
+        _exit (127);
+    }
+    int status = -1;
+    waitpid (pid, &status, 0);
+    CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    CHECK_INT (harness_sql_int (copy, "SELECT count (*) FROM category WHERE name = 'Alice''s'"), 1);
+    CHECK_INT (s_snapshot_files (&worker), 0);
+    s_worker_stop (&worker);
+}
+
 /*  A key taken out of the allow directory stops working on a connection
     opened before: its requests there are answered denied / KEY_REVOKED
     within a few seconds, and nothing more of them is written. Bob, still
@@ -523,6 +589,7 @@ main (void)
 {
     TEST_RUN (test_curve);
     TEST_RUN (test_revoked_key_on_open_connection);
+    TEST_RUN (test_backup_over_curve);
     TEST_RUN (test_no_public_listener_without_curve);
     TEST_RUN (test_insecure_bind_serves_beyond_loopback);
     return TEST_DONE ();

@@ -322,6 +322,13 @@ test_category_in_use_in_a_cluster (void)
         }
         test_category_in_use (&f);
         test_row_versions (&f);
+        /*  Backups are for single-node workers: a cluster says so. */
+        json_t *reply = s_call (&f, OPS ("{\"op\":\"sys.backup\"}"));
+        CHECK_INT (harness_bool (reply, "ok"), 0);
+        CHECK_STR (harness_str (reply, "error.class"), "invalid");
+        CHECK_STR (harness_str (reply, "error.code"), "NOT_SUPPORTED");
+        CHECK_STR (harness_str (reply, "error.field"), "op");
+        json_decref (reply);
         zsock_destroy (&f.req);
         if (TEST_FAILING ())
             harness_dump_log (f.worker);

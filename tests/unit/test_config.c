@@ -296,7 +296,7 @@ test_usage_names_every_option (void)
             CHECK (said && (!next || said < next));
         }
     }
-    CHECK_INT (count, 28);
+    CHECK_INT (count, 29);
 }
 
 /*  The rules no single option can check. */

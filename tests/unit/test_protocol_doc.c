@@ -245,6 +245,9 @@ static const char *s_type_names [] = {
     [PROTO_FT_SUMMARY_BY] = "grouping",
     [PROTO_FT_PERIOD] = "period",
     [PROTO_FT_OFFSET] = "offset",
+    [PROTO_FT_TOKEN] = "token",
+    [PROTO_FT_POSITION] = "position",
+    [PROTO_FT_LENGTH] = "length",
 };
 
 static void
@@ -329,6 +332,8 @@ test_documented_limits_are_the_constants (void)
     s_check_limit (fields, "`categories`", 2, "1\xe2\x80\x93%d ", PROTO_MAX_LIST);
     s_check_limit (fields, "`limit`", 2, "1\xe2\x80\x93%d", PROTO_MAX_LIMIT);
     s_check_limit (fields, "`external_id`", 2, "1\xe2\x80\x93%d bytes", PROTO_EXTERNAL_ID_MAX);
+    s_check_limit (fields, "`token`", 2, "1\xe2\x80\x93%d bytes", PROTO_TOKEN_MAX);
+    s_check_limit (fields, "`length`", 2, "1\xe2\x80\x93%d", PROTO_CHUNK_MAX);
     const char *request = "| key | required | type | rule |";
     s_check_limit (request, "`v`", 3, "must be `%d`", PROTO_VERSION);
     s_check_limit (request, "`id`", 2, "0\xe2\x80\x93%d bytes", PROTO_ID_MAX);

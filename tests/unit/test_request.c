@@ -834,6 +834,83 @@ test_summary_fields (void)
     CHECK_STR (text, "-05:30");
 }
 
+/*  The backup ops: their fields at and past their bounds, and the rule
+    that a backup op goes alone, without a key. */
+static void
+test_backup_fields (void)
+{
+    char token [PROTO_TOKEN_MAX + 2];
+    memset (token, 'a', sizeof (token) - 1);
+    token [PROTO_TOKEN_MAX + 1] = 0;
+    token [PROTO_TOKEN_MAX] = 0;
+    char text [400];
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"sys.backup_read\",\"token\":\"%s\","
+              "\"position\":9223372036854775807,\"length\":%d}]}", token, PROTO_CHUNK_MAX);
+    proto_request_t *request = s_decode (text, 100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK (!request->writes);
+    const proto_op_t *op = &request->ops [0];
+    CHECK_INT (op->code, PROTO_OP_SYS_BACKUP_READ);
+    CHECK_INT (op->value [PROTO_FIELD_TOKEN].len, PROTO_TOKEN_MAX);
+    CHECK_INT (op->value [PROTO_FIELD_POSITION].i, INT64_MAX);
+    CHECK_INT (op->value [PROTO_FIELD_LENGTH].i, PROTO_CHUNK_MAX);
+    proto_request_destroy (&request);
+    request = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"sys.backup_read\",\"token\":\"t\",\"position\":0,"
+                        "\"length\":1}]}", 100);
+    CHECK (!proto_error_is_set (&request->error));
+    proto_request_destroy (&request);
+    token [PROTO_TOKEN_MAX] = 'a';      /* one byte too many */
+    char too_long [100];
+    snprintf (too_long, sizeof (too_long), "\"token\":\"%s\"", token);
+    char too_much [64];
+    snprintf (too_much, sizeof (too_much), "\"length\":%d", PROTO_CHUNK_MAX + 1);
+    const struct { const char *fields; const char *code; const char *field; } bad [] = {
+        { "\"token\":\"\",\"position\":0,\"length\":1", "BAD_VALUE", "token" },
+        { "\"token\":7,\"position\":0,\"length\":1", "WRONG_TYPE", "token" },
+        { "\"token\":\"t\",\"position\":-1,\"length\":1", "BAD_VALUE", "position" },
+        { "\"token\":\"t\",\"position\":\"0\",\"length\":1", "WRONG_TYPE", "position" },
+        { "\"token\":\"t\",\"position\":0,\"length\":0", "BAD_VALUE", "length" },
+        { "\"token\":\"t\",\"position\":0,\"length\":1.5", "WRONG_TYPE", "length" },
+        { "\"token\":\"t\",\"position\":0", "MISSING_FIELD", "length" },
+        { "\"position\":0,\"length\":1", "MISSING_FIELD", "token" },
+        { "\"token\":\"t\",\"position\":0,\"length\":1,\"limit\":5", "UNKNOWN_FIELD", "limit" },
+    };
+    for (size_t n = 0; n < sizeof (bad) / sizeof (bad [0]); n++) {
+        snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"sys.backup_read\",%s}]}", bad [n].fields);
+        s_check_error (text, PROTO_CLASS_INVALID, bad [n].code, 0, bad [n].field);
+    }
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"sys.backup_end\",%s}]}", too_long);
+    s_check_error (text, PROTO_CLASS_INVALID, "BAD_VALUE", 0, "token");
+    snprintf (text, sizeof (text), "{\"v\":1,\"ops\":[{\"op\":\"sys.backup_read\",\"token\":\"t\",\"position\":0,%s}]}",
+              too_much);
+    s_check_error (text, PROTO_CLASS_INVALID, "BAD_VALUE", 0, "length");
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"sys.backup\",\"token\":\"t\"}]}",
+                   PROTO_CLASS_INVALID, "UNKNOWN_FIELD", 0, "token");
+    /*  Alone, and without a key. */
+    request = s_decode ("{\"v\":1,\"ops\":[{\"op\":\"sys.backup\"}]}", 100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK (!request->writes);
+    proto_request_destroy (&request);
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"sys.backup\"}]}",
+                   PROTO_CLASS_INVALID, "BACKUP_NOT_ALONE", 1, "op");
+    s_check_error ("{\"v\":1,\"ops\":[{\"op\":\"sys.backup_end\",\"token\":\"t\"},{\"op\":\"txn.get\",\"id\":1}]}",
+                   PROTO_CLASS_INVALID, "BACKUP_NOT_ALONE", 0, "op");
+    s_check_error ("{\"v\":1,\"key\":\"k\",\"ops\":[{\"op\":\"sys.backup\"}]}",
+                   PROTO_CLASS_INVALID, "BACKUP_NOT_ALONE", 0, "key");
+    /*  Independent mode: the backup op fails alone, as any invalid op. */
+    request = s_decode ("{\"v\":1,\"mode\":\"independent\",\"ops\":[{\"op\":\"sys.ping\"},{\"op\":\"sys.backup\"}]}",
+                        100);
+    CHECK (!proto_error_is_set (&request->error));
+    CHECK_INT (request->invalid_count, 1);
+    CHECK (request->ops [0].error == NULL);
+    CHECK (request->ops [1].error != NULL);
+    if (request->ops [1].error) {
+        CHECK_STR (request->ops [1].error->code, "BACKUP_NOT_ALONE");
+        CHECK_INT (request->ops [1].error->op, 1);
+    }
+    proto_request_destroy (&request);
+}
+
 /*  Labels of each period kind, across year ends, and before the epoch. */
 static void
 test_period_labels (void)
@@ -891,6 +968,7 @@ main (void)
     TEST_RUN (test_decode_into_a_used_request);
     TEST_RUN (test_summary_fields);
     TEST_RUN (test_period_labels);
+    TEST_RUN (test_backup_fields);
     free (s_body);
     return TEST_DONE ();
 }

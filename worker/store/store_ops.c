@@ -745,6 +745,17 @@ s_no_ledger_op (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer 
     return sys_ops_answer (self->stats, n, op, pk, err);
 }
 
+/*  A backup op (PROTO_OPF_BACKUP) goes alone to the backup thread; the
+    decoder keeps it out of any batch a store runs. */
+static int
+s_backup_op (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err)
+{
+    (void) self, (void) pk;
+    proto_error_set (err, PROTO_CLASS_INTERNAL, (int) n, "op", "NOT_HERE", "%s runs on the backup thread",
+                     proto_op_info (op->code)->name);
+    return -1;
+}
+
 /*  Each op's handler, named for the op's symbol in PROTO_OP_LIST. The table
     below is generated from that list, so an op without a line here does
     not compile. */
@@ -763,6 +774,9 @@ s_no_ledger_op (store_t *self, uint32_t n, const proto_op_t *op, msgpack_packer 
 #define HANDLER_CLUSTER_TRANSFER s_no_ledger_op
 #define HANDLER_CLUSTER_REMOVE   s_no_ledger_op
 #define HANDLER_TXN_SUMMARY      s_txn_summary
+#define HANDLER_SYS_BACKUP       s_backup_op
+#define HANDLER_SYS_BACKUP_READ  s_backup_op
+#define HANDLER_SYS_BACKUP_END   s_backup_op
 
 static op_handler_fn *const s_handlers [PROTO_OP_COUNT] = {
 #define X(sym, name, entity, flags, required, optional, one_of) [PROTO_OP_##sym] = HANDLER_##sym,

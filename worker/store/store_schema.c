@@ -6,6 +6,7 @@
     Each step runs in its own write transaction with the version bump, so a
     crash mid-migration leaves the previous version intact. */
 
+#include "store_schema_version.h"
 #include "store_internal.h"
 
 #include <stdio.h>
@@ -66,6 +67,7 @@ static const char *s_migrations [] = {
 };
 
 #define MIGRATION_COUNT ((int) (sizeof (s_migrations) / sizeof (s_migrations [0])))
+_Static_assert (MIGRATION_COUNT == STORE_SCHEMA_VERSION, "store_schema_version.h names the last migration");
 
 int
 store_schema_latest (void)
