@@ -12,6 +12,7 @@
 #include "config.h"
 #include "frontend.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "stats.h"
 #include "store.h"
 
@@ -173,6 +174,17 @@ main (int argc, char *argv [])
     void *ctx = NULL;
     auth_t *auth = NULL;
     frontend_t *frontend = NULL;
+    metrics_http_t *metrics = NULL;
+    /*  Metrics first: /healthz answers, and /readyz says "starting", while
+        the database opens (a migration may take a while). */
+    if (config.metrics_bind) {
+        if (!(metrics = metrics_http_new (&config, &stats, config.cluster_id? NULL: config.db_path,
+                                          errbuf, sizeof (errbuf)))) {
+            log_error ("%s", errbuf);
+            return 1;
+        }
+        log_info ("metrics on http://%s/metrics (and /healthz, /readyz)", config.metrics_bind);
+    }
     if (config.cluster_id) {
         /*  Cluster mode: the ledger is on the dqlite nodes; the front end
             opens its store while this node leads. */
@@ -254,6 +266,7 @@ main (int argc, char *argv [])
     cluster_destroy (&cluster);
     auth_destroy (&auth);
     zsys_shutdown ();
+    metrics_http_destroy (&metrics);
     log_info ("stopped: database closed");
     return rc == 0? 0: 1;
 
@@ -265,5 +278,6 @@ failed:
         zsys_shutdown ();
     if (db_new)
         s_remove_new_database (config.db_path);
+    metrics_http_destroy (&metrics);
     return 1;
 }
