@@ -70,6 +70,9 @@
 /* A client is refused if no ZAP handler answers for its domain. The option
    is a draft in libzmq 4.3: zmq.h declares it only when built with the
    draft API, but a library built with it takes the option all the same. */
+/* Each reader counts into a block of its own (stats.h). */
+_Static_assert (CONFIG_MAX_READERS <= STATS_MAX_READERS, "a reader without a counter block");
+
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
