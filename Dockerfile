@@ -16,7 +16,7 @@ RUN make build
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-        libzmq5 libczmq4 libmsgpackc2 libsqlite3-0 libjansson4 libdqlite0 \
+        libzmq5 libczmq4 libmsgpackc2 libsqlite3-0 libjansson4 libdqlite0 libmicrohttpd12 \
  && rm -rf /var/lib/apt/lists/*
 # libledger, in case ledgerctl links the shared client library.
 COPY --from=build /src/build/lib/libledger.so* /usr/local/lib/
@@ -29,4 +29,6 @@ USER ledger
 WORKDIR /data
 VOLUME /data
 EXPOSE 5555
+# /metrics, /healthz, /readyz when started with --metrics-bind 0.0.0.0:9464 --insecure-bind.
+EXPOSE 9464
 CMD ["ledgerd", "--db", "/data/ledger.db", "--bind", "tcp://0.0.0.0:5555", "--insecure-bind"]

@@ -14,6 +14,13 @@ if(DOCKER_COMPOSE_EXECUTABLE)
     add_test(NAME compose_build_once
              COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/support/compose_build_check.sh ${DOCKER_COMPOSE_EXECUTABLE}
              WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    # Prometheus: the official image, a valid scrape configuration, targets
+    # that serve --metrics-bind.
+    find_program(PROMTOOL_EXECUTABLE promtool)
+    add_test(NAME compose_metrics_config
+             COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/support/compose_metrics_check.sh ${DOCKER_COMPOSE_EXECUTABLE}
+                     ${PROMTOOL_EXECUTABLE}
+             WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 else()
     message(WARNING "docker-compose not found: the compose_config test will fail "
                     "(install the Debian package docker-compose, or run scripts/install-deps.sh)")

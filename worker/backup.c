@@ -391,7 +391,8 @@ s_run (backup_t *self, job_t *job)
     msgpack_pack_array (&pk, 1);
     proto_error_t err = { .klass = PROTO_CLASS_NONE };
     int rc = -1;
-    atomic_fetch_add (&self->stats->ops, 1);
+    stats_block_t *counts = stats_block (self->stats, STATS_BACKUP);
+    stats_count_ops (counts, op->code, 1);
     if (atomic_load (&self->cancelled))
         proto_error_set (&err, PROTO_CLASS_OVERLOADED, -1, NULL, "SHUTTING_DOWN", "the worker is stopping; retry later");
     else
@@ -419,7 +420,7 @@ s_run (backup_t *self, job_t *job)
     }
     else
         proto_reply_error (&job->reply, request, &err);
-    stats_count_batch (self->stats, rc == 0 || independent? PROTO_CLASS_NONE: err.klass);
+    stats_count_batch (counts, rc == 0 || independent? PROTO_CLASS_NONE: err.klass);
     msgpack_sbuffer_destroy (&results);
 }
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <assert.h>
 #include <errno.h>
 #include <limits.h>
@@ -99,6 +100,9 @@ static const s_option_t s_options [] = {
       .help = "allow non-loopback endpoints without CURVE (anyone can write)" },
     { .name = "--backup-idle-s", .arg = "N", .kind = S_NUMBER, .min = 1, .max = 86400, .fallback = "60",
       S_FIELD (backup_idle_s), .help = "a backup snapshot nobody reads for N seconds is removed" },
+    { .name = "--metrics-bind", .arg = "H:P", .kind = S_TEXT, S_FIELD (metrics_bind),
+      .help = "serve Prometheus /metrics, /healthz and /readyz over HTTP at this address (loopback unless "
+              "--insecure-bind); off when not given" },
     { .name = "--log-level", .arg = "LEVEL", .kind = S_CHOICE, .choices = s_level_choices, .fallback = "info",
       S_FIELD (log_level), .help = "error, warn, info or debug" },
     { .name = "--log-format", .kind = S_CHOICE, .choices = s_format_choices, .fallback = "text",
@@ -522,6 +526,50 @@ s_check_cluster_bind (config_t *self, char *errbuf, size_t errlen)
     return 0;
 }
 
+/*  The metrics address: IPv4, [IPv6] or localhost, with a port; loopback
+    unless --insecure-bind, as for --bind (HTTP carries no authentication,
+    and the metrics name the worker's load). Returns -1 with errbuf. */
+static int
+s_check_metrics_bind (config_t *self, char *errbuf, size_t errlen)
+{
+    const char *bind = self->metrics_bind;
+    if (!bind)
+        return 0;
+    const char *colon = strrchr (bind, ':');
+    const char *host = bind;
+    size_t host_len = colon? (size_t) (colon - bind): 0;
+    if (host_len >= 2 && host [0] == '[' && host [host_len - 1] == ']') {
+        host++;
+        host_len -= 2;
+    }
+    long long port = 0;
+    unsigned char address [16];
+    if (!colon || host_len == 0 || host_len >= sizeof (self->metrics_host)
+    ||  s_number (colon + 1, 1, 65535, &port)) {
+        snprintf (errbuf, errlen, "--metrics-bind '%s': give HOST:PORT, like 127.0.0.1:9464", bind);
+        return -1;
+    }
+    memcpy (self->metrics_host, host, host_len);
+    self->metrics_host [host_len] = 0;
+    if (strcmp (self->metrics_host, "localhost") == 0)
+        snprintf (self->metrics_host, sizeof (self->metrics_host), "127.0.0.1");
+    bool ipv4 = inet_pton (AF_INET, self->metrics_host, address) == 1;
+    bool ipv6 = !ipv4 && inet_pton (AF_INET6, self->metrics_host, address) == 1;
+    if (!ipv4 && !ipv6) {
+        snprintf (errbuf, errlen, "--metrics-bind '%s': give a numeric IPv4 or [IPv6] address, or localhost", bind);
+        return -1;
+    }
+    static const unsigned char loopback6 [16] = { [15] = 1 };
+    bool local = ipv4? address [0] == 127: memcmp (address, loopback6, 16) == 0;
+    if (!local && !self->insecure_bind) {
+        snprintf (errbuf, errlen, "refusing to serve metrics beyond loopback (%s) without --insecure-bind:"
+                  " HTTP is not authenticated", bind);
+        return -1;
+    }
+    self->metrics_port = (int) port;
+    return 0;
+}
+
 /*  The cluster flags go together: node 1 founds, every other node joins,
     and the ledger lives in --data-dir, not --db. Returns -1 with errbuf. */
 static int
@@ -590,7 +638,7 @@ config_parse (config_t *self, int argc, char *argv [], FILE *out, char *errbuf, 
     s_apply_defaults (self, given);
     bool db_given = given [s_option_find ("--db") - s_options];
     if (s_check_curve (self, errbuf, errlen) || s_check_public_binds (self, errbuf, errlen)
-    ||  s_check_cluster (self, db_given, errbuf, errlen))
+    ||  s_check_metrics_bind (self, errbuf, errlen) || s_check_cluster (self, db_given, errbuf, errlen))
         return CONFIG_BAD;
     return CONFIG_RUN;
 }

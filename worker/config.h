@@ -47,6 +47,10 @@ typedef struct {
     int cluster_snapshot;       /* Raft entries between snapshots */
     int cluster_trailing;       /* entries kept after one */
     char cluster_bind_text [128];
+    /*  Metrics and health over HTTP (--metrics-bind), or NULL: off. */
+    const char *metrics_bind;
+    char metrics_host [64];     /* numeric IPv4 or IPv6 address, "localhost" resolved */
+    int metrics_port;
 } config_t;
 
 /* Most readers; a pipe and a thread per reader. */

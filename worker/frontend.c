@@ -77,6 +77,9 @@
 /* A client is refused if no ZAP handler answers for its domain. The option
    is a draft in libzmq 4.3: zmq.h declares it only when built with the
    draft API, but a library built with it takes the option all the same. */
+/* Each reader counts into a block of its own (stats.h). */
+_Static_assert (CONFIG_MAX_READERS <= STATS_MAX_READERS, "a reader without a counter block");
+
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93
 #endif
@@ -127,6 +130,7 @@ struct _frontend_t {
     volatile sig_atomic_t *stop;
     const config_t *config;
     stats_t *stats;
+    stats_block_t *counts;              /* this thread's counters */
 };
 
 static int
@@ -240,6 +244,7 @@ s_readers_start (frontend_t *self, void *ctx, store_t **readers, char *errbuf, s
             return -1;
         }
         char why [256];
+        store_set_counts (readers [n], stats_block (self->stats, 1 + n));
         self->readers [n] = reader_new (ctx, self->endpoints [n], &readers [n], self->config->reader_nice,
                                         self->config->max_wait_ms, why, sizeof (why));
         if (!self->readers [n]) {
@@ -351,6 +356,7 @@ frontend_new (void *ctx, const config_t *config, stats_t *stats, store_t **write
     }
     self->config = config;
     self->stats = stats;
+    self->counts = stats_block (stats, STATS_FRONTEND);
     self->cluster = cluster;
     self->wake_fd = -1;
     self->statm_fd = open ("/proc/self/statm", O_RDONLY | O_CLOEXEC);
@@ -459,6 +465,7 @@ s_readers_in_flight (frontend_t *self)
 static void
 s_send_reply (frontend_t *self, job_t *job)
 {
+    stats_observe (self->counts, STATS_BATCH_LATENCY, (uint64_t) (stats_monotonic_us () - job->received_us));
     size_t envelope = job->frame_count - 1;
     /*  The identity frame (0) stays with the ROUTER; the rest go on the wire. */
     uint64_t wire = peers_wire_size (self->peers, job->reply.size);
@@ -473,7 +480,7 @@ s_send_reply (frontend_t *self, job_t *job)
     return;
 
 dropped:
-    atomic_fetch_add (&self->stats->replies_dropped, 1);
+    stats_add (&self->counts->replies_dropped, 1);
     log_debug ("reply.dropped", "reply dropped: %s", zmq_strerror (errno));
 }
 
@@ -483,7 +490,7 @@ s_reply_error (frontend_t *self, job_t *job, const proto_error_t *err)
 {
     msgpack_sbuffer_clear (&job->reply);
     proto_reply_error (&job->reply, job->request, err);
-    stats_count_batch (self->stats, err->klass);
+    stats_count_batch (self->counts, err->klass);
     s_send_reply (self, job);
 }
 
@@ -969,6 +976,35 @@ s_follow_leader (frontend_t *self)
     }
 }
 
+/*  What /readyz says: draining wins; a cluster node is ready while it
+    leads with a store, or follows a leader it knows (as etcd's and
+    rqlite's readiness: a member that knows its leader). */
+static stats_state_t
+s_state (frontend_t *self)
+{
+    if (self->draining)
+        return STATS_DRAINING;
+    if (self->cluster && !(self->leads? self->store != NULL: *self->leader != 0))
+        return STATS_NO_LEADER;
+    return STATS_READY;
+}
+
+/*  Publish the gauges and the state for the metrics thread: plain stores,
+    once per turn of the loop. */
+static void
+s_publish (frontend_t *self)
+{
+    stats_t *stats = self->stats;
+    stats_set (&stats->writer_queue, self->waiting.count);
+    stats_set (&stats->reader_queue, self->reads.count);
+    uint64_t in_flight = 0;
+    for (int n = 0; n < self->reader_count; n++)
+        in_flight += self->in_flight [n];
+    stats_set (&stats->reader_in_flight, in_flight);
+    stats_set (&stats->held_ops, self->held_ops);
+    atomic_store_explicit (&stats->state, (int) s_state (self), memory_order_relaxed);
+}
+
 static size_t
 s_recv_burst (frontend_t *self)
 {
@@ -1032,6 +1068,7 @@ s_serve (frontend_t *self, int timeout_ms)
             s_handle_request (self, job);
             s_check_memory (self, received);
         }
+    s_publish (self);
     return 0;
 }
 
@@ -1067,6 +1104,7 @@ s_run_group (frontend_t *self)
             job_pool_give (&self->pool, &job);
             continue;
         }
+        stats_observe (self->counts, STATS_WRITER_WAIT, (uint64_t) (started - job->received_us));
         self->group [count++] = job;
         bytes += job->body_size;
         ops += job->request->op_count;
@@ -1116,6 +1154,7 @@ frontend_run (frontend_t *self, int wake_fd, volatile sig_atomic_t *stop)
             return -1;
         if (self->waiting.count)
             s_run_group (self);
+        s_publish (self);
     }
     return 0;
 }

@@ -12,6 +12,7 @@
 #include "config.h"
 #include "frontend.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "stats.h"
 #include "store.h"
 
@@ -174,6 +175,18 @@ main (int argc, char *argv [])
     void *ctx = NULL;
     auth_t *auth = NULL;
     frontend_t *frontend = NULL;
+    metrics_http_t *metrics = NULL;
+    /*  Metrics first: /healthz answers, and /readyz says "starting", while
+        the database opens (a migration may take a while). */
+    if (config.metrics_bind) {
+        if (!(metrics = metrics_http_new (&config, &stats, config.cluster_id? NULL: config.db_path,
+                                          errbuf, sizeof (errbuf)))) {
+            log_error ("worker.start_failed", "metrics: %s", errbuf);
+            return 1;
+        }
+        log_info_with ("metrics.listen", LOG_FIELDS (LOG_TEXT ("address", config.metrics_bind)),
+                       "metrics on http://%s/metrics (and /healthz, /readyz)", config.metrics_bind);
+    }
     if (config.cluster_id) {
         /*  Cluster mode: the ledger is on the dqlite nodes; the front end
             opens its store while this node leads. */
@@ -265,6 +278,7 @@ main (int argc, char *argv [])
     cluster_destroy (&cluster);
     auth_destroy (&auth);
     zsys_shutdown ();
+    metrics_http_destroy (&metrics);
     log_info_with ("worker.stopped", LOG_FIELDS (LOG_INT ("exit_status", rc == 0? 0: 1)), "stopped: database closed");
     return rc == 0? 0: 1;
 
@@ -276,5 +290,6 @@ failed:
         zsys_shutdown ();
     if (db_new)
         s_remove_new_database (config.db_path);
+    metrics_http_destroy (&metrics);
     return 1;
 }

@@ -31,30 +31,32 @@ s_pack_ping (stats_t *stats, msgpack_packer *pk)
 }
 
 static void
-s_pack_counter (msgpack_packer *pk, const char *name, atomic_uint_fast64_t *counter)
+s_pack_counter (msgpack_packer *pk, const char *name, uint64_t value)
 {
     proto_pack_cstr (pk, name);
-    msgpack_pack_uint64 (pk, atomic_load (counter));
+    msgpack_pack_uint64 (pk, value);
 }
 
 static void
 s_pack_stats (stats_t *stats, msgpack_packer *pk)
 {
+    stats_block_t total;
+    stats_total (stats, &total);
     msgpack_pack_map (pk, 1);
     proto_pack_cstr (pk, "stats");
     msgpack_pack_map (pk, stats->cluster? 9: 8);
     proto_pack_cstr (pk, "uptime_s");
     msgpack_pack_int64 (pk, (stats_now_us () - stats->started_us) / 1000000);
-    s_pack_counter (pk, "batches_ok", &stats->batches_ok);
+    s_pack_counter (pk, "batches_ok", stats_get (&total.batches_ok));
     proto_pack_cstr (pk, "batches_failed");
     msgpack_pack_map (pk, PROTO_CLASS_COUNT - 1);
     for (int klass = PROTO_CLASS_NONE + 1; klass < PROTO_CLASS_COUNT; klass++)
-        s_pack_counter (pk, proto_class_name ((proto_class_t) klass), &stats->batches_failed [klass]);
-    s_pack_counter (pk, "ops", &stats->ops);
-    s_pack_counter (pk, "rows_changed", &stats->rows_changed);
-    s_pack_counter (pk, "replays", &stats->replays);
-    s_pack_counter (pk, "replies_dropped", &stats->replies_dropped);
-    s_pack_counter (pk, "transactions", &stats->write_transactions);
+        s_pack_counter (pk, proto_class_name ((proto_class_t) klass), stats_get (&total.batches_failed [klass]));
+    s_pack_counter (pk, "ops", stats_ops (&total));
+    s_pack_counter (pk, "rows_changed", stats_get (&total.rows_changed));
+    s_pack_counter (pk, "replays", stats_get (&total.replays));
+    s_pack_counter (pk, "replies_dropped", stats_get (&total.replies_dropped));
+    s_pack_counter (pk, "transactions", stats_get (&total.write_transactions));
     if (stats->cluster) {
         proto_pack_cstr (pk, "cluster");
         stats->cluster_pack (stats->cluster, pk);
@@ -125,9 +127,10 @@ sys_ops_run (stats_t *stats, const proto_request_t *request, msgpack_sbuffer *ou
     msgpack_pack_array (&pk, request->op_count);
     bool independent = request->mode == PROTO_MODE_INDEPENDENT;
     int64_t failed = 0;
+    stats_block_t *counts = stats_block (stats, STATS_FRONTEND);
     for (uint32_t n = 0; n < request->op_count; n++) {
         proto_error_t err = { .klass = PROTO_CLASS_NONE };
-        atomic_fetch_add (&stats->ops, 1);
+        stats_count_ops (counts, request->ops [n].code, 1);
         size_t mark = results.size;
         if (sys_ops_answer (stats, n, &request->ops [n], &pk, &err) == 0)
             continue;
@@ -141,10 +144,10 @@ sys_ops_run (stats_t *stats, const proto_request_t *request, msgpack_sbuffer *ou
         }
         msgpack_sbuffer_destroy (&results);
         proto_reply_error (out, request, &err);
-        stats_count_batch (stats, err.klass);
+        stats_count_batch (counts, err.klass);
         return;
     }
     proto_reply_ok (out, request, results.data, results.size, independent? failed: -1, false);
-    stats_count_batch (stats, PROTO_CLASS_NONE);
+    stats_count_batch (counts, PROTO_CLASS_NONE);
     msgpack_sbuffer_destroy (&results);
 }

@@ -27,7 +27,8 @@ bool sys_ops_only (const proto_request_t *request);
 int sys_ops_answer (stats_t *stats, uint32_t n, const proto_op_t *op, msgpack_packer *pk, proto_error_t *err);
 
 /* Answer request (sys_ops_only says yes) and append its reply to out,
-   exactly as the store would; count the batch and its ops in stats. In
+   exactly as the store would; count the batch and its ops in stats, in
+   the front end's block (call it on the front end's thread alone). In
    independent mode an op's own mistake (invalid) fails that op alone;
    else a failed op fails the batch, and no op after it runs (a cluster op
    is never undone). */

@@ -296,7 +296,7 @@ test_usage_names_every_option (void)
             CHECK (said && (!next || said < next));
         }
     }
-    CHECK_INT (count, 29);
+    CHECK_INT (count, 30);
 }
 
 /*  The rules no single option can check. */
@@ -313,6 +313,38 @@ test_options_that_go_together (void)
     CHECK_INT (s_parse ("--bind", "tcp://0.0.0.0:7000", "--insecure-bind", NULL)->rc, CONFIG_RUN);
     CHECK_INT (s_parse ("--bind", "tcp://0.0.0.0:7000", "--curve-secret", "s", "--curve-allow", "d", NULL)->rc,
                CONFIG_RUN);
+}
+
+/*  --metrics-bind: HOST:PORT, numeric or localhost, loopback unless
+    --insecure-bind (even with CURVE: HTTP has none). */
+static void
+test_metrics_bind (void)
+{
+    s_parse_t *parse = s_parse (NULL);
+    CHECK (parse->config.metrics_bind == NULL);
+    parse = s_parse ("--metrics-bind", "127.0.0.1:9464", NULL);
+    CHECK_INT (parse->rc, CONFIG_RUN);
+    CHECK_STR (parse->config.metrics_host, "127.0.0.1");
+    CHECK_INT (parse->config.metrics_port, 9464);
+    parse = s_parse ("--metrics-bind=localhost:1", NULL);
+    CHECK_INT (parse->rc, CONFIG_RUN);
+    CHECK_STR (parse->config.metrics_host, "127.0.0.1");
+    CHECK_INT (parse->config.metrics_port, 1);
+    parse = s_parse ("--metrics-bind", "[::1]:65535", NULL);
+    CHECK_INT (parse->rc, CONFIG_RUN);
+    CHECK_STR (parse->config.metrics_host, "::1");
+    CHECK_INT (parse->config.metrics_port, 65535);
+    CHECK_BAD (s_parse ("--metrics-bind", "0.0.0.0:9464", NULL),
+               "refusing to serve metrics beyond loopback (0.0.0.0:9464) without --insecure-bind");
+    CHECK_BAD (s_parse ("--metrics-bind", "10.1.2.3:9464", "--curve-secret", "s", "--curve-allow", "d", NULL),
+               "refusing to serve metrics beyond loopback");
+    CHECK_BAD (s_parse ("--metrics-bind", "[::]:9464", NULL), "refusing to serve metrics beyond loopback");
+    CHECK_INT (s_parse ("--metrics-bind", "0.0.0.0:9464", "--insecure-bind", NULL)->rc, CONFIG_RUN);
+    CHECK_BAD (s_parse ("--metrics-bind", "127.0.0.1", NULL), "give HOST:PORT");
+    CHECK_BAD (s_parse ("--metrics-bind", "127.0.0.1:0", NULL), "give HOST:PORT");
+    CHECK_BAD (s_parse ("--metrics-bind", "127.0.0.1:65536", NULL), "give HOST:PORT");
+    CHECK_BAD (s_parse ("--metrics-bind", ":9464", NULL), "give HOST:PORT");
+    CHECK_BAD (s_parse ("--metrics-bind", "metrics.example:9464", NULL), "give a numeric IPv4 or [IPv6] address");
 }
 
 static void
@@ -552,6 +584,7 @@ main (void)
     TEST_RUN (test_help_and_version);
     TEST_RUN (test_usage_names_every_option);
     TEST_RUN (test_options_that_go_together);
+    TEST_RUN (test_metrics_bind);
     TEST_RUN (test_cluster_rules);
     TEST_RUN (test_readme_option_tables);
     return TEST_DONE ();

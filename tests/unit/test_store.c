@@ -777,7 +777,7 @@ test_row_versions (void)
     json_decref (reply);
     CHECK_INT (s_count ("txn"), 0);
     CHECK_INT (s_count ("category"), 0);
-    CHECK_INT ((long long) s_stats.batches_failed [PROTO_CLASS_CONFLICT], 4);
+    CHECK_INT ((long long) s_stats.blocks [STATS_FRONTEND].batches_failed [PROTO_CLASS_CONFLICT], 4);
     s_close ();
 }
 

@@ -371,7 +371,7 @@ test_deleted_database_refuses_writes (void)
         json_decref (replies [n]);
     }
     /*  Refused before BEGIN: the file nobody will open again does not grow. */
-    CHECK_INT (atomic_load (&s_stats.write_transactions), 1);
+    CHECK_INT (atomic_load (&s_stats.blocks [STATS_FRONTEND].write_transactions), 1);
     /*  A read alone still reads (from the file the writer has open). */
     reply = s_run ("{\"v\":1,\"ops\":[{\"op\":\"txn.get\",\"id\":1}]}");
     CHECK_INT (harness_bool (reply, "ok"), 1);
@@ -420,7 +420,7 @@ test_database_deleted_during_a_group (void)
         s_check_moved (replies [n]);
         json_decref (replies [n]);
     }
-    CHECK_INT (atomic_load (&s_stats.batches_ok), 1);
+    CHECK_INT (atomic_load (&s_stats.blocks [STATS_FRONTEND].batches_ok), 1);
     store_destroy (&s_store);
     s_open ();
     CHECK_INT (s_sql ("SELECT count (*) FROM txn"), 0);

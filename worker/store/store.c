@@ -48,6 +48,7 @@ s_store_new (const char *path, const store_options_t *options, stats_t *stats, c
     }
     self->options = *options;
     self->stats = stats;
+    self->counts = stats_block (stats, STATS_FRONTEND);
     msgpack_sbuffer_init (&self->results);
     msgpack_sbuffer_init (&self->rows);
 #ifdef LEDGERD_TEST_HOOKS
@@ -343,7 +344,7 @@ s_op_apply (store_t *self, uint32_t n, msgpack_packer *pk, proto_error_t *err)
     else
     if (s_check_failed_refs (self, n, err) == 0)
         store_op_dispatch (self, n, pk, err);
-    atomic_fetch_add (&self->stats->ops, 1);
+    stats_count_ops (self->counts, op->code, 1);
 }
 
 /*  Independent mode: run op n in a savepoint of its own, so that an error
@@ -408,7 +409,7 @@ s_batch_apply_ops (store_t *self, const proto_request_t *request, int64_t *faile
         uint32_t done;
         if (store_op_bulk_create (self, n, &done, &pk, err))
             return -1;
-        atomic_fetch_add (&self->stats->ops, done);
+        stats_count_ops (self->counts, PROTO_OP_TXN_CREATE, done);     /* bulk runs are txn.create alone */
         if (!done) {
             proto_error_t op_err = { .klass = PROTO_CLASS_NONE };
             s_op_apply (self, n, &pk, &op_err);
@@ -443,7 +444,7 @@ s_batch_apply (store_t *self, const proto_request_t *request, msgpack_sbuffer *o
         if (replayed < 0)
             return -1;
         if (replayed > 0) {
-            atomic_fetch_add (&self->stats->replays, 1);
+            stats_add (&self->counts->replays, 1);
             return 0;
         }
     }
@@ -490,7 +491,7 @@ s_poisoned (store_t *self, const proto_request_t **requests, size_t count)
 
 /*  Open the group's transaction. Returns 0, or -1 with err set. */
 static int
-s_group_begin (store_t *self, bool writes, proto_error_t *err)
+s_group_begin (store_t *self, bool writes, size_t count, proto_error_t *err)
 {
     /*  A write into a deleted file is lost at restart: refuse it at once. */
     if (writes && s_file_in_place (self, err))
@@ -502,8 +503,10 @@ s_group_begin (store_t *self, bool writes, proto_error_t *err)
         store_error_from_sqlite (self, rc, -1, NULL, err);
         return -1;
     }
-    if (!self->options.read_only)
-        atomic_fetch_add (&self->stats->write_transactions, 1);
+    if (!self->options.read_only) {
+        stats_add (&self->counts->write_transactions, 1);
+        stats_observe (self->counts, STATS_GROUP_SIZE, count);
+    }
     return 0;
 }
 
@@ -565,7 +568,10 @@ s_group_commit (store_t *self, const proto_request_t **requests, size_t count, b
     if (s_poisoned (self, requests, count) && self->db->ops->fail_next_commit)
         self->db->ops->fail_next_commit (self->db);
 #endif
+    int64_t started = stats_monotonic_us ();
     int rc = s_step_control (self, STMT_COMMIT);
+    if (writes)
+        stats_observe (self->counts, STATS_COMMIT, (uint64_t) (stats_monotonic_us () - started));
     if (rc != SQLITE_OK) {
         store_error_from_commit (self, rc, err);
         return -1;
@@ -587,7 +593,7 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
         klass [n] = PROTO_CLASS_NONE;
         writes |= requests [n]->writes;
     }
-    if (s_group_begin (self, writes, &err))
+    if (s_group_begin (self, writes, count, &err))
         goto group_failed;
     for (size_t n = 0; n < count; n++) {
         batch_outcome_t outcome = s_group_batch (self, requests [n], outs [n], grouped, &changed, &err);
@@ -606,9 +612,9 @@ store_run_group (store_t *self, const proto_request_t **requests, msgpack_sbuffe
     else
     if (s_group_commit (self, requests, count, writes, &err))
         goto group_failed;
-    atomic_fetch_add (&self->stats->rows_changed, changed);
+    stats_add (&self->counts->rows_changed, changed);
     for (size_t n = 0; n < count; n++)
-        stats_count_batch (self->stats, klass [n]);
+        stats_count_batch (self->counts, klass [n]);
     return;
 
 group_failed:
@@ -617,8 +623,14 @@ group_failed:
     for (size_t n = 0; n < count; n++) {
         msgpack_sbuffer_clear (outs [n]);
         proto_reply_error (outs [n], requests [n], &err);
-        stats_count_batch (self->stats, err.klass);
+        stats_count_batch (self->counts, err.klass);
     }
+}
+
+void
+store_set_counts (store_t *self, stats_block_t *counts)
+{
+    self->counts = counts;
 }
 
 void

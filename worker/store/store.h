@@ -48,6 +48,10 @@ store_t *store_new_dqlite (const char *address, const char *name, int timeout_ms
    it is of no more use. Always true on SQLite. */
 bool store_usable (store_t *self);
 
+/* Count into counts (borrowed) from now on: the block of the thread that
+   will run this store. A new store counts into the front end's block. */
+void store_set_counts (store_t *self, stats_block_t *counts);
+
 /* Close the database (finalizing every statement) and set *self_p to NULL.
    A writer first checkpoints and truncates the WAL, and logs the outcome. */
 void store_destroy (store_t **self_p);

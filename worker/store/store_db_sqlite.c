@@ -350,6 +350,8 @@ s_wal_hook (void *arg, sqlite3 *db, const char *name, int frames)
     if (frames < CHECKPOINT_FRAMES)
         return SQLITE_OK;
     int rc = sqlite3_wal_checkpoint_v2 (db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc == SQLITE_OK)
+        stats_add (&self->store->counts->checkpoints, 1);
     /*  Busy: another connection is checkpointing; that one will do. */
     if (rc != SQLITE_OK && (rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
         store_log_limited (self->store, STORE_LOG_CHECKPOINT, "the WAL of database %s (%d frames) could not be"

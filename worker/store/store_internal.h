@@ -160,6 +160,7 @@ struct _store_t {
     char *path;                 /* as given, for messages */
     store_options_t options;
     stats_t *stats;
+    stats_block_t *counts;      /* the block of the thread that runs this store */
     store_batch_t batch;
     msgpack_sbuffer results;    /* the results array of the running batch */
     msgpack_sbuffer rows;       /* scratch for row lists of unknown length */
