@@ -500,6 +500,25 @@ s_check_public_binds (config_t *self, char *errbuf, size_t errlen)
     return 0;
 }
 
+/*  Whether host (length len; an IPv6 address without its brackets) is
+    this machine's loopback: localhost, 127.0.0.0/8 or ::1. A name other
+    than localhost is not: it could resolve anywhere. The one rule for
+    --bind, --cluster-bind and --metrics-bind. */
+static bool
+s_host_is_loopback (const char *host, size_t len)
+{
+    char text [INET6_ADDRSTRLEN];
+    unsigned char address [16];
+    if (len >= sizeof (text))
+        return false;
+    memcpy (text, host, len);
+    text [len] = 0;
+    if (strcmp (text, "localhost") == 0 || (inet_pton (AF_INET, text, address) == 1 && address [0] == 127))
+        return true;
+    static const unsigned char loopback6 [16] = { [15] = 1 };
+    return inet_pton (AF_INET6, text, address) == 1 && memcmp (address, loopback6, 16) == 0;
+}
+
 /*  The Raft address is numeric IPv4 (all dqlite 1.11 takes) and loopback
     unless --insecure-bind: Raft and dqlite's own protocol carry no
     authentication. Returns -1 with errbuf. */
@@ -518,7 +537,7 @@ s_check_cluster_bind (config_t *self, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "--cluster-bind '%s': give an IPv4 address and port, like 127.0.0.1:9001", bind);
         return -1;
     }
-    if (a != 127 && !self->insecure_bind) {
+    if (!s_host_is_loopback (bind, (size_t) (strrchr (bind, ':') - bind)) && !self->insecure_bind) {
         snprintf (errbuf, errlen, "refusing a cluster address beyond loopback (%s) without --insecure-bind:"
                   " Raft traffic is not authenticated", bind);
         return -1;
@@ -559,9 +578,7 @@ s_check_metrics_bind (config_t *self, char *errbuf, size_t errlen)
         snprintf (errbuf, errlen, "--metrics-bind '%s': give a numeric IPv4 or [IPv6] address, or localhost", bind);
         return -1;
     }
-    static const unsigned char loopback6 [16] = { [15] = 1 };
-    bool local = ipv4? address [0] == 127: memcmp (address, loopback6, 16) == 0;
-    if (!local && !self->insecure_bind) {
+    if (!s_host_is_loopback (self->metrics_host, strlen (self->metrics_host)) && !self->insecure_bind) {
         snprintf (errbuf, errlen, "refusing to serve metrics beyond loopback (%s) without --insecure-bind:"
                   " HTTP is not authenticated", bind);
         return -1;
@@ -655,6 +672,9 @@ config_endpoint_is_local (const char *endpoint)
     if (strncmp (endpoint, "tcp://", 6) != 0)
         return true;
     const char *host = endpoint + 6;
-    return strncmp (host, "127.", 4) == 0 || strncmp (host, "localhost:", 10) == 0
-        || strncmp (host, "[::1]:", 6) == 0;
+    const char *colon = strrchr (host, ':');
+    size_t len = colon? (size_t) (colon - host): strlen (host);
+    if (len >= 2 && host [0] == '[' && host [len - 1] == ']')
+        return s_host_is_loopback (host + 1, len - 2);
+    return s_host_is_loopback (host, len);
 }
