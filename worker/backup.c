@@ -4,6 +4,7 @@
 #include "job.h"
 #include "log.h"
 #include "proto_reply.h"
+#include "reader.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +18,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -433,15 +433,10 @@ s_run (backup_t *self, job_t *job)
 static void
 s_lower_priority (backup_t *self)
 {
-    pid_t tid = (pid_t) syscall (SYS_gettid);
-    if (self->nice > 0) {
-        errno = 0;
-        int writer = getpriority (PRIO_PROCESS, 0);
-        int nice = (errno? 0: writer) + self->nice;
-        if (setpriority (PRIO_PROCESS, (id_t) tid, nice < 19? nice: 19) == -1)
-            log_warn ("backup.nice", "backup: cannot lower its CPU priority: %s", strerror (errno));
-    }
+    if (reader_lower_priority (self->nice))
+        log_warn ("backup.nice", "backup: cannot lower its CPU priority: %s", strerror (errno));
 #ifdef SYS_ioprio_set
+    pid_t tid = (pid_t) syscall (SYS_gettid);
     enum { IOPRIO_WHO_PROCESS = 1, IOPRIO_CLASS_BE = 2, IOPRIO_CLASS_SHIFT = 13, IOPRIO_LOWEST = 7 };
     if (syscall (SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | IOPRIO_LOWEST))
         log_warn ("backup.ionice", "backup: cannot lower its I/O priority: %s", strerror (errno));

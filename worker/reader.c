@@ -31,13 +31,8 @@ s_reader_main (void *arg)
         of queries should slow the queries, not the writes. Linux gives each
         thread its own nice value, so this lowers this thread alone. Raising
         it needs no privilege; if it fails the reader just runs as is. */
-    if (self->nice > 0) {
-        errno = 0;
-        int writer = getpriority (PRIO_PROCESS, 0);     /* the process's, as the writer runs */
-        int nice = (errno? 0: writer) + self->nice;
-        if (setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), nice < 19? nice: 19) == -1)
-            log_warn ("reader.nice_failed", "reader: cannot lower its CPU priority: %s", strerror (errno));
-    }
+    if (reader_lower_priority (self->nice))
+        log_warn ("reader.nice_failed", "reader: cannot lower its CPU priority: %s", strerror (errno));
     while (true) {
         job_t *job;
         int rc = zmq_recv (self->pipe, &job, sizeof (job), 0);
@@ -58,6 +53,17 @@ s_reader_main (void *arg)
             ;
     }
     return NULL;
+}
+
+int
+reader_lower_priority (int nice)
+{
+    if (nice <= 0)
+        return 0;
+    errno = 0;
+    int writer = getpriority (PRIO_PROCESS, 0);         /* the process's, as the writer runs */
+    int target = (errno? 0: writer) + nice;
+    return setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), target < 19? target: 19);
 }
 
 reader_t *

@@ -24,6 +24,12 @@ typedef struct _reader_t reader_t;
 reader_t *reader_new (void *ctx, const char *endpoint, store_t **store_p, int nice, int max_wait_ms,
                       char *errbuf, size_t errlen);
 
+/* Lower the calling thread's CPU priority to the process's nice plus nice
+   (at most 19): how readers, and the backup thread, yield to the writer.
+   Linux gives each thread its own nice value; raising it needs no
+   privilege. Returns 0 (also for nice <= 0), or -1 with errno set. */
+int reader_lower_priority (int nice);
+
 /* Ask the thread to stop through pipe (the caller's end of the PAIR), wait
    for it, close the store; set *self_p to NULL. Jobs sent before this call
    are finished and sent back first. */
