@@ -175,42 +175,6 @@ s_check_histograms (const char *text)
     }
 }
 
-/*  Run program with args (NULL-terminated) to its end, 10 s at most (then
-    killed), its output into output. Returns its exit status, or -1. */
-static int
-s_run (const char *program, char *output, size_t size, const char *const *args)
-{
-    char log [] = "/tmp/ledgerd-metrics-run-XXXXXX";
-    int fd = mkstemp (log);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, fd, 1);
-    posix_spawn_file_actions_adddup2 (&actions, fd, 2);
-    char *argv [32] = { (char *) program };
-    int argc = 1;
-    for (; args [argc - 1] && argc < 31; argc++)
-        argv [argc] = (char *) args [argc - 1];
-    argv [argc] = NULL;
-    pid_t pid;
-    int status = -1;
-    if (posix_spawn (&pid, program, &actions, NULL, argv, environ) == 0) {
-        int tick = 0;
-        for (; tick < 1000 && waitpid (pid, &status, WNOHANG) != pid; tick++)
-            usleep (10000);
-        if (tick == 1000) {
-            fprintf (stderr, "%s still running after 10 s: killed\n", program);
-            kill (pid, SIGKILL);
-            waitpid (pid, &status, 0);
-        }
-    }
-    posix_spawn_file_actions_destroy (&actions);
-    ssize_t got = pread (fd, output, size - 1, 0);
-    output [got > 0? got: 0] = 0;
-    close (fd);
-    unlink (log);
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
-}
-
 /*  A worker serving metrics on a free port of its own. */
 static harness_t *
 s_start (int *port_p, const char *extra, const char *extra_value)
@@ -450,10 +414,10 @@ test_public_bind_refused_without_insecure_bind (void)
     snprintf (db, sizeof (db), "%s/ledger.db", dir);
     char *endpoint = harness_free_endpoint ();
     const char *public [] = { "--db", db, "--bind", endpoint, "--metrics-bind", "0.0.0.0:9464", NULL };
-    CHECK_INT (s_run (LEDGERD_PATH, output, sizeof (output), public), 2);
+    CHECK_INT (harness_run (LEDGERD_PATH, output, sizeof (output), public), 2);
     CHECK (strstr (output, "refusing to serve metrics beyond loopback (0.0.0.0:9464) without --insecure-bind"));
     const char *v6 [] = { "--db", db, "--bind", endpoint, "--metrics-bind", "[::]:9464", NULL };
-    CHECK_INT (s_run (LEDGERD_PATH, output, sizeof (output), v6), 2);
+    CHECK_INT (harness_run (LEDGERD_PATH, output, sizeof (output), v6), 2);
     /*  Nothing was created by a refused start. */
     struct stat st;
     CHECK (stat (db, &st) != 0);
@@ -467,7 +431,7 @@ test_public_bind_refused_without_insecure_bind (void)
     char bind_text [64];
     snprintf (bind_text, sizeof (bind_text), "127.0.0.1:%d", ntohs (address.sin_port));
     const char *in_use [] = { "--db", db, "--bind", endpoint, "--metrics-bind", bind_text, NULL };
-    CHECK_INT (s_run (LEDGERD_PATH, output, sizeof (output), in_use), 1);
+    CHECK_INT (harness_run (LEDGERD_PATH, output, sizeof (output), in_use), 1);
     CHECK (strstr (output, "cannot serve metrics at"));
     CHECK (stat (db, &st) != 0);
     close (taken);

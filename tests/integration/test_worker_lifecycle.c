@@ -11,7 +11,6 @@
 
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -22,57 +21,11 @@
 
 #define OPS(...) "{\"v\":1,\"ops\":[" __VA_ARGS__ "]}"
 
-extern char **environ;
-
-/*  Wait for pid to exit, 10 s at most: a program that should have failed
-    at start and serves instead is killed (and reported as such, status -1)
-    rather than hanging the test. */
-static void
-s_wait_bounded (pid_t pid, int *status)
-{
-    for (int tick = 0; tick < 1000; tick++) {
-        if (waitpid (pid, status, WNOHANG) == pid)
-            return;
-        usleep (10000);
-    }
-    fprintf (stderr, "%d still running after 10 s: killed\n", (int) pid);
-    kill (pid, SIGKILL);
-    waitpid (pid, status, 0);
-    *status = -1;
-}
-
-/*  Run program with args to its end; return its exit status and keep what
-    it printed (stdout and stderr) in output. */
-static int
-s_run_program (const char *program, char *output, size_t size, const char *const *args)
-{
-    char log [] = "/tmp/ledgerd-cli-XXXXXX";
-    int fd = mkstemp (log);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init (&actions);
-    posix_spawn_file_actions_adddup2 (&actions, fd, 1);
-    posix_spawn_file_actions_adddup2 (&actions, fd, 2);
-    char *argv [32] = { (char *) program };
-    int argc = 1;
-    for (; args [argc - 1] && argc < 31; argc++)
-        argv [argc] = (char *) args [argc - 1];
-    argv [argc] = NULL;
-    pid_t pid;
-    int status = -1;
-    if (posix_spawn (&pid, program, &actions, NULL, argv, environ) == 0)
-        s_wait_bounded (pid, &status);
-    posix_spawn_file_actions_destroy (&actions);
-    ssize_t got = pread (fd, output, size - 1, 0);
-    output [got > 0? got: 0] = 0;
-    close (fd);
-    unlink (log);
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
-}
 
 static int
 s_run_ledgerd (char *output, size_t size, const char *const *args)
 {
-    return s_run_program (LEDGERD_PATH, output, size, args);
+    return harness_run (LEDGERD_PATH, output, size, args);
 }
 
 /*  As s_run_ledgerd, but as user nobody if this process is root. */
@@ -96,7 +49,7 @@ s_run_ledgerd_as_nobody (char *output, size_t size, const char *const *args)
     }
     int status = -1;
     if (pid > 0)
-        s_wait_bounded (pid, &status);
+        harness_wait_bounded (pid, &status);
     ssize_t got = pread (fd, output, size - 1, 0);
     output [got > 0? got: 0] = 0;
     close (fd);
@@ -574,7 +527,7 @@ test_readme_first_batch (void)
         return;
     char output [4096];
     const char *const args [] = { harness_endpoint (worker), NULL };
-    CHECK_INT (s_run_program (RAW_REQUEST_PATH, output, sizeof (output), args), 0);
+    CHECK_INT (harness_run (RAW_REQUEST_PATH, output, sizeof (output), args), 0);
     CHECK (strstr (output, "\"ok\"=>true") != NULL);
     CHECK (strstr (output, "\"results\"=>[{\"id\"=>1}, {\"id\"=>1}]") != NULL);
     CHECK_INT (harness_stop (&worker, false), 0);

@@ -609,3 +609,47 @@ harness_free_endpoint (void)
     int port = s_free_port ();
     return port > 0? zsys_sprintf ("tcp://127.0.0.1:%d", port): NULL;
 }
+
+void
+harness_wait_bounded (pid_t pid, int *status_p)
+{
+    for (int tick = 0; tick < 1000; tick++) {
+        if (waitpid (pid, status_p, WNOHANG) == pid)
+            return;
+        usleep (10000);
+    }
+    fprintf (stderr, "%d still running after 10 s: killed\n", (int) pid);
+    kill (pid, SIGKILL);
+    waitpid (pid, status_p, 0);
+    *status_p = -1;
+}
+
+int
+harness_run (const char *program, char *output, size_t size, const char *const *args)
+{
+    char log [] = "/tmp/ledgerd-run-XXXXXX";
+    int fd = mkstemp (log);
+    if (fd < 0) {
+        snprintf (output, size, "cannot make a temporary file: %s", strerror (errno));
+        return -1;
+    }
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init (&actions);
+    posix_spawn_file_actions_adddup2 (&actions, fd, 1);
+    posix_spawn_file_actions_adddup2 (&actions, fd, 2);
+    char *argv [32] = { (char *) program };
+    int argc = 1;
+    for (; args [argc - 1] && argc < 31; argc++)
+        argv [argc] = (char *) args [argc - 1];
+    argv [argc] = NULL;
+    pid_t pid;
+    int status = -1;
+    if (posix_spawn (&pid, program, &actions, NULL, argv, environ) == 0)
+        harness_wait_bounded (pid, &status);
+    posix_spawn_file_actions_destroy (&actions);
+    ssize_t got = pread (fd, output, size - 1, 0);
+    output [got > 0? got: 0] = 0;
+    close (fd);
+    unlink (log);
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}

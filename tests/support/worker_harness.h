@@ -97,4 +97,14 @@ void harness_dump_log (harness_t *self);
    now (the caller frees it), or NULL. */
 char *harness_free_endpoint (void);
 
+/* Wait for pid to exit, 10 s at most: a program that should have ended
+   and serves instead is killed (reported, *status_p set to -1) rather
+   than hanging the test. */
+void harness_wait_bounded (pid_t pid, int *status_p);
+
+/* Run program with args (NULL-terminated; argv [0] is program) to its
+   end, bounded as harness_wait_bounded, with what it prints on stdout
+   and stderr in output (NUL-terminated). Returns its exit status, or -1. */
+int harness_run (const char *program, char *output, size_t size, const char *const *args);
+
 #endif
