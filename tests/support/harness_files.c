@@ -54,14 +54,21 @@ long long
 harness_sql_int (const char *db_path, const char *sql)
 {
     sqlite3 *db = NULL;
+    long long value = -1;
+    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK)
+        value = harness_db_int (db, sql);
+    sqlite3_close (db);
+    return value;
+}
+
+long long
+harness_db_int (sqlite3 *db, const char *sql)
+{
     sqlite3_stmt *stmt = NULL;
     long long value = -1;
-    if (sqlite3_open_v2 (db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK
-    &&  sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK
-    &&  sqlite3_step (stmt) == SQLITE_ROW)
+    if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
         value = sqlite3_column_int64 (stmt, 0);
     sqlite3_finalize (stmt);
-    sqlite3_close (db);
     return value;
 }
 

@@ -13,6 +13,10 @@
    and return the first column of the first row as an integer, or -1. */
 long long harness_sql_int (const char *db_path, const char *sql);
 
+/* The same on a connection the test holds open. */
+typedef struct sqlite3 sqlite3;
+long long harness_db_int (sqlite3 *db, const char *sql);
+
 /* Remove dir and everything in it, never following symlinks: for temporary
    directories, and those a test kept with harness_stop (&h, true). Returns
    0, or -1 with the reason on stderr. */

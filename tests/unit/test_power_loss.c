@@ -247,18 +247,6 @@ s_workload (const char *path, bool sync_full, int *durable_p)
     store_destroy (&store);
 }
 
-/*  The first column of the first row of sql, or -1. */
-static long long
-s_query (sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt;
-    long long value = -1;
-    if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
-        value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_finalize (stmt);
-    return value;
-}
-
 static bool
 s_integrity_ok (sqlite3 *db)
 {
@@ -277,9 +265,9 @@ s_presence (sqlite3 *db, int n)
 {
     char sql [120];
     snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE description = 'p%d'", n);
-    long long txns = s_query (db, sql);
+    long long txns = harness_db_int (db, sql);
     snprintf (sql, sizeof (sql), "SELECT count (*) FROM category WHERE name = 'c%d'", n);
-    long long categories = s_query (db, sql);
+    long long categories = harness_db_int (db, sql);
     const batch_t *self = &s_batches [n];
     if (txns == 0 && categories == 0)
         return 0;
@@ -377,8 +365,8 @@ s_run (const run_t *run, sweep_t *sweep)
     }
     sqlite3 *db = store_db_sqlite_handle (store->db);
     CHECK (s_integrity_ok (db));
-    CHECK_INT (s_query (db, "PRAGMA user_version"), store_schema_latest ());
-    CHECK_INT (s_query (db, "SELECT count (*) FROM txn WHERE description = 'old'"), OLD_ROWS);
+    CHECK_INT (harness_db_int (db, "PRAGMA user_version"), store_schema_latest ());
+    CHECK_INT (harness_db_int (db, "SELECT count (*) FROM txn WHERE description = 'old'"), OLD_ROWS);
 
     int present [BATCHES];
     int there = 0, acked = 0, acked_lost = 0, commits_there = -1;
@@ -427,7 +415,7 @@ s_run (const run_t *run, sweep_t *sweep)
         lost_suffix++;
     }
     CHECK_INT (lost_suffix, acked_lost);
-    CHECK_INT (s_query (db, "SELECT count (*) FROM idempotency"), there);
+    CHECK_INT (harness_db_int (db, "SELECT count (*) FROM idempotency"), there);
     CHECK_INT (s_resend (store, present), 0);
     long long txns = OLD_ROWS;
     for (int n = 0; n < BATCHES; n++) {
@@ -436,7 +424,7 @@ s_run (const run_t *run, sweep_t *sweep)
             CHECK_INT (s_presence (db, n), 1);
         }
     }
-    CHECK_INT (s_query (db, "SELECT count (*) FROM txn"), txns);
+    CHECK_INT (harness_db_int (db, "SELECT count (*) FROM txn"), txns);
     CHECK (s_integrity_ok (db));
     store_destroy (&store);
 

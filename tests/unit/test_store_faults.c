@@ -55,17 +55,6 @@ s_batch_fini (batch_t *self)
     free (self->body);
 }
 
-static long long
-s_query (sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *stmt;
-    long long value = -1;
-    if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) == SQLITE_OK && sqlite3_step (stmt) == SQLITE_ROW)
-        value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_finalize (stmt);
-    return value;
-}
-
 /*  One round at fault point k. Returns true if the fault fired (so k+1 is
     worth trying), false when the workload ran clean. */
 static bool
@@ -121,7 +110,7 @@ s_round (uint64_t k, int rc, bool keep_failing, int *answered_ok, int *refused)
                       ? proto_json_from_msgpack (batches [n].reply.data, batches [n].reply.size, NULL, 0): NULL;
         char sql [100];
         snprintf (sql, sizeof (sql), "SELECT count (*) FROM txn WHERE amount = %d", n);
-        long long rows = s_query (db, sql);
+        long long rows = harness_db_int (db, sql);
         if (harness_bool (reply, "ok") == 1) {
             ok++;
             CHECK_INT (rows, 2);
@@ -140,7 +129,7 @@ s_round (uint64_t k, int rc, bool keep_failing, int *answered_ok, int *refused)
         }
         json_decref (reply);
     }
-    CHECK_INT (s_query (db, "SELECT count (*) FROM idempotency"), ok);
+    CHECK_INT (harness_db_int (db, "SELECT count (*) FROM idempotency"), ok);
     sqlite3_close (db);
     *answered_ok += ok;
     *refused += BATCHES - ok;
@@ -241,7 +230,7 @@ s_sql (const char *sql)
 {
     sqlite3 *db;
     sqlite3_open (s_path, &db);
-    long long value = s_query (db, sql);
+    long long value = harness_db_int (db, sql);
     sqlite3_close (db);
     return value;
 }
